@@ -1,0 +1,56 @@
+"""The ``udpeco`` command line: ``udpeco serve | client | scan | bench | compare``.
+
+Each subcommand lives in its own module of this package, which exposes ``register(subparsers)``
+to add its parser (setting ``func`` to the function that runs it). A user mistake gives a
+one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS = ("serve",)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are a single line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every subcommand registered."""
+    parser = OneLineParser(
+        prog="udpeco",
+        description="Fast, correct UDP echo toolkit (Rust core) for the UDP client/server lab.",
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineParser
+    )
+    subparsers.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"udpeco.cli.{name}").register(subparsers)
+    return parser
+
+
+def fail(message: str, code: int = 1) -> int:
+    """Prints ``udpeco: message`` on stderr and returns ``code`` (for ``sys.exit``)."""
+    print(f"udpeco: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``udpeco`` script and of ``python -m udpeco``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as e:
+        return fail(str(e))

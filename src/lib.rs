@@ -1,0 +1,25 @@
+//! udpeco: a fast, correct UDP toolkit with a pure Rust core and a thin Python binding.
+//!
+//! The core (every module below except `python`) never touches Python and is tested with
+//! `cargo test`. The `python` feature adds the PyO3 binding (`udpeco._udpeco`), which maps the
+//! core to Python, releases the GIL around every blocking call, and converts [`Error`] into
+//! the exceptions the stdlib raises.
+//!
+//! Map of the core:
+//! - [`error`]: the one error enum; [`cancel`]: stop tokens; [`wait`]: cancellable `poll`.
+//! - [`addr`]: address resolution with the stdlib's rules; [`socket`]: the drop-in UDP socket;
+//!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
+
+pub mod addr;
+pub mod cancel;
+pub mod error;
+pub mod portspec;
+pub mod select;
+pub mod socket;
+pub mod wait;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use cancel::Cancel;
+pub use error::{Error, Result};

@@ -1,0 +1,77 @@
+//! Running core work with the GIL released while staying responsive to Ctrl+C.
+//!
+//! [`detach_interruptible`] releases the GIL and hands the work a [`Cancel`] whose hook
+//! re-acquires the GIL for a moment to run `PyErr_CheckSignals`. The core calls the hook only
+//! between poll slices (at most every [`crate::cancel::TICK`]) or after `EINTR`, so the fast
+//! path never touches the GIL. If a signal handler raised (`KeyboardInterrupt`), the work
+//! ends with [`Error::Interrupted`] and that exact Python exception is returned.
+
+use std::cell::RefCell;
+
+use pyo3::prelude::*;
+
+use crate::cancel::Cancel;
+use crate::error::Error;
+
+thread_local! {
+    /// The exception raised by a signal handler during the current detached call.
+    static PENDING: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+    /// One reusable token per thread, so that socket calls allocate nothing.
+    static TOKEN: Cancel = Cancel::with_hook(Box::new(check_signals_hook));
+}
+
+/// The hook: runs Python's signal handlers; stops the work if one raised.
+fn check_signals_hook() -> bool {
+    Python::attach(|py| match py.check_signals() {
+        Ok(()) => false,
+        Err(e) => {
+            PENDING.with(|p| *p.borrow_mut() = Some(e));
+            true
+        }
+    })
+}
+
+/// The Python error for a core error, preferring an exception raised by a signal handler.
+fn finish<T>(result: crate::Result<T>) -> PyResult<T> {
+    match result {
+        Ok(v) => Ok(v),
+        Err(Error::Interrupted) => match PENDING.with(|p| p.borrow_mut().take()) {
+            Some(py_err) => Err(py_err),
+            None => Err(Error::Interrupted.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs `work` without the GIL, giving it this thread's signal-aware [`Cancel`].
+///
+/// # Errors
+/// The work's error as a Python exception, or the exception a signal handler raised.
+pub fn detach_interruptible<T, F>(py: Python<'_>, work: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&Cancel) -> crate::Result<T> + Send,
+{
+    let token = TOKEN.with(Cancel::clone);
+    let result = py.detach(|| work(&token));
+    if result.is_err() {
+        token.reset();
+    }
+    finish(result)
+}
+
+/// Like [`detach_interruptible`] but with a caller's token (an engine's stop flag), to which
+/// the signal hook is added. A stop requested through the token is not an error for engines;
+/// they decide what `Interrupted` means.
+///
+/// # Errors
+/// As [`detach_interruptible`].
+pub fn detach_with_token<T, F>(py: Python<'_>, token: &Cancel, work: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&Cancel) -> crate::Result<T> + Send,
+{
+    let hooked = token.and_hook(Box::new(check_signals_hook));
+    let result = py.detach(|| work(&hooked));
+    finish(result)
+}

@@ -1,0 +1,20 @@
+//! The PyO3 binding: the compiled module `udpeco._udpeco`.
+//!
+//! A thin layer: each submodule maps one part of the core to Python, releases the GIL around
+//! blocking work ([`interrupt`]) and converts errors at this boundary only ([`errors`]).
+
+use pyo3::prelude::*;
+
+mod errors;
+mod interrupt;
+mod select;
+mod socket;
+
+/// The compiled extension module, re-exported by `udpeco/__init__.py`.
+#[pymodule]
+#[pyo3(name = "_udpeco")]
+fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    socket::register(m)?;
+    select::register(m)?;
+    Ok(())
+}

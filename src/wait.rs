@@ -1,0 +1,139 @@
+//! Waiting for file descriptors with `poll(2)`, in slices, so that waits are cancellable.
+//!
+//! [`poll_fds`] is the single place where the core blocks on readiness. It sleeps at most
+//! [`crate::cancel::TICK`] at a time and checks its [`Cancel`] between slices and on `EINTR`,
+//! which is what makes every blocking call answer Ctrl+C promptly. A `poll` interrupted by a
+//! signal is retried with the remaining time, as Python does since PEP 475.
+
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use crate::cancel::{Cancel, TICK};
+use crate::error::{Error, Result};
+
+/// Readable events, as `select(2)` counts them (data, hang-up or error).
+pub const READ_EVENTS: libc::c_short = libc::POLLIN | libc::POLLHUP | libc::POLLERR;
+/// Writable events, as `select(2)` counts them.
+pub const WRITE_EVENTS: libc::c_short = libc::POLLOUT | libc::POLLERR;
+/// Exceptional conditions, as `select(2)` counts them (out-of-band data).
+pub const EXCEPT_EVENTS: libc::c_short = libc::POLLPRI;
+
+/// Milliseconds for one `poll` slice: the remaining time capped at [`TICK`], rounded up so
+/// that a wait never ends before its deadline.
+fn slice_ms(deadline: Option<Instant>) -> libc::c_int {
+    let left = match deadline {
+        Some(d) => d.saturating_duration_since(Instant::now()).min(TICK),
+        None => TICK,
+    };
+    let ms = left.as_micros().div_ceil(1000);
+    libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+}
+
+/// Polls `fds` until at least one has an event, `timeout` passes, or `cancel` says stop.
+///
+/// `timeout` of `None` waits forever; `Some(ZERO)` polls once without sleeping. Returns the
+/// number of descriptors with events (`revents` is filled in), or 0 on timeout.
+///
+/// # Errors
+/// [`Error::Interrupted`] when cancelled, [`Error::Io`] when `poll` itself fails.
+pub fn poll_fds(
+    fds: &mut [libc::pollfd],
+    timeout: Option<Duration>,
+    cancel: &Cancel,
+) -> Result<usize> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let nfds = libc::nfds_t::try_from(fds.len()).map_err(|_| Error::from_errno(libc::EINVAL))?;
+    loop {
+        if cancel.is_stopped() {
+            return Err(Error::Interrupted);
+        }
+        let ms = slice_ms(deadline);
+        // SAFETY: `fds` is a valid, exclusively borrowed slice of `nfds` pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), nfds, ms) };
+        if n > 0 {
+            // `n` is positive, so the conversion cannot fail.
+            return Ok(usize::try_from(n).unwrap_or(0));
+        }
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINTR) {
+                return Err(Error::Io(err));
+            }
+        }
+        if cancel.check() {
+            return Err(Error::Interrupted);
+        }
+        if let Some(d) = deadline {
+            if Instant::now() >= d {
+                return Ok(0);
+            }
+        }
+    }
+}
+
+/// Waits until `fd` has one of `events`; `Ok(false)` when `timeout` passes first.
+///
+/// A descriptor that is not open (`POLLNVAL`) is reported as `EBADF`, as the system call on it
+/// would.
+///
+/// # Errors
+/// As [`poll_fds`], plus `EBADF` for a closed descriptor.
+pub fn wait_fd(
+    fd: RawFd,
+    events: libc::c_short,
+    timeout: Option<Duration>,
+    cancel: &Cancel,
+) -> Result<bool> {
+    let mut pfd = [libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }];
+    let n = poll_fds(&mut pfd, timeout, cancel)?;
+    if n > 0 && pfd[0].revents & libc::POLLNVAL != 0 {
+        return Err(Error::from_errno(libc::EBADF));
+    }
+    Ok(n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn times_out_without_data_and_wakes_with_data() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let cancel = Cancel::new();
+        let t = Instant::now();
+        let ready = wait_fd(a.as_raw_fd(), libc::POLLIN, Some(Duration::from_millis(120)), &cancel);
+        assert!(!ready.unwrap());
+        assert!(t.elapsed() >= Duration::from_millis(120));
+        b.send_to(b"x", a.local_addr().unwrap()).unwrap();
+        assert!(wait_fd(a.as_raw_fd(), libc::POLLIN, None, &cancel).unwrap());
+    }
+
+    #[test]
+    fn stop_from_another_thread_ends_an_endless_wait() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let cancel = Cancel::new();
+        let other = cancel.clone();
+        let t = Instant::now();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            other.stop();
+        });
+        let r = wait_fd(a.as_raw_fd(), libc::POLLIN, None, &cancel);
+        stopper.join().unwrap();
+        assert!(matches!(r, Err(Error::Interrupted)));
+        assert!(t.elapsed() < Duration::from_millis(100) + TICK * 3);
+    }
+
+    #[test]
+    fn closed_descriptor_is_ebadf() {
+        let r = wait_fd(1_000_000, libc::POLLIN, Some(Duration::ZERO), &Cancel::new());
+        assert_eq!(r.unwrap_err().errno(), Some(libc::EBADF));
+    }
+}
