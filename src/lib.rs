@@ -12,7 +12,9 @@
 
 pub mod addr;
 pub mod cancel;
+pub mod echo;
 pub mod error;
+pub mod mmsg;
 pub mod portspec;
 pub mod select;
 pub mod socket;
