@@ -24,3 +24,6 @@ pub use config::{EchoConfig, PortChoice};
 pub use server::EchoServer;
 pub use shared::End;
 pub use stats::Stats;
+
+#[cfg(test)]
+mod tests;
