@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+mod echo;
 mod errors;
 mod interrupt;
 mod select;
@@ -15,6 +16,7 @@ mod socket;
 #[pyo3(name = "_udpeco")]
 fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     socket::register(m)?;
+    echo::register(m)?;
     select::register(m)?;
     Ok(())
 }
