@@ -202,3 +202,15 @@ def test_privileged_port_is_errno_13_for_a_normal_user() -> None:
         pytest.skip("udpeco is not importable by an unprivileged user here")
     assert r.returncode == 1, r
     assert r.stderr == "udpeco: cannot listen on 127.0.0.1:7: [Errno 13] Permission denied\n"
+
+
+def test_defaults_are_the_practicas_v1_server() -> None:
+    from udpeco.cli import build_parser
+
+    args = build_parser().parse_args(["serve"])
+    assert args.port is None and args.bind == "" and args.bufsize == 1024
+    assert args.stop == "." and not args.no_stop and not args.quiet and args.workers == 1
+    r = subprocess.run(
+        [sys.executable, "-m", "udpeco", "serve", "--help"], capture_output=True, text=True
+    )
+    assert r.returncode == 0 and "default 44444" in r.stdout

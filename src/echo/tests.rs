@@ -267,3 +267,27 @@ fn a_second_concurrent_run_is_refused() {
     cancel.stop();
     let _ = handle.join();
 }
+
+#[test]
+fn a_sentinel_during_a_delay_lets_waiting_replies_leave_on_time_then_answers_it() {
+    let delay = Duration::from_millis(200);
+    let cfg = EchoConfig {
+        delay,
+        reply_stop: true,
+        ..config(vec![0])
+    };
+    let server = Arc::new(EchoServer::bind(cfg).unwrap());
+    let port = server.ports()[0];
+    let (_c, handle) = spawn(&server);
+    let c = client();
+    let t = Instant::now();
+    c.send_to(b"uno", to(port)).unwrap();
+    c.send_to(b".", to(port)).unwrap();
+    let mut buf = [0u8; 8];
+    let n = c.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"uno");
+    assert!(t.elapsed() >= delay);
+    let n = c.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b".");
+    assert_eq!(handle.join().unwrap().unwrap(), End::Sentinel);
+}

@@ -90,9 +90,11 @@ impl PyEchoServer {
         reply_stop=false, delay=0.0, idle_timeout=None, log=None, quiet=false, workers=1,
         silence=None, random_port=None
     ))]
-    #[pyo3(text_signature = "(port=44444, *, ports=None, host='', bufsize=1024, stop=b'.', \
+    #[pyo3(
+        text_signature = "(port=44444, *, ports=None, host='', bufsize=1024, stop=b'.', \
         reply_stop=False, delay=0.0, idle_timeout=None, log=None, quiet=False, workers=1, \
-        silence=None, random_port=None)")]
+        silence=None, random_port=None)"
+    )]
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn new(
         port: i64,
@@ -125,7 +127,9 @@ impl PyEchoServer {
             },
             reply_stop,
             delay: seconds("delay", delay)?,
-            idle_timeout: idle_timeout.map(|s| seconds("idle_timeout", s)).transpose()?,
+            idle_timeout: idle_timeout
+                .map(|s| seconds("idle_timeout", s))
+                .transpose()?,
             silence: silence.map(|s| seconds("silence", s)).transpose()?,
             log,
             quiet,
@@ -161,7 +165,9 @@ impl PyEchoServer {
     /// True while a background thread started by `start()` is serving.
     #[getter]
     fn running(&self) -> bool {
-        self.lock_thread().as_ref().is_some_and(|h| !h.is_finished())
+        self.lock_thread()
+            .as_ref()
+            .is_some_and(|h| !h.is_finished())
     }
 
     /// Serves in the foreground until the stop sentinel, the idle timeout or `stop()` from
@@ -186,7 +192,9 @@ impl PyEchoServer {
     fn start(&self, py: Python<'_>) -> PyResult<()> {
         let mut slot = self.lock_thread();
         if slot.as_ref().is_some_and(|h| !h.is_finished()) {
-            return Err(PyRuntimeError::new_err("the echo server is already running"));
+            return Err(PyRuntimeError::new_err(
+                "the echo server is already running",
+            ));
         }
         if let Some(old) = slot.take() {
             let _ = old.join();
