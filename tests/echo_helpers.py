@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import select
 import signal
@@ -12,6 +13,11 @@ import sys
 import time
 
 BANNER = re.compile(rb"echoing on (\S+):(\d+)")
+
+#: The loopback address the tests' servers listen on: a random one of 127.0.0.0/8 rather than
+#: 127.0.0.1, so that another test scanning 127.0.0.1 on this machine at the same time never
+#: sends datagrams to them (exact counters and silence timers depend on that).
+LOOP = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
 
 
 def read_line(stream, timeout: float = 10.0) -> bytes:
@@ -31,17 +37,18 @@ def read_line(stream, timeout: float = 10.0) -> bytes:
 
 
 def start_serve(*args: str, module: bool = True) -> tuple[subprocess.Popen[bytes], int]:
-    """Starts ``udpeco serve`` on 127.0.0.1 and an ephemeral port; returns it and the port."""
+    """Starts ``udpeco serve`` on ``LOOP`` and an ephemeral port; returns it and the port."""
     cmd = [sys.executable, "-m", "udpeco"] if module else ["udpeco"]
     has_port = any(a in ("--port", "--random-port") for a in args)
     extra = [] if has_port else ["--port", "0"]
     has_bind = "--bind" in args
     proc = subprocess.Popen(
-        [*cmd, "serve", *([] if has_bind else ["--bind", "127.0.0.1"]), *extra, *args],
+        [*cmd, "serve", *([] if has_bind else ["--bind", LOOP]), *extra, *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    assert proc.stderr is not None
     line = read_line(proc.stderr)
     m = BANNER.search(line)
     if not m:
@@ -69,7 +76,7 @@ def client(family: int = socket.AF_INET, timeout: float = 2.0) -> socket.socket:
     return s
 
 
-def ask(s: socket.socket, port: int, data: bytes, host: str = "127.0.0.1") -> bytes:
+def ask(s: socket.socket, port: int, data: bytes, host: str = LOOP) -> bytes:
     """Sends `data` and returns the reply, checking it came from the port asked."""
     s.sendto(data, (host, port))
     reply, addr = s.recvfrom(70000)

@@ -13,12 +13,12 @@ import time
 
 import pytest
 import udpeco
-from echo_helpers import ask, client, read_line
+from echo_helpers import LOOP, ask, client, read_line
 from udpeco import EchoServer
 
 
 def test_echoes_counts_and_truncates_like_recvfrom_1024() -> None:
-    with EchoServer(port=0, host="127.0.0.1", quiet=True) as srv:
+    with EchoServer(port=0, host=LOOP, quiet=True) as srv:
         (port,) = srv.ports
         assert port > 0
         a, b = client(), client()
@@ -32,13 +32,13 @@ def test_echoes_counts_and_truncates_like_recvfrom_1024() -> None:
 
 
 def test_foreground_run_stops_on_the_sentinel_without_echoing_it() -> None:
-    srv = EchoServer(port=0, host="127.0.0.1", quiet=True, bufsize=16)
+    srv = EchoServer(port=0, host=LOOP, quiet=True, bufsize=16)
     port = srv.ports[0]
     c = client(timeout=0.3)
 
     def talk() -> None:
         assert ask(c, port, b"abc") == b"abc"
-        c.sendto(b" .\n", ("127.0.0.1", port))
+        c.sendto(b" .\n", (LOOP, port))
 
     t = threading.Thread(target=talk)
     t.start()
@@ -50,19 +50,19 @@ def test_foreground_run_stops_on_the_sentinel_without_echoing_it() -> None:
 
 
 def test_stop_options_reply_stop_and_custom_sentinel() -> None:
-    srv = EchoServer(port=0, host="127.0.0.1", quiet=True, reply_stop=True)
+    srv = EchoServer(port=0, host=LOOP, quiet=True, reply_stop=True)
     c = client()
-    c.sendto(b".\n", ("127.0.0.1", srv.ports[0]))
+    c.sendto(b".\n", (LOOP, srv.ports[0]))
     srv.run()
     assert c.recvfrom(10)[0] == b".", "exercise 4: the server answers '.'"
 
-    with EchoServer(port=0, host="127.0.0.1", quiet=True, stop=None) as srv:
+    with EchoServer(port=0, host=LOOP, quiet=True, stop=None) as srv:
         assert ask(c, srv.ports[0], b".") == b"."
         assert srv.running
-    srv = EchoServer(port=0, host="127.0.0.1", quiet=True, stop="fin")
+    srv = EchoServer(port=0, host=LOOP, quiet=True, stop="fin")
     srv.start()
     assert ask(c, srv.ports[0], b".") == b".", "'.' is plain data when the sentinel is 'fin'"
-    c.sendto(b"fin\r\n", ("127.0.0.1", srv.ports[0]))
+    c.sendto(b"fin\r\n", (LOOP, srv.ports[0]))
     deadline = time.monotonic() + 2
     while srv.running and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -84,9 +84,9 @@ def test_bad_arguments_raise_the_stdlib_exceptions() -> None:
     with pytest.raises(TypeError):
         EchoServer(port=0, stop=5)  # type: ignore[arg-type]
     taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    taken.bind(("127.0.0.1", 0))
+    taken.bind((LOOP, 0))
     with pytest.raises(OSError) as e:
-        EchoServer(port=taken.getsockname()[1], host="127.0.0.1")
+        EchoServer(port=taken.getsockname()[1], host=LOOP)
     assert e.value.errno == 98
     with pytest.raises(socket.gaierror):
         EchoServer(port=0, host="no-such-host.invalid")
@@ -94,15 +94,15 @@ def test_bad_arguments_raise_the_stdlib_exceptions() -> None:
 
 def test_ports_spec_and_list_reply_from_the_receiving_socket() -> None:
     c = client()
-    with EchoServer(ports=[0, 0, 0], host="127.0.0.1", quiet=True) as srv:
+    with EchoServer(ports=[0, 0, 0], host=LOOP, quiet=True) as srv:
         assert len(set(srv.ports)) == 3
         for p in srv.ports:
             assert ask(c, p, str(p).encode()) == str(p).encode()
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind(("127.0.0.1", 0))
+    probe.bind((LOOP, 0))
     free = probe.getsockname()[1]
     probe.close()
-    with EchoServer(ports=f"{free},{free}", host="127.0.0.1", quiet=True) as srv:
+    with EchoServer(ports=f"{free},{free}", host=LOOP, quiet=True) as srv:
         assert srv.ports == [free], "a spec string, duplicates dropped"
         assert ask(c, free, b"spec") == b"spec"
 
@@ -115,7 +115,7 @@ def test_ten_thousand_ports_in_one_process_with_modest_memory() -> None:
         return 0
 
     before = rss_kib()
-    srv = EchoServer(ports=[0] * 10_000, host="127.0.0.1", quiet=True)
+    srv = EchoServer(ports=[0] * 10_000, host=LOOP, quiet=True)
     with srv:
         ports = srv.ports
         assert len(set(ports)) == 10_000
@@ -129,7 +129,7 @@ def test_ten_thousand_ports_in_one_process_with_modest_memory() -> None:
 
 
 def test_workers_share_ports_with_so_reuseport() -> None:
-    with EchoServer(ports=[0, 0], host="127.0.0.1", quiet=True, workers=2) as srv:
+    with EchoServer(ports=[0, 0], host=LOOP, quiet=True, workers=2) as srv:
         clients = [client() for _ in range(8)]
         for c in clients:
             for p in srv.ports:
@@ -138,12 +138,12 @@ def test_workers_share_ports_with_so_reuseport() -> None:
 
 
 def test_delay_is_the_practicas_3_s_without_blocking_other_clients() -> None:
-    with EchoServer(ports=[0, 0], host="127.0.0.1", quiet=True, delay=3.0) as srv:
+    with EchoServer(ports=[0, 0], host=LOOP, quiet=True, delay=3.0) as srv:
         a, b = client(timeout=5), client(timeout=5)
         t = time.monotonic()
         for i in range(3):
-            a.sendto(b"a%d" % i, ("127.0.0.1", srv.ports[0]))
-        b.sendto(b"b", ("127.0.0.1", srv.ports[1]))
+            a.sendto(b"a%d" % i, (LOOP, srv.ports[0]))
+        b.sendto(b"b", (LOOP, srv.ports[1]))
         got = [a.recvfrom(10)[0] for _ in range(3)]
         reply, addr = b.recvfrom(10)
         elapsed = time.monotonic() - t
@@ -154,15 +154,15 @@ def test_delay_is_the_practicas_3_s_without_blocking_other_clients() -> None:
 
 def test_idle_timeout_ends_run_and_the_log_keeps_a_20000_datagram_burst(tmp_path) -> None:
     log = tmp_path / "mensajes.txt"
-    srv = EchoServer(port=0, host="127.0.0.1", quiet=True, idle_timeout=0.5, log=log)
+    srv = EchoServer(port=0, host=LOOP, quiet=True, idle_timeout=0.5, log=log)
     port = srv.ports[0]
     c = client()
 
     def burst() -> None:
         for i in range(20_000):
-            c.sendto(b"m%d\n" % i, ("127.0.0.1", port))
-        c.sendto("ñandú €\n".encode(), ("127.0.0.1", port))
-        c.sendto(b"\xff\xfe bytes\n", ("127.0.0.1", port))
+            c.sendto(b"m%d\n" % i, (LOOP, port))
+        c.sendto("ñandú €\n".encode(), (LOOP, port))
+        c.sendto(b"\xff\xfe bytes\n", (LOOP, port))
 
     t = threading.Thread(target=burst)
     start = time.monotonic()
@@ -181,7 +181,7 @@ def test_random_port_is_in_the_range_and_serves() -> None:
     # The práctica's 20000-20100 shifted above the ephemeral range, so that a scanner test
     # running at the same time never meets this server.
     lo = random.randrange(61000, 65000, 100)
-    with EchoServer(random_port=(lo, lo + 100), host="127.0.0.1", quiet=True) as srv:
+    with EchoServer(random_port=(lo, lo + 100), host=LOOP, quiet=True) as srv:
         (port,) = srv.ports
         assert lo <= port <= lo + 100
         assert ask(client(), port, b"final1") == b"final1"
@@ -200,7 +200,7 @@ def test_ipv6_loopback() -> None:
 
 
 def test_never_dies_on_any_datagram() -> None:
-    with EchoServer(port=0, host="127.0.0.1", quiet=False) as srv:
+    with EchoServer(port=0, host=LOOP, quiet=False) as srv:
         c = client()
         for data in [b"", b"\x00" * 10, b"\xff" * 500, bytes(range(256)), b"x" * 65507]:
             assert ask(c, srv.ports[0], data) == data[:1024]
@@ -208,7 +208,7 @@ def test_never_dies_on_any_datagram() -> None:
 
 
 def test_stop_from_another_thread_ends_a_foreground_run() -> None:
-    srv = EchoServer(port=0, host="127.0.0.1", quiet=True)
+    srv = EchoServer(port=0, host=LOOP, quiet=True)
     threading.Timer(0.2, srv.stop).start()
     t = time.monotonic()
     stats = srv.run()

@@ -12,12 +12,12 @@ import sys
 import time
 
 import pytest
-from echo_helpers import ask, client, finish, read_line, start_serve
+from echo_helpers import LOOP, ask, client, finish, read_line, start_serve
 
 PEERS = {
-    "ncat": ["ncat", "-u", "127.0.0.1", "{port}"],
-    "socat": ["socat", "-", "UDP:127.0.0.1:{port}"],
-    "nc.openbsd": ["nc.openbsd", "-u", "127.0.0.1", "{port}"],
+    "ncat": ["ncat", "-u", "{host}", "{port}"],
+    "socat": ["socat", "-", "UDP:{host}:{port}"],
+    "nc.openbsd": ["nc.openbsd", "-u", "{host}", "{port}"],
 }
 
 
@@ -26,8 +26,9 @@ def test_real_peers_exchange_datagrams(peer: str) -> None:
     if shutil.which(peer) is None:
         pytest.skip(f"{peer} is not installed (scripts/test.sh installs it)")
     proc, port = start_serve()
-    cmd = [a.format(port=port) for a in PEERS[peer]]
+    cmd = [a.format(host=LOOP, port=port) for a in PEERS[peer]]
     tool = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert tool.stdin is not None and tool.stdout is not None
     try:
         for text in (b"hola servidor\n", "¿qué tal?\n".encode()):
             tool.stdin.write(text)
@@ -48,7 +49,7 @@ def test_dot_stops_the_server_like_v1_and_quiet_prints_nothing() -> None:
     proc, port = start_serve("--quiet", module=False)
     c = client()
     assert ask(c, port, b"uno\n") == b"uno\n"
-    c.sendto(b".\n", ("127.0.0.1", port))
+    c.sendto(b".\n", (LOOP, port))
     code, out, err = finish(proc, sig=None)
     assert (code, out) == (0, "")
     assert "2 datagrams, 6 bytes, 1 clients, 0 drops" in err
@@ -71,7 +72,7 @@ def test_reply_stop_no_stop_custom_stop_and_bufsize() -> None:
 def test_several_ports_ranges_and_replies_from_the_receiving_socket() -> None:
     probe = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
     for p in probe:
-        p.bind(("127.0.0.1", 0))
+        p.bind((LOOP, 0))
     a, b = (p.getsockname()[1] for p in probe)
     for p in probe:
         p.close()
@@ -106,7 +107,7 @@ def test_sigterm_flushes_the_log(tmp_path) -> None:
     c = client()
     for i in range(200):
         assert ask(c, port, b"linea %d\n" % i) == b"linea %d\n" % i
-    c.sendto(b"\xe9t\xe9\n", ("127.0.0.1", port))
+    c.sendto(b"\xe9t\xe9\n", (LOOP, port))
     c.recvfrom(100)
     code, _, err = finish(proc, signal.SIGTERM)
     assert code == 143 and "201 datagrams" in err
@@ -124,7 +125,7 @@ def test_kernel_drops_are_counted() -> None:
     try:
         payload = b"z" * 60000
         for _ in range(1000):
-            c.sendto(payload, ("127.0.0.1", port))
+            c.sendto(payload, (LOOP, port))
     finally:
         os.kill(proc.pid, signal.SIGCONT)
     time.sleep(0.5)

@@ -198,9 +198,10 @@ def run(args: argparse.Namespace) -> int:
     ports = server.ports
     if args.random_port:
         print(f"Listening on port {ports[0]}", flush=True)
+    host = f"[{server.host}]" if ":" in server.host else server.host
     shown = ",".join(map(str, ports)) if len(ports) <= 8 else f"{ports[0]}-... ({len(ports)} ports)"
     print(
-        f"udpeco serve: echoing on {server.host}:{shown} (Ctrl+C to stop)",
+        f"udpeco serve: echoing on {host}:{shown} (Ctrl+C to stop)",
         file=sys.stderr,
         flush=True,
     )
