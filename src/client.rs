@@ -1,7 +1,7 @@
 //! The timed client: one request, one reply, with the práctica's timeout semantics.
 //!
 //! [`Client`] sends a datagram to its server and waits for the answer up to `timeout`
-//! (cliente_eco v3's `settimeout(5.0)`), resending up to `retries` times; when no try gets
+//! (`cliente_eco` v3's `settimeout(5.0)`), resending up to `retries` times; when no try gets
 //! an answer the result is [`Error::Timeout`], which Python sees as `socket.timeout`. The
 //! socket is connected, so the kernel drops datagrams from other sources (and the client
 //! checks the source again) and a closed port answers with `ECONNREFUSED` at once instead of
@@ -146,6 +146,13 @@ impl Client {
             }
         }
         Err(Error::Timeout)
+    }
+
+    /// The buffer the last [`Client::request`] wrote its reply to (for bindings that
+    /// cannot hold the borrow `request` returns across a GIL hand-over).
+    #[must_use]
+    pub fn request_buffer(&self) -> &[u8] {
+        &self.buf
     }
 
     /// Closes the socket; later requests fail with `EBADF`. Closing twice is harmless.

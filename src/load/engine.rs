@@ -274,40 +274,45 @@ impl<'a> Engine<'a> {
                 last_report = (self.received, now);
                 next_progress = now + every;
             }
-            let want = self.allowance(now);
-            if want > 0 {
-                self.send(want, now)?;
+            let allowed = self.allowance(now);
+            if allowed > 0 {
+                self.send(allowed, now)?;
             }
-            // How long we may sleep: until the end, a tick, and the mode's next event.
-            let mut wait = (end - now)
-                .min(ns(TICK))
-                .min(next_progress.saturating_sub(now));
-            let mut events = libc::POLLIN;
-            match self.cfg.rate {
-                Some(r) => wait = wait.min(self.until_next_due(r, now)),
-                None => {
-                    if self.outstanding > 0 {
-                        let silent = now.saturating_sub(self.last_activity);
-                        let grace = self.grace();
-                        if silent >= grace {
-                            // udpload's rule: a silent window is lost; start a fresh one.
-                            self.floor = self.next_seq;
-                            self.outstanding = 0;
-                            self.last_activity = now;
-                            continue;
-                        }
-                        wait = wait.min(grace - silent);
-                    }
-                    if self.outstanding < self.cfg.window as u64 {
-                        // The send was short (socket buffer full): wait for room too.
-                        events |= libc::POLLOUT;
-                    }
-                }
-            }
-            if wait_ready(self.fd, events, wait)? {
+            let Some((events, budget)) = self.next_wait(now, end.min(next_progress)) else {
+                continue;
+            };
+            if wait_ready(self.fd, events, budget)? {
                 self.recv()?;
             }
         }
+    }
+
+    /// What to wait for and how long (at most until `until` and one tick), or `None` after
+    /// a silence reset of the closed loop (the caller loops to refill the window).
+    fn next_wait(&mut self, now: u64, until: u64) -> Option<(libc::c_short, u64)> {
+        let budget = until.saturating_sub(now).min(ns(TICK));
+        if let Some(r) = self.cfg.rate {
+            return Some((libc::POLLIN, budget.min(self.until_next_due(r, now))));
+        }
+        let mut budget = budget;
+        if self.outstanding > 0 {
+            let silent = now.saturating_sub(self.last_activity);
+            let grace = self.grace();
+            if silent >= grace {
+                // udpload's rule: a silent window is lost; start a fresh one.
+                self.floor = self.next_seq;
+                self.outstanding = 0;
+                self.last_activity = now;
+                return None;
+            }
+            budget = budget.min(grace - silent);
+        }
+        let mut events = libc::POLLIN;
+        if self.outstanding < self.cfg.window as u64 {
+            // The send was short (socket buffer full): wait for room too.
+            events |= libc::POLLOUT;
+        }
+        Some((events, budget))
     }
 
     /// After the sending phase: waits up to one grace period for the replies still due.

@@ -34,7 +34,7 @@ fn index(v: u64) -> usize {
         // Exact below SUB; `v` fits.
         return usize::try_from(v).unwrap_or(0);
     }
-    let shift = 63 - v.leading_zeros() - SUB_BITS;
+    let shift = v.ilog2() - SUB_BITS;
     let top = usize::try_from(v >> shift).unwrap_or(SUB) - SUB;
     SUB + shift as usize * SUB + top
 }

@@ -59,6 +59,7 @@ fn cfg(ms: u64) -> LoadConfig {
     }
 }
 
+#[allow(clippy::unnecessary_wraps)]
 fn no_progress(_: &Progress) -> Result<()> {
     Ok(())
 }
@@ -105,6 +106,7 @@ fn dropped_datagrams_are_counted_lost() {
     let r = run(peer.addr, &c, &Cancel::new(), &mut no_progress).unwrap();
     assert_eq!(r.lost, r.sent - r.received);
     // Every tenth datagram is dropped by the peer.
+    #[allow(clippy::cast_precision_loss)]
     let lost_share = r.lost as f64 / r.sent as f64;
     assert!((0.07..=0.13).contains(&lost_share), "{r:?}");
 }
@@ -139,7 +141,7 @@ fn progress_is_reported_and_can_stop_the_run() {
         }
     });
     assert!(matches!(r, Err(Error::Value(_))));
-    assert!(t.elapsed() < Duration::from_millis(1000));
+    assert!(t.elapsed() < Duration::from_secs(1));
     assert_eq!(seen.len(), 3);
     assert!(seen[2].sent >= seen[1].sent && seen[1].received > 0 && seen[1].rate > 0.0);
 }

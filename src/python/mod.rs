@@ -5,8 +5,10 @@
 
 use pyo3::prelude::*;
 
+mod client;
 mod errors;
 mod interrupt;
+mod load;
 mod select;
 mod socket;
 
@@ -16,5 +18,7 @@ mod socket;
 fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     socket::register(m)?;
     select::register(m)?;
+    client::register(m)?;
+    load::register(m)?;
     Ok(())
 }
