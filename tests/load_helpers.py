@@ -17,9 +17,7 @@ from pathlib import Path
 
 #: The C reference tools (``../shared/tools`` next to the main repository), if present.
 TOOLS = Path(
-    os.environ.get(
-        "UDPECO_TOOLS", Path(__file__).resolve().parents[1].parent / "shared" / "tools"
-    )
+    os.environ.get("UDPECO_TOOLS", Path(__file__).resolve().parents[1].parent / "shared" / "tools")
 )
 if not (TOOLS / "echo_mmsg.c").exists():
     TOOLS = Path("/work/shared/tools")

@@ -12,6 +12,7 @@ import time
 from typing import Callable
 
 import pytest
+import udpeco
 from load_helpers import (
     EchoThread,
     closed_port,
@@ -21,8 +22,6 @@ from load_helpers import (
     silent_peer,
     udpeco_cmd,
 )
-
-import udpeco
 
 
 def test_request_returns_the_echo_and_closes() -> None:

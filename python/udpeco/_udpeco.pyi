@@ -1,24 +1,25 @@
 # Type stubs for the compiled extension ``udpeco._udpeco`` (checked by mypy.stubtest).
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, final
 
+@final
 class Client:
     """A UDP request/response client with a reply timeout and retries."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         host: str,
         port: int,
-        timeout: Optional[float] = 5.0,
+        timeout: float | None = 5.0,
         retries: int = 0,
         bufsize: int = 1024,
-    ) -> None: ...
+    ) -> Client: ...
     def request(self, data: bytes) -> bytes: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
     @property
-    def timeout(self) -> Optional[float]: ...
+    def timeout(self) -> float | None: ...
     @property
     def retries(self) -> int: ...
     @property
@@ -35,7 +36,7 @@ def bench(
     duration: float = 3.0,
     window: int = 64,
     size: int = 64,
-    rate: Optional[float] = None,
+    rate: float | None = None,
     *,
-    progress: Optional[Callable[[dict[str, float]], Any]] = None,
+    progress: Callable[[dict[str, float]], Any] | None = None,
 ) -> dict[str, Any]: ...

@@ -31,7 +31,10 @@ pub struct PyClient {
 #[pymethods]
 impl PyClient {
     #[new]
-    #[pyo3(signature = (host, port, timeout = Some(5.0), retries = 0, bufsize = 1024))]
+    #[pyo3(
+        signature = (host, port, timeout = Some(5.0), retries = 0, bufsize = 1024),
+        text_signature = "(host, port, timeout=5.0, retries=0, bufsize=1024)"
+    )]
     fn new(
         py: Python<'_>,
         host: &str,
@@ -50,9 +53,8 @@ impl PyClient {
     /// Sends `data` and returns the reply; retries `retries` times on silence.
     fn request<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         let inner = &mut self.inner;
-        let reply = detach_interruptible(py, |cancel| {
-            inner.request(data, cancel).map(<[u8]>::len)
-        })?;
+        let reply =
+            detach_interruptible(py, |cancel| inner.request(data, cancel).map(<[u8]>::len))?;
         // The reply stays in the client's buffer; copy it out once, with the GIL.
         let buf = self.inner.request_buffer();
         Ok(PyBytes::new(py, &buf[..reply]))
@@ -85,7 +87,13 @@ impl PyClient {
     #[getter]
     fn peer<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let p = self.inner.peer();
-        PyTuple::new(py, [p.ip().to_string().into_pyobject(py)?.into_any(), p.port().into_pyobject(py)?.into_any()])
+        PyTuple::new(
+            py,
+            [
+                p.ip().to_string().into_pyobject(py)?.into_any(),
+                p.port().into_pyobject(py)?.into_any(),
+            ],
+        )
     }
 
     fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -99,7 +107,11 @@ impl PyClient {
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.inner.is_closed() { " [closed]" } else { "" };
+        let state = if self.inner.is_closed() {
+            " [closed]"
+        } else {
+            ""
+        };
         let timeout = match self.inner.timeout() {
             Some(d) => format!("{:?}", d.as_secs_f64()),
             None => "None".to_owned(),

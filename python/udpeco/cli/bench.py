@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from udpeco import bench
 from udpeco.cli import fail
@@ -113,6 +114,7 @@ def format_report(r: dict[str, Any], args: argparse.Namespace) -> str:
         else f"closed loop, window {args.window}"
     )
     lost_pct = 100.0 * r["lost"] / r["sent"] if r["sent"] else 0.0
+    late = f", {r['late']} late" if r["late"] else ""
     return "\n".join(
         [
             f"udpeco bench {args.host}:{args.port}: {mode}, {args.size}-byte datagrams, "
@@ -120,7 +122,7 @@ def format_report(r: dict[str, Any], args: argparse.Namespace) -> str:
             f"echoes/s   {r['rate']:.0f}",
             f"sent       {r['sent']}",
             f"received   {r['received']}",
-            f"lost       {r['lost']} ({lost_pct:.2f}%)" + (f", {r['late']} late" if r["late"] else ""),
+            f"lost       {r['lost']} ({lost_pct:.2f}%)" + late,
             f"rtt (us)   p50 {r['p50_us']:.1f}  p90 {r['p90_us']:.1f}  p99 {r['p99_us']:.1f}"
             f"  p99.9 {r['p999_us']:.1f}  (min {r['min_us']:.1f}, max {r['max_us']:.1f},"
             f" mean {r['mean_us']:.1f})",
@@ -132,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     """Runs the load; returns the exit code."""
     show = sys.stderr.isatty() if args.progress is None else args.progress
     in_place = show and sys.stderr.isatty()
-    callback: Optional[Callable[[dict[str, float]], None]] = (
+    callback: Callable[[dict[str, float]], None] | None = (
         _progress_printer(in_place) if show else None
     )
     where = f"{args.host}:{args.port}"
@@ -148,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except ConnectionRefusedError:
         return fail(f"{where} refused the datagrams: no server is listening on that port")
+    except socket.gaierror as e:
+        return fail(f"cannot resolve {args.host!r}: {e.strerror or e}")
     except ValueError as e:
         return fail(str(e), 2)
     finally:
