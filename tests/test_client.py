@@ -249,3 +249,23 @@ def test_cli_interactive_prompt_on_a_terminal() -> None:
             if pid:  # Still ours and not reaped: end it.
                 os.kill(pid, 9)
                 os.waitpid(pid, 0)
+
+
+def test_ipv6_server() -> None:
+    server = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    server.bind(("::1", 0))
+    server.settimeout(2)
+
+    def echo_one() -> None:
+        data, addr = server.recvfrom(100)
+        server.sendto(data, addr)
+
+    t = threading.Thread(target=echo_one)
+    t.start()
+    try:
+        c = udpeco.Client("::1", server.getsockname()[1], timeout=2)
+        assert c.peer == ("::1", server.getsockname()[1])
+        assert c.request(b"seis") == b"seis"
+    finally:
+        t.join()
+        server.close()

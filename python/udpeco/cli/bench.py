@@ -115,12 +115,16 @@ def format_report(r: dict[str, Any], args: argparse.Namespace) -> str:
     )
     lost_pct = 100.0 * r["lost"] / r["sent"] if r["sent"] else 0.0
     late = f", {r['late']} late" if r["late"] else ""
+    pace = ""
+    if args.rate:
+        # An open loop shows whether the asked rate was reached (one core may not manage).
+        pace = f" ({r['sent'] / r['elapsed']:.0f}/s of {args.rate:g}/s asked)"
     return "\n".join(
         [
             f"udpeco bench {args.host}:{args.port}: {mode}, {args.size}-byte datagrams, "
             f"{r['elapsed']:.2f} s",
             f"echoes/s   {r['rate']:.0f}",
-            f"sent       {r['sent']}",
+            f"sent       {r['sent']}{pace}",
             f"received   {r['received']}",
             f"lost       {r['lost']} ({lost_pct:.2f}%)" + late,
             f"rtt (us)   p50 {r['p50_us']:.1f}  p90 {r['p90_us']:.1f}  p99 {r['p99_us']:.1f}"
