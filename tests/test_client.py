@@ -269,3 +269,17 @@ def test_ipv6_server() -> None:
     finally:
         t.join()
         server.close()
+
+
+def test_cli_ends_when_the_server_replies_a_dot() -> None:
+    """Exercise 4: the client stops when the server sends '.'."""
+    with EchoThread() as echo:
+        r = subprocess.run(
+            udpeco_cmd("client", "127.0.0.1", str(echo.port), "--timeout", "2"),
+            input=b"a\n.\nnot sent\n",
+            capture_output=True,
+            timeout=20,
+        )
+        assert echo.received == 2
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"Server reply : a\nServer reply : .\n"
