@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -114,6 +115,25 @@ def test_errors() -> None:
         udpeco.bench("127.0.0.1", 70000)
     with pytest.raises(udpeco.gaierror):
         udpeco.bench("no-such-host.invalid", 9)
+
+
+def test_bench_releases_the_gil() -> None:
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    with silent_peer() as peer:
+        udpeco.bench("127.0.0.1", peer.getsockname()[1], duration=0.3)
+    stop.set()
+    t.join()
+    assert ticks > 50, ticks
 
 
 def test_ctrl_c_stops_a_bench_within_200_ms() -> None:
