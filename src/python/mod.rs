@@ -1,4 +1,4 @@
-//! The PyO3 binding: the compiled module `udpeco._udpeco`.
+//! The `PyO3` binding: the compiled module `udpeco._udpeco`.
 //!
 //! A thin layer: each submodule maps one part of the core to Python, releases the GIL around
 //! blocking work ([`interrupt`]) and converts errors at this boundary only ([`errors`]).
