@@ -6,84 +6,32 @@
 //! datagrams from any other source, and an ICMP "port unreachable" comes back as
 //! `ECONNREFUSED` on the next receive instead of a silent timeout.
 
-use std::ffi::{CStr, CString};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::ptr;
+use std::net::{IpAddr, SocketAddr};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use crate::addr;
 use crate::error::{Error, Result};
 
 /// Resolves `host` (a literal address or a name) to one UDP destination.
 ///
-/// `""` means this host (`0.0.0.0`, which Linux delivers locally), as a stdlib `sendto` to
-/// `("", port)` does. Names go through `getaddrinfo`; the first IPv4 result is preferred, as
-/// an `AF_INET` socket (the práctica's) would use it, else the first IPv6 one.
+/// A literal IPv4 or IPv6 address is taken as it is; `""` means this host (`0.0.0.0`, which
+/// Linux delivers locally), as a stdlib `sendto` to `("", port)` does. A name is looked up
+/// with [`crate::addr`]'s rules for `AF_INET` first, as the práctica's `AF_INET` client
+/// would, and for `AF_INET6` only when it has no IPv4 address.
 ///
 /// # Errors
-/// [`Error::Gai`] when the name does not resolve, [`Error::Value`] for a NUL byte in `host`.
+/// [`Error::Gai`] (the IPv4 lookup's) when the name does not resolve.
 pub fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
-    if host.is_empty() {
-        return Ok(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port));
-    }
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
     }
-    let c_host = CString::new(host)
-        .map_err(|_| Error::Value("host name must not contain a NUL byte".to_owned()))?;
-    // SAFETY: an all-zero addrinfo is the documented way to start a hints struct.
-    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
-    hints.ai_family = libc::AF_UNSPEC;
-    hints.ai_socktype = libc::SOCK_DGRAM;
-    let mut list: *mut libc::addrinfo = ptr::null_mut();
-    // SAFETY: valid C string, valid hints, `list` receives a list we free below.
-    let rc = unsafe {
-        libc::getaddrinfo(
-            c_host.as_ptr(),
-            ptr::null(),
-            &raw const hints,
-            &raw mut list,
-        )
-    };
-    if rc != 0 {
-        if rc == libc::EAI_SYSTEM {
-            return Err(Error::last_os_error());
+    match addr::resolve(host, port, addr::AF_INET, 0, 0) {
+        Err(v4_error @ Error::Gai { .. }) => {
+            addr::resolve(host, port, addr::AF_INET6, 0, 0).map_err(|_| v4_error)
         }
-        // SAFETY: gai_strerror returns a static NUL-terminated string.
-        let message = unsafe { CStr::from_ptr(libc::gai_strerror(rc)) }
-            .to_string_lossy()
-            .into_owned();
-        return Err(Error::Gai { code: rc, message });
+        other => other,
     }
-    let (mut v4, mut v6) = (None, None);
-    let mut node = list;
-    while !node.is_null() {
-        // SAFETY: `node` is an element of the list getaddrinfo returned, not yet freed.
-        let ai = unsafe { &*node };
-        if ai.ai_family == libc::AF_INET && v4.is_none() {
-            // SAFETY: an AF_INET entry's ai_addr points to a sockaddr_in.
-            let sa = unsafe { ptr::read_unaligned(ai.ai_addr.cast::<libc::sockaddr_in>()) };
-            let ip = Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr));
-            v4 = Some(SocketAddr::V4(SocketAddrV4::new(ip, port)));
-        } else if ai.ai_family == libc::AF_INET6 && v6.is_none() {
-            // SAFETY: an AF_INET6 entry's ai_addr points to a sockaddr_in6.
-            let sa = unsafe { ptr::read_unaligned(ai.ai_addr.cast::<libc::sockaddr_in6>()) };
-            let ip = Ipv6Addr::from(sa.sin6_addr.s6_addr);
-            v6 = Some(SocketAddr::V6(SocketAddrV6::new(
-                ip,
-                port,
-                0,
-                sa.sin6_scope_id,
-            )));
-        }
-        node = ai.ai_next;
-    }
-    // SAFETY: `list` came from a successful getaddrinfo and is freed once.
-    unsafe { libc::freeaddrinfo(list) };
-    v4.or(v6).ok_or_else(|| Error::Gai {
-        code: libc::EAI_NONAME,
-        message: "Name or service not known".to_owned(),
-    })
 }
 
 /// A non-blocking UDP socket connected to `peer`, with a receive buffer of at least
