@@ -29,8 +29,19 @@ fn ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Waits up to `timeout_ns` for `events` on `fd`; `EINTR` counts as "nothing yet".
-fn wait_ready(fd: RawFd, events: libc::c_short, timeout_ns: u64) -> io::Result<bool> {
+/// What ended a [`wait_ready`].
+#[derive(PartialEq, Eq)]
+enum Wake {
+    /// The descriptor has one of the events.
+    Ready,
+    /// The timeout passed.
+    Timeout,
+    /// A signal arrived (`EINTR`): time to ask the cancellation hook at once.
+    Signal,
+}
+
+/// Waits up to `timeout_ns` for `events` on `fd`.
+fn wait_ready(fd: RawFd, events: libc::c_short, timeout_ns: u64) -> io::Result<Wake> {
     let mut pfd = libc::pollfd {
         fd,
         events,
@@ -54,12 +65,12 @@ fn wait_ready(fd: RawFd, events: libc::c_short, timeout_ns: u64) -> io::Result<b
     if r < 0 {
         let err = io::Error::last_os_error();
         return if err.raw_os_error() == Some(libc::EINTR) {
-            Ok(false)
+            Ok(Wake::Signal)
         } else {
             Err(err)
         };
     }
-    Ok(r > 0)
+    Ok(if r > 0 { Wake::Ready } else { Wake::Timeout })
 }
 
 /// The state of one run.
@@ -281,8 +292,12 @@ impl<'a> Engine<'a> {
             let Some((events, budget)) = self.next_wait(now, end.min(next_progress)) else {
                 continue;
             };
-            if wait_ready(self.fd, events, budget)? {
-                self.recv()?;
+            match wait_ready(self.fd, events, budget)? {
+                Wake::Ready => {
+                    self.recv()?;
+                }
+                Wake::Signal => self.next_check = 0,
+                Wake::Timeout => {}
             }
         }
     }
@@ -325,7 +340,10 @@ impl<'a> Engine<'a> {
             }
             self.check_cancel(now)?;
             if self.recv()? == 0 {
-                wait_ready(self.fd, libc::POLLIN, (deadline - now).min(ns(TICK)))?;
+                let budget = (deadline - now).min(ns(TICK));
+                if wait_ready(self.fd, libc::POLLIN, budget)? == Wake::Signal {
+                    self.next_check = 0;
+                }
             }
         }
         Ok(())
