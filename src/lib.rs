@@ -9,11 +9,13 @@
 //! - [`error`]: the one error enum; [`cancel`]: stop tokens; [`wait`]: cancellable `poll`.
 //! - [`addr`]: address resolution with the stdlib's rules; [`socket`]: the drop-in UDP socket;
 //!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
+//! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
 
 pub mod addr;
 pub mod cancel;
 pub mod error;
 pub mod portspec;
+pub mod scan;
 pub mod select;
 pub mod socket;
 pub mod wait;

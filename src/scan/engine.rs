@@ -1,0 +1,397 @@
+//! The scan loop: probe many ports at once, read answers and ICMP errors, retry, adapt.
+//!
+//! Probes leave in batches (`sendmmsg`) while fewer than `concurrency` wait for an answer
+//! (and within `rate`, if set). Each turn reads every datagram (the port is `open`) and every
+//! queued ICMP error (`closed` or `filtered`), then expires probes older than `timeout`. An
+//! expired probe counts as a silence only when [`Evidence`] vouches for it; a port becomes
+//! `open|filtered` after `retries + 1` such silences, so it is always probed again first.
+//! When a canary is lost, ICMP errors are being rate limited: probes are then paced, the pace
+//! halving on each loss and growing on each answer, instead of calling closed ports silent.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use super::evidence::{Evidence, WINDOW};
+use super::pacer::Pacer;
+use super::sock::{ProbeSocket, Receiver, Sender};
+use super::table::Table;
+use super::verdict::{from_icmp, State};
+use super::{Options, Progress};
+use crate::cancel::{Cancel, TICK};
+use crate::error::{Error, Result};
+use crate::wait::poll_fds;
+
+/// Probes per `sendmmsg` call (one slot is kept for a canary).
+const BATCH: usize = 128;
+/// Pace, in probes per second, when ICMP rate limiting is first seen (Linux's default).
+const LIMITED_RATE: f64 = 1.0;
+/// The slowest pace rate limiting can push the scan to.
+const MIN_RATE: f64 = 0.1;
+/// Extra probes a port may get, beyond `retries + 1`, while its silences cannot be trusted.
+const EXTRA_PROBES: u32 = 8;
+
+/// The running state of one scan.
+pub struct Engine<'a> {
+    opts: &'a Options,
+    target: IpAddr,
+    sock: ProbeSocket,
+    sender: Sender,
+    replies: Receiver,
+    errors: Receiver,
+    /// Every port's slot.
+    pub table: Table,
+    queue: VecDeque<usize>,
+    flights: VecDeque<(usize, u64)>,
+    in_flight: usize,
+    unresolved: usize,
+    seq: u64,
+    evidence: Evidence,
+    user_pace: Option<Pacer>,
+    limited: Option<Pacer>,
+    last_slowdown: Option<Instant>,
+    blocked: bool,
+    canary_after: u64,
+}
+
+impl<'a> Engine<'a> {
+    /// Prepares a scan of `ports` on `target`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the probe socket cannot be opened.
+    pub fn new(target: IpAddr, ports: &[u16], opts: &'a Options) -> Result<Self> {
+        let sock = ProbeSocket::open(target.is_ipv6())?;
+        let table = Table::new(ports);
+        let now = Instant::now();
+        let user_pace = opts
+            .rate
+            .map(|r| Pacer::new(r, (r / 100.0).clamp(1.0, 64.0), now));
+        Ok(Engine {
+            opts,
+            target,
+            sock,
+            sender: Sender::new(SocketAddr::new(target, 0), &opts.probe, BATCH),
+            replies: Receiver::new(16, 65536),
+            errors: Receiver::new(256, 64),
+            queue: (0..table.slots.len()).collect(),
+            unresolved: table.slots.len(),
+            table,
+            flights: VecDeque::new(),
+            in_flight: 0,
+            seq: 1,
+            evidence: Evidence::default(),
+            user_pace,
+            limited: None,
+            last_slowdown: None,
+            blocked: false,
+            canary_after: 0,
+        })
+    }
+
+    /// Runs until every port has a verdict.
+    ///
+    /// # Errors
+    /// [`Error::Interrupted`] when `cancel` (or `progress`) says stop; [`Error::Io`] when the
+    /// socket fails for a reason other than the ICMP errors it reports.
+    pub fn run(&mut self, cancel: &Cancel, progress: Option<Progress<'_>>) -> Result<()> {
+        let total = self.table.slots.len();
+        let mut next_check = Instant::now() + TICK;
+        while self.unresolved > 0 {
+            if cancel.is_stopped() {
+                return Err(Error::Interrupted);
+            }
+            let now = Instant::now();
+            if now >= next_check {
+                cancel.checkpoint()?;
+                if progress.is_some_and(|p| p(total - self.unresolved, total)) {
+                    return Err(Error::Interrupted);
+                }
+                next_check = now + TICK;
+            }
+            self.drain()?;
+            self.expire(Instant::now());
+            if self.unresolved == 0 {
+                break;
+            }
+            if self.send(Instant::now())? == 0 {
+                self.wait(cancel)?;
+            }
+        }
+        if let Some(p) = progress {
+            p(total, total);
+        }
+        Ok(())
+    }
+
+    /// Marks slot `idx` with `state`.
+    fn resolve(&mut self, idx: usize, state: State) {
+        let slot = &mut self.table.slots[idx];
+        if slot.state.is_some() {
+            return;
+        }
+        slot.state = Some(state);
+        if slot.in_flight {
+            slot.in_flight = false;
+            self.in_flight -= 1;
+        }
+        self.unresolved -= 1;
+    }
+
+    /// Reads every waiting datagram and ICMP error.
+    fn drain(&mut self) -> Result<()> {
+        loop {
+            let n = self.replies.recv(&self.sock, false)?;
+            let now = Instant::now();
+            for i in 0..n {
+                let (from, data) = self.replies.datagram(i);
+                let Some(from) = from.filter(|a| a.ip() == self.target) else {
+                    continue;
+                };
+                let Some(idx) = self.table.find(from.port()) else {
+                    continue;
+                };
+                let slot = &mut self.table.slots[idx];
+                if slot.state.is_none() {
+                    slot.reply = Some(data.to_vec());
+                    slot.rtt = slot.sent_at.map(|t| now.saturating_duration_since(t));
+                    self.resolve(idx, State::Open);
+                }
+            }
+            if n < 16 {
+                break;
+            }
+        }
+        loop {
+            let n = self.errors.recv(&self.sock, true)?;
+            for i in 0..n {
+                let Some(e) = self.errors.queued_error(i) else {
+                    continue;
+                };
+                if e.dest.ip() != self.target {
+                    continue;
+                }
+                let Some(state) = from_icmp(e.origin, e.icmp_type, e.code) else {
+                    continue;
+                };
+                let port = e.dest.port();
+                if self.evidence.canary_answer(port) {
+                    self.speed_up();
+                    continue;
+                }
+                let Some(idx) = self.table.find(port) else {
+                    continue;
+                };
+                let slot = &self.table.slots[idx];
+                if slot.state.is_some() {
+                    continue;
+                }
+                if let Some(sent) = slot.sent_at {
+                    self.evidence.record_answer(slot.seq, sent);
+                }
+                if state == State::Closed {
+                    self.evidence.add_canary(port);
+                }
+                self.resolve(idx, state);
+                self.speed_up();
+            }
+            if n < 256 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Expires probes older than the timeout and lost canaries.
+    fn expire(&mut self, now: Instant) {
+        let timeout = self.opts.timeout;
+        let max_silences = self.opts.retries + 1;
+        let max_probes = max_silences + EXTRA_PROBES;
+        while let Some(&(idx, seq)) = self.flights.front() {
+            let slot = &mut self.table.slots[idx];
+            if !(slot.in_flight && slot.seq == seq && slot.state.is_none()) {
+                self.flights.pop_front();
+                continue;
+            }
+            let sent = slot.sent_at.unwrap_or(now);
+            if now.saturating_duration_since(sent) < timeout {
+                break;
+            }
+            self.flights.pop_front();
+            slot.in_flight = false;
+            self.in_flight -= 1;
+            if self.evidence.vouches(seq, sent) {
+                slot.silences += 1;
+            }
+            if slot.silences >= max_silences || slot.probes >= max_probes {
+                slot.state = Some(State::OpenFiltered);
+                self.unresolved -= 1;
+            } else {
+                self.queue.push_back(idx);
+            }
+        }
+        if self.evidence.expire_canaries(now, timeout) > 0 {
+            self.slow_down(now);
+        }
+        let oldest = self.flights.front().map_or(self.seq, |&(_, s)| s);
+        self.evidence.prune(oldest);
+    }
+
+    /// ICMP errors are being rate limited: pace the probes, or halve the pace (at most once
+    /// per timeout, so that one burst of losses counts once).
+    fn slow_down(&mut self, now: Instant) {
+        match &mut self.limited {
+            None => self.limited = Some(Pacer::new(LIMITED_RATE, 1.0, now)),
+            Some(p) => {
+                let recent = self
+                    .last_slowdown
+                    .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
+                if !recent {
+                    p.set_rate((p.rate() / 2.0).max(MIN_RATE), now);
+                }
+            }
+        }
+        self.last_slowdown = Some(now);
+    }
+
+    /// An ICMP error came back: while paced, probe a little faster.
+    fn speed_up(&mut self) {
+        if let Some(p) = &mut self.limited {
+            let now = Instant::now();
+            p.set_rate((p.rate() * 1.05).min(1e6), now);
+        }
+    }
+
+    /// Sends the next batch of probes; returns how many left.
+    fn send(&mut self, now: Instant) -> Result<usize> {
+        let mut budget = self
+            .opts
+            .concurrency
+            .saturating_sub(self.in_flight)
+            .min(BATCH - 1);
+        if let Some(p) = &mut self.user_pace {
+            budget = budget.min(p.available(now));
+        }
+        if let Some(p) = &mut self.limited {
+            budget = budget.min(p.available(now));
+        }
+        let mut idxs = Vec::with_capacity(budget);
+        let mut ports = Vec::with_capacity(budget + 1);
+        let mut reprobe = false;
+        while idxs.len() < budget {
+            let Some(idx) = self.queue.pop_front() else {
+                break;
+            };
+            let slot = &self.table.slots[idx];
+            if slot.state.is_some() {
+                continue;
+            }
+            reprobe |= slot.probes > 0;
+            idxs.push(idx);
+            ports.push(slot.port);
+        }
+        if idxs.is_empty() {
+            self.lone_canary(now)?;
+            return Ok(0);
+        }
+        let canary = if reprobe || self.queue.is_empty() {
+            self.evidence.pick_canary()
+        } else {
+            None
+        };
+        if let Some(c) = canary {
+            ports.push(c);
+        }
+        let n = self.sender.send(&self.sock, &ports)?;
+        self.blocked = n < ports.len();
+        for (i, &idx) in idxs.iter().enumerate() {
+            if i >= n {
+                self.queue.push_front(idx);
+                continue;
+            }
+            let slot = &mut self.table.slots[idx];
+            slot.seq = self.seq;
+            self.seq += 1;
+            slot.probes += 1;
+            slot.sent_at = Some(now);
+            slot.in_flight = true;
+            self.in_flight += 1;
+            self.flights.push_back((idx, slot.seq));
+        }
+        // Restore the queue order of unsent probes (pushed to the front in reverse above).
+        let unsent = idxs.len().saturating_sub(n);
+        if unsent > 1 {
+            self.queue.make_contiguous()[..unsent].reverse();
+        }
+        if let (Some(c), true) = (canary, n == ports.len()) {
+            self.evidence.canary_sent(c, self.seq, now);
+            self.canary_after = self.seq;
+            self.seq += 1;
+        }
+        let probes = n.min(idxs.len());
+        if let Some(p) = &mut self.user_pace {
+            p.take(probes);
+        }
+        if let Some(p) = &mut self.limited {
+            p.take(probes);
+        }
+        Ok(probes)
+    }
+
+    /// Sends a canary right behind the newest probe if nothing vouches for it yet and a canary
+    /// port became known only after it left (the last batch of a scan, typically).
+    fn lone_canary(&mut self, now: Instant) -> Result<()> {
+        let Some(&(idx, seq)) = self.flights.back() else {
+            return Ok(());
+        };
+        let slot = &self.table.slots[idx];
+        let fresh = slot
+            .sent_at
+            .is_some_and(|t| now.saturating_duration_since(t) <= WINDOW / 2);
+        if !(slot.in_flight && fresh && seq > self.canary_after) {
+            return Ok(());
+        }
+        let Some(c) = self.evidence.pick_canary() else {
+            return Ok(());
+        };
+        if self.sender.send(&self.sock, &[c])? == 1 {
+            self.evidence.canary_sent(c, self.seq, now);
+            self.canary_after = self.seq;
+            self.seq += 1;
+        }
+        Ok(())
+    }
+
+    /// Sleeps until an answer arrives, a probe expires, the pace allows a probe, or a TICK.
+    fn wait(&mut self, cancel: &Cancel) -> Result<()> {
+        let now = Instant::now();
+        let timeout = self.opts.timeout;
+        let mut wake = now + TICK;
+        if let Some(&(idx, _)) = self.flights.front() {
+            if let Some(sent) = self.table.slots[idx].sent_at {
+                wake = wake.min(sent + timeout);
+            }
+        }
+        if let Some(t) = self.evidence.next_canary_deadline(timeout) {
+            wake = wake.min(t);
+        }
+        if !self.queue.is_empty() && self.in_flight < self.opts.concurrency {
+            for p in [&self.user_pace, &self.limited].into_iter().flatten() {
+                wake = wake.min(now + p.wait(now));
+            }
+        }
+        let mut events = libc::POLLIN;
+        if self.blocked {
+            events |= libc::POLLOUT;
+        }
+        let mut fds = [libc::pollfd {
+            fd: self.sock.fd(),
+            events,
+            revents: 0,
+        }];
+        let left = wake.saturating_duration_since(now);
+        if left > Duration::ZERO {
+            poll_fds(&mut fds, Some(left), cancel)?;
+        }
+        Ok(())
+    }
+}
