@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket as _stdlib_socket
 
 from udpeco import _udpeco
+from udpeco._udpeco import ScanResult, scan
 
 #: The stdlib's exception classes themselves (``udpeco.error is socket.error``).
 error = _stdlib_socket.error
@@ -18,5 +19,5 @@ timeout = _stdlib_socket.timeout
 gaierror = _stdlib_socket.gaierror
 herror = _stdlib_socket.herror
 
-__all__ = ["error", "gaierror", "herror", "timeout"]
+__all__ = ["ScanResult", "error", "gaierror", "herror", "scan", "timeout"]
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod errors;
 mod interrupt;
+mod scan;
 mod select;
 mod socket;
 
@@ -16,5 +17,6 @@ mod socket;
 fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     socket::register(m)?;
     select::register(m)?;
+    scan::register(m)?;
     Ok(())
 }

@@ -1,3 +1,5 @@
 //! Binding for the core `socket` module (being written).
 use pyo3::prelude::*;
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> { Ok(()) }
+pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+    Ok(())
+}

@@ -30,6 +30,8 @@ const LIMITED_RATE: f64 = 1.0;
 const MIN_RATE: f64 = 0.1;
 /// Extra probes a port may get, beyond `retries + 1`, while its silences cannot be trusted.
 const EXTRA_PROBES: u32 = 8;
+/// The shortest wait before a silent port is probed again.
+const MIN_RETRY: Duration = Duration::from_millis(20);
 
 /// The running state of one scan.
 pub struct Engine<'a> {
@@ -42,7 +44,11 @@ pub struct Engine<'a> {
     /// Every port's slot.
     pub table: Table,
     queue: VecDeque<usize>,
-    flights: VecDeque<(usize, u64)>,
+    /// Probes waiting for an answer, oldest first: `[0]` will be probed again (they wait
+    /// only [`Engine::retry_after`]), `[1]` are last probes (they wait the full timeout).
+    flights: [VecDeque<(usize, u64)>; 2],
+    /// The longest round trip seen so far (ICMP error or reply).
+    rtt_max: Option<Duration>,
     in_flight: usize,
     unresolved: usize,
     seq: u64,
@@ -76,7 +82,8 @@ impl<'a> Engine<'a> {
             queue: (0..table.slots.len()).collect(),
             unresolved: table.slots.len(),
             table,
-            flights: VecDeque::new(),
+            flights: [VecDeque::new(), VecDeque::new()],
+            rtt_max: None,
             in_flight: 0,
             seq: 1,
             evidence: Evidence::default(),
@@ -120,6 +127,11 @@ impl<'a> Engine<'a> {
         if let Some(p) = progress {
             p(total, total);
         }
+        if std::env::var_os("UDPECO_SCAN_DEBUG").is_some() {
+            let probes: u32 = self.table.slots.iter().map(|s| s.probes).sum();
+            let multi: Vec<(u16, u32)> = self.table.slots.iter().filter(|s| s.probes > 1).map(|s| (s.port, s.probes)).take(20).collect();
+            eprintln!("probes={probes} seq={} rtt_max={:?} retry_after={:?} limited={:?} multi={multi:?}", self.seq, self.rtt_max, self.retry_after(), self.limited.as_ref().map(Pacer::rate));
+        }
         Ok(())
     }
 
@@ -154,7 +166,11 @@ impl<'a> Engine<'a> {
                 if slot.state.is_none() {
                     slot.reply = Some(data.to_vec());
                     slot.rtt = slot.sent_at.map(|t| now.saturating_duration_since(t));
+                    let (sent, fresh) = (slot.sent_at, slot.in_flight);
                     self.resolve(idx, State::Open);
+                    if fresh {
+                        self.note_rtt(sent, now);
+                    }
                 }
             }
             if n < 16 {
@@ -188,6 +204,9 @@ impl<'a> Engine<'a> {
                 if let Some(sent) = slot.sent_at {
                     self.evidence.record_answer(slot.seq, sent);
                 }
+                if slot.in_flight {
+                    self.note_rtt(slot.sent_at, Instant::now());
+                }
                 if state == State::Closed {
                     self.evidence.add_canary(port);
                 }
@@ -201,39 +220,59 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Expires probes older than the timeout and lost canaries.
+    /// How long a probe that is not a port's last waits before the port is probed again:
+    /// four times the longest round trip seen (at least [`MIN_RETRY`]), never more than the
+    /// timeout. The last probe always waits the full timeout, and an answer to an earlier
+    /// probe still counts whenever it comes, so this only makes silent ports quicker.
+    fn retry_after(&self) -> Duration {
+        self.rtt_max
+            .map_or(self.opts.timeout, |r| (r * 4).max(MIN_RETRY))
+            .min(self.opts.timeout)
+    }
+
+    /// Expires probes that waited long enough, and lost canaries.
     fn expire(&mut self, now: Instant) {
-        let timeout = self.opts.timeout;
         let max_silences = self.opts.retries + 1;
         let max_probes = max_silences + EXTRA_PROBES;
-        while let Some(&(idx, seq)) = self.flights.front() {
-            let slot = &mut self.table.slots[idx];
-            if !(slot.in_flight && slot.seq == seq && slot.state.is_none()) {
-                self.flights.pop_front();
-                continue;
-            }
-            let sent = slot.sent_at.unwrap_or(now);
-            if now.saturating_duration_since(sent) < timeout {
-                break;
-            }
-            self.flights.pop_front();
-            slot.in_flight = false;
-            self.in_flight -= 1;
-            if self.evidence.vouches(seq, sent) {
-                slot.silences += 1;
-            }
-            if slot.silences >= max_silences || slot.probes >= max_probes {
-                slot.state = Some(State::OpenFiltered);
-                self.unresolved -= 1;
-            } else {
-                self.queue.push_back(idx);
+        for (last, wait) in [(false, self.retry_after()), (true, self.opts.timeout)] {
+            let fifo = usize::from(last);
+            while let Some(&(idx, seq)) = self.flights[fifo].front() {
+                let slot = &mut self.table.slots[idx];
+                if !(slot.in_flight && slot.seq == seq && slot.state.is_none()) {
+                    self.flights[fifo].pop_front();
+                    continue;
+                }
+                let sent = slot.sent_at.unwrap_or(now);
+                if now.saturating_duration_since(sent) < wait {
+                    break;
+                }
+                self.flights[fifo].pop_front();
+                slot.in_flight = false;
+                self.in_flight -= 1;
+                if self.evidence.vouches(seq, sent) {
+                    slot.silences += 1;
+                }
+                if slot.silences >= max_silences || slot.probes >= max_probes {
+                    slot.state = Some(State::OpenFiltered);
+                    self.unresolved -= 1;
+                } else {
+                    self.queue.push_back(idx);
+                }
             }
         }
-        if self.evidence.expire_canaries(now, timeout) > 0 {
+        if self.evidence.expire_canaries(now, self.opts.timeout) > 0 {
             self.slow_down(now);
         }
-        let oldest = self.flights.front().map_or(self.seq, |&(_, s)| s);
-        self.evidence.prune(oldest);
+        let oldest = self.flights.iter().filter_map(|f| f.front().map(|&(_, s)| s)).min();
+        self.evidence.prune(oldest.unwrap_or(self.seq));
+    }
+
+    /// Notes the round trip of an answer to the probe sent at `sent`.
+    fn note_rtt(&mut self, sent: Option<Instant>, now: Instant) {
+        if let Some(t) = sent {
+            let rtt = now.saturating_duration_since(t);
+            self.rtt_max = Some(self.rtt_max.map_or(rtt, |m| m.max(rtt)));
+        }
     }
 
     /// ICMP errors are being rate limited: pace the probes, or halve the pace (at most once
@@ -302,6 +341,8 @@ impl<'a> Engine<'a> {
             ports.push(c);
         }
         let n = self.sender.send(&self.sock, &ports)?;
+        let max_silences = self.opts.retries + 1;
+        let max_probes = max_silences + EXTRA_PROBES;
         self.blocked = n < ports.len();
         for (i, &idx) in idxs.iter().enumerate() {
             if i >= n {
@@ -315,7 +356,8 @@ impl<'a> Engine<'a> {
             slot.sent_at = Some(now);
             slot.in_flight = true;
             self.in_flight += 1;
-            self.flights.push_back((idx, slot.seq));
+            let last = slot.silences + 1 >= max_silences || slot.probes >= max_probes;
+            self.flights[usize::from(last)].push_back((idx, slot.seq));
         }
         // Restore the queue order of unsent probes (pushed to the front in reverse above).
         let unsent = idxs.len().saturating_sub(n);
@@ -340,7 +382,8 @@ impl<'a> Engine<'a> {
     /// Sends a canary right behind the newest probe if nothing vouches for it yet and a canary
     /// port became known only after it left (the last batch of a scan, typically).
     fn lone_canary(&mut self, now: Instant) -> Result<()> {
-        let Some(&(idx, seq)) = self.flights.back() else {
+        let newest = self.flights.iter().filter_map(|f| f.back().copied()).max_by_key(|f| f.1);
+        let Some((idx, seq)) = newest else {
             return Ok(());
         };
         let slot = &self.table.slots[idx];
@@ -366,9 +409,11 @@ impl<'a> Engine<'a> {
         let now = Instant::now();
         let timeout = self.opts.timeout;
         let mut wake = now + TICK;
-        if let Some(&(idx, _)) = self.flights.front() {
-            if let Some(sent) = self.table.slots[idx].sent_at {
-                wake = wake.min(sent + timeout);
+        for (fifo, wait) in self.flights.iter().zip([self.retry_after(), timeout]) {
+            if let Some(&(idx, _)) = fifo.front() {
+                if let Some(sent) = self.table.slots[idx].sent_at {
+                    wake = wake.min(sent + wait);
+                }
             }
         }
         if let Some(t) = self.evidence.next_canary_deadline(timeout) {

@@ -169,3 +169,23 @@ fn bad_options_and_names() {
     );
     assert!(matches!(r, Err(crate::Error::Gai { .. })));
 }
+
+#[test]
+fn a_silent_port_in_a_range_gets_exactly_two_probes() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let ports: Vec<u16> = (port.saturating_sub(100).max(1)..=port.saturating_add(100)).collect();
+    let t = Instant::now();
+    let r = scan("127.0.0.1", &ports, &quick(), &Cancel::new(), None).unwrap();
+    let elapsed = t.elapsed();
+    let me = r.iter().find(|p| p.port == port).unwrap();
+    assert_eq!(me.state, State::OpenFiltered);
+    silent.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 64];
+    let mut got = 0;
+    while silent.recv_from(&mut buf).is_ok() {
+        got += 1;
+    }
+    assert_eq!(got, 2, "probed exactly twice ({elapsed:?})");
+    assert!(elapsed >= Duration::from_millis(150) && elapsed < Duration::from_millis(400));
+}
