@@ -24,7 +24,9 @@ impl From<Error> for PyErr {
             Error::Gai { code, message } => gaierror::new_err((code, message)),
             Error::Overflow(m) => PyOverflowError::new_err(m),
             Error::Value(m) => PyValueError::new_err(m),
-            Error::Interrupted => PyOSError::new_err((libc::EINTR, strerror(libc::EINTR))),
+            Error::Interrupted => {
+                PyOSError::new_err((libc::EINTR, strerror(libc::EINTR)))
+            }
         }
     }
 }
