@@ -12,9 +12,8 @@ import threading
 import time
 
 import pytest
-from scan_util import drain, servers
-
 import udpeco
+from scan_util import drain, servers
 
 
 def test_echo_server_is_open_with_reply_and_rtt() -> None:
@@ -68,6 +67,7 @@ def test_host_name_and_port_iterables() -> None:
         by_spec = udpeco.scan("localhost", f"{ports[0]},{ports[1]}-{ports[2]}", timeout=0.2)
         by_range = udpeco.scan("localhost", ports, timeout=0.2)
         by_gen = udpeco.scan("127.0.0.1", (p for p in ports), timeout=0.2)
+
     def verdicts(results: list[udpeco.ScanResult]) -> list[tuple[int, str]]:
         return [(r.port, r.state) for r in results]
 
@@ -149,9 +149,7 @@ CHILD = textwrap.dedent(
 
 
 def test_ctrl_c_stops_a_long_scan_within_200_ms() -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"

@@ -57,7 +57,9 @@ impl ScanResult {
             Some(b) => b.repr()?.to_string(),
             None => "None".to_owned(),
         };
-        let rtt = self.rtt.map_or_else(|| "None".to_owned(), |r| format!("{r:.6}"));
+        let rtt = self
+            .rtt
+            .map_or_else(|| "None".to_owned(), |r| format!("{r:.6}"));
         Ok(format!(
             "ScanResult(port={}, state='{}', reply={reply}, rtt={rtt})",
             self.port, self.state
@@ -126,7 +128,13 @@ fn scan(
         .ok()
         .filter(|t| !t.is_zero())
         .ok_or_else(|| PyValueError::new_err("timeout must be a positive number of seconds"))?;
-    let opts = Options { timeout, probe, retries, concurrency, rate };
+    let opts = Options {
+        timeout,
+        probe,
+        retries,
+        concurrency,
+        rate,
+    };
     opts.validate()?;
     let host = host.to_owned();
     let failed: Mutex<Option<PyErr>> = Mutex::new(None);
@@ -135,14 +143,22 @@ fn scan(
         Python::attach(|py| match cb.call1(py, (done, total)) {
             Ok(_) => false,
             Err(e) => {
-                *failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+                *failed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
                 true
             }
         })
     };
     let callback: Option<Progress<'_>> = progress.is_some().then_some(&report as _);
-    let result = detach_interruptible(py, |cancel| run_scan(&host, &ports, &opts, cancel, callback));
-    if let Some(e) = failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+    let result = detach_interruptible(py, |cancel| {
+        run_scan(&host, &ports, &opts, cancel, callback)
+    });
+    if let Some(e) = failed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+    {
         return Err(e);
     }
     Ok(result?.into_iter().map(ScanResult::from).collect())

@@ -5,8 +5,9 @@
 //! queued ICMP error (`closed` or `filtered`), then expires probes older than `timeout`. An
 //! expired probe counts as a silence only when [`Evidence`] vouches for it; a port becomes
 //! `open|filtered` after `retries + 1` such silences, so it is always probed again first.
-//! When a canary is lost, ICMP errors are being rate limited: probes are then paced, the pace
-//! halving on each loss and growing on each answer, instead of calling closed ports silent.
+//! When a canary is lost, ICMP errors are being rate limited: probes are then paced (one per
+//! second at first, Linux's default), the pace slowing on each loss and growing on each
+//! answer, instead of calling closed ports silent.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +27,11 @@ use crate::wait::poll_fds;
 const BATCH: usize = 128;
 /// Pace, in probes per second, when ICMP rate limiting is first seen (Linux's default).
 const LIMITED_RATE: f64 = 1.0;
+/// The pace after a lost canary (times the pace before).
+const SLOWER: f64 = 0.8;
+/// The pace after an ICMP error came back while paced (times the pace before): about a dozen
+/// answers undo one slow-down, so the pace settles just under the target's ICMP rate.
+const FASTER: f64 = 1.02;
 /// The slowest pace rate limiting can push the scan to.
 const MIN_RATE: f64 = 0.1;
 /// Extra probes a port may get, beyond `retries + 1`, while its silences cannot be trusted.
@@ -127,11 +133,6 @@ impl<'a> Engine<'a> {
         if let Some(p) = progress {
             p(total, total);
         }
-        if std::env::var_os("UDPECO_SCAN_DEBUG").is_some() {
-            let probes: u32 = self.table.slots.iter().map(|s| s.probes).sum();
-            let multi: Vec<(u16, u32)> = self.table.slots.iter().filter(|s| s.probes > 1).map(|s| (s.port, s.probes)).take(20).collect();
-            eprintln!("probes={probes} seq={} rtt_max={:?} retry_after={:?} limited={:?} multi={multi:?}", self.seq, self.rtt_max, self.retry_after(), self.limited.as_ref().map(Pacer::rate));
-        }
         Ok(())
     }
 
@@ -203,6 +204,7 @@ impl<'a> Engine<'a> {
                 }
                 if let Some(sent) = slot.sent_at {
                     self.evidence.record_answer(slot.seq, sent);
+                    self.evidence.withdraw_canaries_after(slot.seq, sent);
                 }
                 if slot.in_flight {
                     self.note_rtt(slot.sent_at, Instant::now());
@@ -260,10 +262,14 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        if self.evidence.expire_canaries(now, self.opts.timeout) > 0 {
+        if self.evidence.expire_canaries(now, self.retry_after()) > 0 {
             self.slow_down(now);
         }
-        let oldest = self.flights.iter().filter_map(|f| f.front().map(|&(_, s)| s)).min();
+        let oldest = self
+            .flights
+            .iter()
+            .filter_map(|f| f.front().map(|&(_, s)| s))
+            .min();
         self.evidence.prune(oldest.unwrap_or(self.seq));
     }
 
@@ -275,17 +281,17 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// ICMP errors are being rate limited: pace the probes, or halve the pace (at most once
+    /// ICMP errors are being rate limited: pace the probes, or slow the pace (at most once
     /// per timeout, so that one burst of losses counts once).
     fn slow_down(&mut self, now: Instant) {
         match &mut self.limited {
-            None => self.limited = Some(Pacer::new(LIMITED_RATE, 1.0, now)),
+            None => self.limited = Some(Pacer::empty(LIMITED_RATE, 1.0, now)),
             Some(p) => {
                 let recent = self
                     .last_slowdown
                     .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
                 if !recent {
-                    p.set_rate((p.rate() / 2.0).max(MIN_RATE), now);
+                    p.set_rate((p.rate() * SLOWER).max(MIN_RATE), now);
                 }
             }
         }
@@ -296,7 +302,7 @@ impl<'a> Engine<'a> {
     fn speed_up(&mut self) {
         if let Some(p) = &mut self.limited {
             let now = Instant::now();
-            p.set_rate((p.rate() * 1.05).min(1e6), now);
+            p.set_rate((p.rate() * FASTER).min(1e6), now);
         }
     }
 
@@ -382,7 +388,11 @@ impl<'a> Engine<'a> {
     /// Sends a canary right behind the newest probe if nothing vouches for it yet and a canary
     /// port became known only after it left (the last batch of a scan, typically).
     fn lone_canary(&mut self, now: Instant) -> Result<()> {
-        let newest = self.flights.iter().filter_map(|f| f.back().copied()).max_by_key(|f| f.1);
+        let newest = self
+            .flights
+            .iter()
+            .filter_map(|f| f.back().copied())
+            .max_by_key(|f| f.1);
         let Some((idx, seq)) = newest else {
             return Ok(());
         };
@@ -416,7 +426,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        if let Some(t) = self.evidence.next_canary_deadline(timeout) {
+        if let Some(t) = self.evidence.next_canary_deadline(self.retry_after()) {
             wake = wake.min(t);
         }
         if !self.queue.is_empty() && self.in_flight < self.opts.concurrency {

@@ -63,6 +63,13 @@ impl Evidence {
         }
     }
 
+    /// A probe sent at `at` with sequence number `seq` drew an ICMP error: canaries sent in
+    /// the same batch after it say nothing any more (that error may have used the target's
+    /// last token), so they are withdrawn rather than counted as lost.
+    pub fn withdraw_canaries_after(&mut self, seq: u64, at: Instant) {
+        self.canary_out.retain(|_, (s, t)| !(*t == at && *s > seq));
+    }
+
     /// Drops canaries unanswered for `timeout`; returns how many were lost.
     pub fn expire_canaries(&mut self, now: Instant, timeout: Duration) -> usize {
         let before = self.canary_out.len();

@@ -30,7 +30,14 @@ pub fn resolve(host: &str) -> Result<IpAddr> {
     hints.ai_socktype = libc::SOCK_DGRAM;
     let mut list: *mut libc::addrinfo = std::ptr::null_mut();
     // SAFETY: valid C strings and hints; `list` receives an allocation freed below.
-    let rc = unsafe { libc::getaddrinfo(node.as_ptr(), std::ptr::null(), &hints, &mut list) };
+    let rc = unsafe {
+        libc::getaddrinfo(
+            node.as_ptr(),
+            std::ptr::null(),
+            std::ptr::addr_of!(hints),
+            std::ptr::addr_of_mut!(list),
+        )
+    };
     if rc != 0 {
         // SAFETY: gai_strerror returns a static NUL-terminated string.
         let message = unsafe { CStr::from_ptr(libc::gai_strerror(rc)) };
@@ -48,11 +55,11 @@ pub fn resolve(host: &str) -> Result<IpAddr> {
             let ai = &*cur;
             found = match ai.ai_family {
                 libc::AF_INET => {
-                    let sa = &*ai.ai_addr.cast::<libc::sockaddr_in>();
+                    let sa = std::ptr::read_unaligned(ai.ai_addr.cast::<libc::sockaddr_in>());
                     Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr))))
                 }
                 libc::AF_INET6 => {
-                    let sa = &*ai.ai_addr.cast::<libc::sockaddr_in6>();
+                    let sa = std::ptr::read_unaligned(ai.ai_addr.cast::<libc::sockaddr_in6>());
                     Some(IpAddr::V6(Ipv6Addr::from(sa.sin6_addr.s6_addr)))
                 }
                 _ => None,

@@ -7,7 +7,7 @@ use std::fmt;
 pub enum State {
     /// A datagram came back from the port.
     Open,
-    /// ICMP (or ICMPv6) port unreachable came back.
+    /// ICMP (or ICMP (v6)) port unreachable came back.
     Closed,
     /// No answer after every probe: an open port that ignores the probe, or a firewall.
     OpenFiltered,
@@ -34,20 +34,20 @@ impl fmt::Display for State {
     }
 }
 
-/// ICMPv4 destination unreachable.
+/// ICMP (v4) destination unreachable.
 const ICMP_DEST_UNREACH: u8 = 3;
-/// ICMPv4 port unreachable code.
+/// ICMP (v4) port unreachable code.
 const ICMP_PORT_UNREACH: u8 = 3;
-/// ICMPv6 destination unreachable.
+/// ICMP (v6) destination unreachable.
 const ICMP6_DST_UNREACH: u8 = 1;
-/// ICMPv6 port unreachable code.
+/// ICMP (v6) port unreachable code.
 const ICMP6_PORT_UNREACH: u8 = 4;
 
 /// The verdict an extended socket error means, or `None` when it says nothing about the
 /// port (a local error, time exceeded, fragmentation needed, ...).
 ///
-/// ICMP type 3 code 3 (ICMPv6 type 1 code 4) is `closed`; the unreachable codes nmap calls
-/// `filtered` (ICMP 0, 1, 2, 9, 10, 13; ICMPv6 0, 1, 2, 3, 5, 6) are `filtered`.
+/// ICMP type 3 code 3 (ICMP (v6) type 1 code 4) is `closed`; the unreachable codes nmap calls
+/// `filtered` (ICMP 0, 1, 2, 9, 10, 13; ICMP (v6) 0, 1, 2, 3, 5, 6) are `filtered`.
 #[must_use]
 pub fn from_icmp(origin: u8, icmp_type: u8, code: u8) -> Option<State> {
     match (origin, icmp_type, code) {

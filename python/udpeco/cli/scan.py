@@ -34,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("host", metavar="HOST", help="name or IPv4/IPv6 address (resolved once)")
     p.add_argument("ports", metavar="PORTS", help="ports, e.g. 20000-20100 or 7,9,20000-20100")
-    p.add_argument(
-        "--timeout", type=float, default=0.5, metavar="S", help="wait per probe (0.5 s)"
-    )
+    p.add_argument("--timeout", type=float, default=0.5, metavar="S", help="wait per probe (0.5 s)")
     p.add_argument(
         "--retries",
         type=int,
