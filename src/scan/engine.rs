@@ -64,6 +64,9 @@ pub struct Engine<'a> {
     last_slowdown: Option<Instant>,
     blocked: bool,
     canary_after: u64,
+    /// The slot of the probe socket's own port, if it is scanned: it is probed last, from a
+    /// new socket, once the first one is closed (else the probe would reach the scanner).
+    own: Option<usize>,
 }
 
 impl<'a> Engine<'a> {
@@ -74,6 +77,7 @@ impl<'a> Engine<'a> {
     pub fn new(target: IpAddr, ports: &[u16], opts: &'a Options) -> Result<Self> {
         let sock = ProbeSocket::open(target.is_ipv6())?;
         let table = Table::new(ports);
+        let own = table.find(sock.local_port()?);
         let now = Instant::now();
         let user_pace = opts
             .rate
@@ -85,7 +89,8 @@ impl<'a> Engine<'a> {
             sender: Sender::new(SocketAddr::new(target, 0), &opts.probe, BATCH),
             replies: Receiver::new(16, 65536),
             errors: Receiver::new(256, 64),
-            queue: (0..table.slots.len()).collect(),
+            queue: (0..table.slots.len()).filter(|&i| Some(i) != own).collect(),
+            own,
             unresolved: table.slots.len(),
             table,
             flights: [VecDeque::new(), VecDeque::new()],
@@ -107,9 +112,26 @@ impl<'a> Engine<'a> {
     /// [`Error::Interrupted`] when `cancel` (or `progress`) says stop; [`Error::Io`] when the
     /// socket fails for a reason other than the ICMP errors it reports.
     pub fn run(&mut self, cancel: &Cancel, progress: Option<Progress<'_>>) -> Result<()> {
+        if let Some(own) = self.own {
+            self.run_until(1, cancel, progress)?;
+            // A new socket first (so it gets another port), then the old one closes.
+            let fresh = ProbeSocket::open(self.target.is_ipv6())?;
+            self.sock = fresh;
+            self.queue.push_back(own);
+        }
+        self.run_until(0, cancel, progress)
+    }
+
+    /// Runs until only `left` ports lack a verdict.
+    fn run_until(
+        &mut self,
+        left: usize,
+        cancel: &Cancel,
+        progress: Option<Progress<'_>>,
+    ) -> Result<()> {
         let total = self.table.slots.len();
         let mut next_check = Instant::now() + TICK;
-        while self.unresolved > 0 {
+        while self.unresolved > left {
             if cancel.is_stopped() {
                 return Err(Error::Interrupted);
             }
@@ -123,14 +145,14 @@ impl<'a> Engine<'a> {
             }
             self.drain()?;
             self.expire(Instant::now());
-            if self.unresolved == 0 {
+            if self.unresolved <= left {
                 break;
             }
             if self.send(Instant::now())? == 0 {
                 self.wait(cancel)?;
             }
         }
-        if let Some(p) = progress {
+        if let (Some(p), 0) = (progress, left) {
             p(total, total);
         }
         Ok(())

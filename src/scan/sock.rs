@@ -63,7 +63,44 @@ impl ProbeSocket {
         if !setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF) {
             setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, RCVBUF);
         }
+        // Bind now (any address, a port of the kernel's choosing) so that the scanner knows
+        // its own port: probing it would reach this very socket.
+        let any = if v6 {
+            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
+        } else {
+            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        };
+        let (raw_any, len) = sockaddr::to_raw(any);
+        // SAFETY: `raw_any` is a valid sockaddr of `len` bytes for this family.
+        if unsafe { libc::bind(raw, std::ptr::addr_of!(raw_any).cast(), len) } != 0 {
+            return Err(Error::last_os_error());
+        }
         Ok(ProbeSocket { fd })
+    }
+
+    /// The local port the socket is bound to.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when `getsockname` fails.
+    pub fn local_port(&self) -> Result<u16> {
+        // SAFETY: an all-zero sockaddr_storage is valid for getsockname to fill.
+        let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut len =
+            libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_storage>()).unwrap_or(0);
+        // SAFETY: storage and len are valid for writing.
+        let rc = unsafe {
+            libc::getsockname(
+                self.fd(),
+                std::ptr::addr_of_mut!(storage).cast(),
+                &raw mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(Error::last_os_error());
+        }
+        sockaddr::from_raw(&storage)
+            .map(|a| a.port())
+            .ok_or_else(|| Error::from_errno(libc::EAFNOSUPPORT))
     }
 
     /// The descriptor, for `poll`.

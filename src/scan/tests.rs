@@ -189,3 +189,29 @@ fn a_silent_port_in_a_range_gets_exactly_two_probes() {
     assert_eq!(got, 2, "probed exactly twice ({elapsed:?})");
     assert!(elapsed >= Duration::from_millis(150) && elapsed < Duration::from_millis(400));
 }
+
+#[test]
+fn the_scanners_own_port_is_not_reported_open() {
+    // Scan a range that surely holds the probe socket's ephemeral port.
+    let (first, last) = crate::scan::tests::ephemeral_range();
+    let ports: Vec<u16> = (first..=last).collect();
+    let r = scan("127.0.0.1", &ports, &quick(), &Cancel::new(), None).unwrap();
+    let open: Vec<u16> = r
+        .iter()
+        .filter(|p| p.state == State::Open)
+        .map(|p| p.port)
+        .collect();
+    for port in open {
+        // Anything open must be a real server: a socket bound to it right now fails.
+        assert!(
+            UdpSocket::bind(("127.0.0.1", port)).is_err(),
+            "{port} reported open"
+        );
+    }
+}
+
+fn ephemeral_range() -> (u16, u16) {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let mut it = text.split_whitespace().map(|n| n.parse::<u16>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
