@@ -8,7 +8,8 @@ to core 0 with taskset when available) on a random port of 20000-20100:
   plain socket never sees the ICMP errors and waits out each closed port);
 - 1-65535: udpeco.scan and nmap -sU only (the sequential scan would take nine hours).
 
-Prints the median time of each, the open ports found in the median run, and how often\nudpeco and nmap (run back to back) found the same open ports. Not a test:
+Prints the median time of each, the open ports found in the median run, and how often
+udpeco and nmap (run back to back) found the same open ports. Not a test:
 ``python benches/scan_bench.py [--repeat N] [--skip-stdlib]``.
 """
 
