@@ -2,12 +2,14 @@
 //!
 //! Probes leave in batches (`sendmmsg`) while fewer than `concurrency` wait for an answer
 //! (and within `rate`, if set). Each turn reads every datagram (the port is `open`) and every
-//! queued ICMP error (`closed` or `filtered`), then expires probes older than `timeout`. An
-//! expired probe counts as a silence only when [`Evidence`] vouches for it; a port becomes
+//! queued ICMP error (`closed` or `filtered`), then expires probes: a port's last probe after
+//! `timeout`, earlier ones after a few round trips (so silent ports are probed again soon).
+//! An expired probe counts as a silence only when [`Evidence`] vouches for it; a port becomes
 //! `open|filtered` after `retries + 1` such silences, so it is always probed again first.
-//! When a canary is lost, ICMP errors are being rate limited: probes are then paced (one per
-//! second at first, Linux's default), the pace slowing on each loss and growing on each
-//! answer, instead of calling closed ports silent.
+//! When a canary is lost, ICMP errors are being rate limited: probes are then paced (batches
+//! of two ports, just under one batch per second at first, Linux's default ICMP rate), the
+//! pace slowing on each loss and growing on each answer, instead of calling closed ports
+//! silent.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -25,13 +27,26 @@ use crate::wait::poll_fds;
 
 /// Probes per `sendmmsg` call (one slot is kept for a canary).
 const BATCH: usize = 128;
-/// Pace, in probes per second, when ICMP rate limiting is first seen (Linux's default).
-const LIMITED_RATE: f64 = 1.0;
+/// Pace, in probes per second, when ICMP rate limiting is first seen: just under Linux's
+/// default of one ICMP error per second per peer, which is also the first ceiling.
+const LIMITED_RATE: f64 = 0.97;
+/// The first ceiling (see [`Engine::speed_up`]): Linux's default rate.
+const FIRST_CEILING: f64 = 1.0;
 /// The pace after a lost canary (times the pace before).
 const SLOWER: f64 = 0.8;
 /// The pace after an ICMP error came back while paced (times the pace before): about a dozen
 /// answers undo one slow-down, so the pace settles just under the target's ICMP rate.
 const FASTER: f64 = 1.02;
+/// How close to the pace of the last loss the pace may grow back.
+const CEILING_MARGIN: f64 = 0.95;
+/// Answers in a row after which that ceiling is lifted ...
+const CEILING_LIFT_AFTER: u32 = 10;
+/// ... by this factor.
+const CEILING_LIFT: f64 = 1.25;
+/// Ports per paced batch. The target answers at most one of them (one ICMP token), but a
+/// silent port followed by a closed one is vouched for by that one's error, so silent ports
+/// cost no token of their own.
+const PACED_BATCH: usize = 2;
 /// The slowest pace rate limiting can push the scan to.
 const MIN_RATE: f64 = 0.1;
 /// Extra probes a port may get, beyond `retries + 1`, while its silences cannot be trusted.
@@ -64,6 +79,10 @@ pub struct Engine<'a> {
     last_slowdown: Option<Instant>,
     blocked: bool,
     canary_after: u64,
+    /// The pace at which the last canary was lost, if any.
+    ceiling: Option<f64>,
+    /// ICMP answers since that loss.
+    streak: u32,
     /// The slot of the probe socket's own port, if it is scanned: it is probed last, from a
     /// new socket, once the first one is closed (else the probe would reach the scanner).
     own: Option<usize>,
@@ -103,6 +122,8 @@ impl<'a> Engine<'a> {
             last_slowdown: None,
             blocked: false,
             canary_after: 0,
+            ceiling: None,
+            streak: 0,
         })
     }
 
@@ -307,12 +328,17 @@ impl<'a> Engine<'a> {
     /// per timeout, so that one burst of losses counts once).
     fn slow_down(&mut self, now: Instant) {
         match &mut self.limited {
-            None => self.limited = Some(Pacer::empty(LIMITED_RATE, 1.0, now)),
+            None => {
+                self.limited = Some(Pacer::empty(LIMITED_RATE, 1.0, now));
+                self.ceiling = Some(FIRST_CEILING);
+            }
             Some(p) => {
                 let recent = self
                     .last_slowdown
                     .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
                 if !recent {
+                    self.ceiling = Some(p.rate());
+                    self.streak = 0;
                     p.set_rate((p.rate() * SLOWER).max(MIN_RATE), now);
                 }
             }
@@ -320,11 +346,18 @@ impl<'a> Engine<'a> {
         self.last_slowdown = Some(now);
     }
 
-    /// An ICMP error came back: while paced, probe a little faster.
+    /// An ICMP error came back: while paced, probe a little faster, but stay under the pace
+    /// at which the last canary was lost (that ceiling lifts slowly while nothing is lost,
+    /// in case the loss came from an exhausted burst rather than the steady rate).
     fn speed_up(&mut self) {
         if let Some(p) = &mut self.limited {
-            let now = Instant::now();
-            p.set_rate((p.rate() * FASTER).min(1e6), now);
+            self.streak += 1;
+            if self.streak % CEILING_LIFT_AFTER == 0 {
+                self.ceiling = self.ceiling.map(|c| c * CEILING_LIFT);
+            }
+            let cap = self.ceiling.map_or(1e6, |c| c * CEILING_MARGIN);
+            let rate = (p.rate() * FASTER).min(cap).max(p.rate());
+            p.set_rate(rate, Instant::now());
         }
     }
 
@@ -339,7 +372,7 @@ impl<'a> Engine<'a> {
             budget = budget.min(p.available(now));
         }
         if let Some(p) = &mut self.limited {
-            budget = budget.min(p.available(now));
+            budget = budget.min(p.available(now).min(1) * PACED_BATCH);
         }
         let mut idxs = Vec::with_capacity(budget);
         let mut ports = Vec::with_capacity(budget + 1);
@@ -402,7 +435,7 @@ impl<'a> Engine<'a> {
             p.take(probes);
         }
         if let Some(p) = &mut self.limited {
-            p.take(probes);
+            p.take(1);
         }
         Ok(probes)
     }
