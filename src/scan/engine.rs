@@ -127,6 +127,14 @@ impl<'a> Engine<'a> {
         })
     }
 
+    /// The local port of the probe socket in use.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when `getsockname` fails.
+    pub fn local_port(&self) -> Result<u16> {
+        self.sock.local_port()
+    }
+
     /// Runs until every port has a verdict.
     ///
     /// # Errors
