@@ -260,9 +260,8 @@ impl<'a> Engine<'a> {
                 if slot.in_flight {
                     self.note_rtt(slot.sent_at, Instant::now());
                 }
-                if state == State::Closed {
-                    self.evidence.add_canary(port);
-                }
+                // Any port that drew an ICMP error will draw another while the host answers.
+                self.evidence.add_canary(port);
                 self.resolve(idx, state);
                 self.speed_up();
             }

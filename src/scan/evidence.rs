@@ -4,15 +4,15 @@
 //! after a short burst) makes closed ports look silent. A silence only counts against a port
 //! when the target was shown to be answering at that moment: a probe sent right after it (in
 //! send order, within [`WINDOW`]) drew an ICMP error. When no such probe exists the scanner
-//! adds a *canary*, a probe to a port already known closed, right behind its probes; a lost
-//! canary proves that ICMP errors are being rate limited.
+//! adds a *canary*, a probe to a port that already drew an ICMP error (closed or filtered),
+//! right behind its probes; a lost canary proves that ICMP errors are being rate limited.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 /// How soon after a silent probe an answered probe must have left to vouch for it.
 pub const WINDOW: Duration = Duration::from_millis(10);
-/// How many known-closed ports are kept as canaries.
+/// How many ports that drew ICMP errors are kept as canaries.
 const MAX_CANARIES: usize = 32;
 
 /// Evidence that the target was sending ICMP errors when a probe arrived.
@@ -31,7 +31,7 @@ impl Evidence {
         self.answered.insert(seq, sent);
     }
 
-    /// Offers a port known to be closed as a canary.
+    /// Offers a port that drew an ICMP error as a canary.
     pub fn add_canary(&mut self, port: u16) {
         if self.canaries.len() < MAX_CANARIES && !self.canaries.contains(&port) {
             self.canaries.push(port);

@@ -1,14 +1,20 @@
-"""A remote Linux host that rate-limits its ICMP errors, built for real with network namespaces.
+"""Scans across real networks built with network namespaces: rate-limited ICMP, and a router.
 
+The first test: a remote Linux host that rate-limits its ICMP errors.
 Two namespaces joined by a veth pair: the target runs an echo server and a silent socket, and
 its kernel applies the default `icmp_ratelimit` (a burst of about six port-unreachable errors
 to one peer, then one per second), because veth is not loopback. A scanner that trusted
 silence would call most closed ports open|filtered; udpeco must notice the lost canaries,
 slow down, and still give every port its true verdict.
+
+The second: the target namespace routes to a network it refuses (`ip route add prohibit`), so
+it answers probes for that network with ICMP "administratively prohibited" (code 13), which
+nmap and udpeco call `filtered`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -134,8 +140,6 @@ def test_rate_limited_icmp_still_gives_true_verdicts(network: tuple[str, str, st
     finally:
         servers.kill()
         servers.wait()
-    import json
-
     report = json.loads(scan.stdout)
     states = {int(p): s for p, s in report["states"].items()}
     expected = {p: "closed" for p in range(first, last + 1)}
@@ -144,3 +148,36 @@ def test_rate_limited_icmp_still_gives_true_verdicts(network: tuple[str, str, st
     assert states == expected
     assert icmp_rate_limited(target_ns) > 0, "the target's kernel really rate-limited ICMP"
     print(f"{last - first + 1} ports behind rate-limited ICMP in {report['elapsed']:.2f} s")
+
+
+def test_router_refusal_is_filtered(network: tuple[str, str, str]) -> None:
+    scanner_ns, target_ns, target = network
+    # A network behind the target: reach it through the target, which refuses it.
+    prefix = target.rsplit(".", 1)[0]
+    refused_net = f"{prefix.split('.')[0]}.{int(prefix.split('.')[1]) + 1}.9"
+    subprocess.run(
+        ["ip", "netns", "exec", target_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"],
+        check=True,
+        timeout=10,
+    )
+    ip("-n", target_ns, "route", "add", "prohibit", f"{refused_net}.0/24")
+    ip("-n", scanner_ns, "route", "add", f"{refused_net}.0/24", "via", target)
+    scan = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            scanner_ns,
+            sys.executable,
+            "-c",
+            SCANNER,
+            f"{refused_net}.5",
+            "21000-21002",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(scan.stdout)
+    assert set(report["states"].values()) == {"filtered"}, report
