@@ -85,6 +85,8 @@ def test_host_name_and_port_iterables() -> None:
         ({"ports": "x"}, ValueError),
         ({"ports": [70000]}, ValueError),
         ({"ports": [1.5]}, TypeError),
+        ({"ports": b"1-5"}, TypeError),
+        ({"ports": 5}, TypeError),
         ({"ports": "1", "timeout": 0}, ValueError),
         ({"ports": "1", "timeout": -1}, ValueError),
         ({"ports": "1", "retries": 0}, ValueError),

@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
@@ -82,6 +82,11 @@ impl From<PortResult> for ScanResult {
 fn ports_arg(ports: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
     if let Ok(spec) = ports.cast::<PyString>() {
         return Ok(parse_ports(spec.to_str()?, false)?);
+    }
+    if ports.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(
+            "ports must be a spec string or an iterable of ints, not bytes",
+        ));
     }
     let mut out = Vec::new();
     for item in ports.try_iter()? {
