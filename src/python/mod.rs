@@ -1,12 +1,16 @@
-//! The PyO3 binding: the compiled module `udpeco._udpeco`.
+//! The `PyO3` binding: the compiled module `udpeco._udpeco`.
 //!
 //! A thin layer: each submodule maps one part of the core to Python, releases the GIL around
 //! blocking work ([`interrupt`]) and converts errors at this boundary only ([`errors`]).
 
 use pyo3::prelude::*;
 
+mod address;
+mod buffer;
+mod client;
 mod errors;
 mod interrupt;
+mod load;
 mod scan;
 mod select;
 mod socket;
@@ -17,6 +21,8 @@ mod socket;
 fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     socket::register(m)?;
     select::register(m)?;
+    client::register(m)?;
+    load::register(m)?;
     scan::register(m)?;
     Ok(())
 }

@@ -95,13 +95,37 @@ impl<'a> Engine<'a> {
     /// [`Error::Io`] when the probe socket cannot be opened.
     pub fn new(target: IpAddr, ports: &[u16], opts: &'a Options) -> Result<Self> {
         let sock = ProbeSocket::open(target.is_ipv6())?;
+        let own = sock.local_port()?;
+        Ok(Self::build(sock, own, target, ports, opts))
+    }
+
+    /// Prepares a scan from an open probe socket (bound to local port `own`).
+    #[cfg(test)]
+    #[must_use]
+    pub fn with_socket(
+        sock: ProbeSocket,
+        target: IpAddr,
+        ports: &[u16],
+        opts: &'a Options,
+    ) -> Self {
+        let own = sock.local_port().unwrap_or(0);
+        Self::build(sock, own, target, ports, opts)
+    }
+
+    fn build(
+        sock: ProbeSocket,
+        own: u16,
+        target: IpAddr,
+        ports: &[u16],
+        opts: &'a Options,
+    ) -> Self {
         let table = Table::new(ports);
-        let own = table.find(sock.local_port()?);
+        let own = table.find(own);
         let now = Instant::now();
         let user_pace = opts
             .rate
             .map(|r| Pacer::new(r, (r / 100.0).clamp(1.0, 64.0), now));
-        Ok(Engine {
+        Engine {
             opts,
             target,
             sock,
@@ -124,7 +148,7 @@ impl<'a> Engine<'a> {
             canary_after: 0,
             ceiling: None,
             streak: 0,
-        })
+        }
     }
 
     /// The local port of the probe socket in use.

@@ -18,7 +18,10 @@ struct Echo {
 
 impl Echo {
     fn start(addr: &str) -> Echo {
-        let sock = UdpSocket::bind(addr).unwrap();
+        Echo::on(UdpSocket::bind(addr).unwrap())
+    }
+
+    fn on(sock: UdpSocket) -> Echo {
         sock.set_read_timeout(Some(Duration::from_millis(20)))
             .unwrap();
         let port = sock.local_addr().unwrap().port();
@@ -45,6 +48,19 @@ impl Drop for Echo {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(h) = self.handle.take() {
             h.join().unwrap();
+        }
+    }
+}
+
+/// A socket on a random port of 21000-29000: below the ephemeral range, so that scanning
+/// around it never sprays the client sockets of other tests.
+fn bind_quiet_port() -> UdpSocket {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    loop {
+        let port: u16 = rng.random_range(21_100..28_900);
+        if let Ok(sock) = UdpSocket::bind(("127.0.0.1", port)) {
+            return sock;
         }
     }
 }
@@ -113,7 +129,7 @@ fn ipv6_on_loopback() {
 
 #[test]
 fn a_wide_range_is_fast_and_finds_the_server() {
-    let echo = Echo::start("127.0.0.1:0");
+    let echo = Echo::on(bind_quiet_port());
     let first = echo.port.saturating_sub(50).max(1);
     let last = echo.port.saturating_add(50);
     let ports: Vec<u16> = (first..=last).collect();
@@ -172,7 +188,7 @@ fn bad_options_and_names() {
 
 #[test]
 fn a_silent_port_in_a_range_gets_exactly_two_probes() {
-    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let silent = bind_quiet_port();
     let port = silent.local_addr().unwrap().port();
     let ports: Vec<u16> = (port.saturating_sub(100).max(1)..=port.saturating_add(100)).collect();
     let t = Instant::now();
@@ -192,25 +208,22 @@ fn a_silent_port_in_a_range_gets_exactly_two_probes() {
 
 #[test]
 fn the_scanners_own_port_is_probed_from_another_socket() {
-    // The probe socket's port comes from the ephemeral range, so scan all of it.
-    let (first, last) = ephemeral_range();
-    let ports: Vec<u16> = (first..=last).collect();
+    let sock = super::sock::ProbeSocket::open(false).unwrap();
+    let own = sock.local_port().unwrap();
+    let closed = free_port("127.0.0.1:0");
     let opts = quick();
-    let mut engine =
-        super::engine::Engine::new("127.0.0.1".parse().unwrap(), &ports, &opts).unwrap();
-    let own = engine.local_port().unwrap();
+    let target = "127.0.0.1".parse().unwrap();
+    let mut engine = super::engine::Engine::with_socket(sock, target, &[closed, own], &opts);
     engine.run(&Cancel::new(), None).unwrap();
-    let slot = &engine.table.slots[usize::from(own - first)];
-    assert_eq!(slot.port, own);
+    let states: Vec<_> = engine
+        .table
+        .slots
+        .iter()
+        .map(|s| (s.port, s.state))
+        .collect();
     assert_eq!(
-        slot.state,
-        Some(State::Closed),
+        states,
+        vec![(closed, Some(State::Closed)), (own, Some(State::Closed))],
         "the scanner heard its own probe"
     );
-}
-
-fn ephemeral_range() -> (u16, u16) {
-    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
-    let mut it = text.split_whitespace().map(|n| n.parse::<u16>().unwrap());
-    (it.next().unwrap(), it.next().unwrap())
 }
