@@ -10,6 +10,7 @@
 //! - [`addr`]: address resolution with the stdlib's rules; [`socket`]: the drop-in UDP socket;
 //!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
 //! - [`client`]: the timed request/response client; [`load`]: the load generator.
+//! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
 //! - [`echo`]: the echo server engine; [`mmsg`]: batched `recvmmsg`/`sendmmsg` I/O.
 
 pub mod addr;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod load;
 pub mod mmsg;
 pub mod portspec;
+pub mod scan;
 pub mod select;
 pub mod socket;
 pub mod wait;

@@ -12,6 +12,7 @@ mod echo;
 mod errors;
 mod interrupt;
 mod load;
+mod scan;
 mod select;
 mod socket;
 
@@ -24,5 +25,6 @@ fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     select::register(m)?;
     client::register(m)?;
     load::register(m)?;
+    scan::register(m)?;
     Ok(())
 }
