@@ -92,13 +92,26 @@ def test_random_port_is_printed_and_serves() -> None:
     finish(proc)
 
 
-def test_silence_message_and_idle_timeout_with_the_practicas_5_s() -> None:
+def test_v3_silence_and_final_2_idle_timeout_with_the_practicas_5_s(tmp_path) -> None:
+    # Both timed behaviours with the práctica's 5 s, run side by side to keep the file fast.
+    log = tmp_path / "mensajes.txt"
     t = time.monotonic()
-    proc, port = start_serve("--silence", "5", "--idle-timeout", "5.6")
-    code, out, _ = finish(proc, sig=None)
+    v3, _ = start_serve("--silence", "5", "--idle-timeout", "5.6")
+    final2, port = start_serve("--log", str(log), "--idle-timeout", "5", "--quiet")
+    c = client()
+    time.sleep(0.5)
+    for text in (b"primero\n", b"segundo\n"):
+        assert ask(c, port, text) == text
+    last = time.monotonic()
+    code2, _, err2 = finish(final2, sig=None)
+    ended2 = time.monotonic()
+    code, out, _ = finish(v3, sig=None)
     elapsed = time.monotonic() - t
     assert code == 0 and 5.6 <= elapsed < 7.0
     assert out == "Han pasado 5 seg sin recibir nada por ningun socket.\n\n"
+    assert code2 == 0 and 5.0 <= ended2 - last < 6.0, "final 2: ends after 5 s of silence"
+    assert log.read_text(encoding="utf-8") == "primero\nsegundo\n"
+    assert "2 datagrams" in err2
 
 
 def test_sigterm_flushes_the_log(tmp_path) -> None:
