@@ -230,3 +230,16 @@ def test_defaults_are_the_practicas_v1_server() -> None:
         [sys.executable, "-m", "udpeco", "serve", "--help"], capture_output=True, text=True
     )
     assert r.returncode == 0 and "default 44444" in r.stdout
+
+
+def test_unwritable_log_and_unknown_host_are_one_line_and_exit_1(tmp_path) -> None:
+    bad_log = str(tmp_path / "missing" / "mensajes.txt")
+    for args, expected in [
+        (["--log", bad_log], f"udpeco: cannot write log {bad_log}: No such file or directory\n"),
+        (["--bind", "no-such-host.invalid"], "udpeco: cannot listen on no-such-host.invalid:0: "),
+    ]:
+        r = subprocess.run(
+            ["udpeco", "serve", "--port", "0", *args], capture_output=True, text=True, timeout=10
+        )
+        assert r.returncode == 1 and r.stderr.startswith(expected), r
+        assert r.stderr.count("\n") == 1
