@@ -31,6 +31,23 @@ def test_echoes_counts_and_truncates_like_recvfrom_1024() -> None:
     assert "EchoServer" in repr(srv)
 
 
+def test_leaving_with_releases_the_port_and_keeps_the_counters() -> None:
+    with EchoServer(port=0, host=LOOP, quiet=True) as srv:
+        (port,) = srv.ports
+        assert ask(client(), port, b"hola") == b"hola"
+    assert srv.closed
+    assert srv.stats["datagrams"] == 1
+    assert srv.ports == [port]
+    # The port is free again at once, without waiting for garbage collection.
+    again = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    again.bind((LOOP, port))
+    again.close()
+    with pytest.raises(OSError) as err:
+        srv.start()
+    assert err.value.errno == 9
+    srv.close()  # closing twice is allowed
+
+
 def test_foreground_run_stops_on_the_sentinel_without_echoing_it() -> None:
     srv = EchoServer(port=0, host=LOOP, quiet=True, bufsize=16)
     port = srv.ports[0]

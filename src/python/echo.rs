@@ -76,7 +76,13 @@ fn stats_dict(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyDict>> {
 /// The práctica's echo server, run by the Rust engine.
 #[pyclass(module = "udpeco._udpeco", name = "EchoServer", frozen)]
 pub struct PyEchoServer {
-    server: Arc<EchoServer>,
+    /// The engine; `None` once `close()` released its sockets.
+    server: Mutex<Option<Arc<EchoServer>>>,
+    /// The bound ports and address, kept for `repr` and the getters after `close()`.
+    ports: Vec<u16>,
+    ip: std::net::IpAddr,
+    /// The counters as they were when `close()` ran.
+    final_stats: Mutex<Stats>,
     token: Cancel,
     stop_requested: AtomicBool,
     thread: Mutex<Option<JoinHandle<crate::Result<End>>>>,
@@ -136,8 +142,12 @@ impl PyEchoServer {
             workers,
             ..EchoConfig::default()
         };
+        let server = EchoServer::bind(cfg)?;
         Ok(PyEchoServer {
-            server: Arc::new(EchoServer::bind(cfg)?),
+            ports: server.ports().to_vec(),
+            ip: server.ip(),
+            final_stats: Mutex::new(server.stats()),
+            server: Mutex::new(Some(Arc::new(server))),
             token: Cancel::new(),
             stop_requested: AtomicBool::new(false),
             thread: Mutex::new(None),
@@ -147,19 +157,25 @@ impl PyEchoServer {
     /// The bound ports (ephemeral and random ports resolved).
     #[getter]
     fn ports(&self) -> Vec<u16> {
-        self.server.ports().to_vec()
+        self.ports.clone()
     }
 
     /// The bound address.
     #[getter]
     fn host(&self) -> String {
-        self.server.ip().to_string()
+        self.ip.to_string()
     }
 
     /// The counters: `{datagrams, bytes, clients, drops}`.
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        stats_dict(py, self.server.stats())
+        stats_dict(py, self.current_stats())
+    }
+
+    /// True once `close()` released the ports.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.lock_server().is_none()
     }
 
     /// True while a background thread started by `start()` is serving.
@@ -173,17 +189,15 @@ impl PyEchoServer {
     /// Serves in the foreground until the stop sentinel, the idle timeout or `stop()` from
     /// another thread; returns the counters. Ctrl+C raises `KeyboardInterrupt`.
     fn run<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let server = self.engine()?;
         self.token.reset();
         self.stop_requested.store(false, Ordering::SeqCst);
-        let server = Arc::clone(&self.server);
         // Output the Rust side writes to fd 1 must come after what Python has buffered.
         let _ = py.import("sys")?.getattr("stdout")?.call_method0("flush");
         let result = detach_with_token(py, &self.token, |cancel| server.run(cancel));
         match result {
-            Ok(_) => stats_dict(py, self.server.stats()),
-            Err(_) if self.stop_requested.load(Ordering::SeqCst) => {
-                stats_dict(py, self.server.stats())
-            }
+            Ok(_) => stats_dict(py, server.stats()),
+            Err(_) if self.stop_requested.load(Ordering::SeqCst) => stats_dict(py, server.stats()),
             Err(e) => Err(e),
         }
     }
@@ -199,10 +213,10 @@ impl PyEchoServer {
         if let Some(old) = slot.take() {
             let _ = old.join();
         }
+        let server = self.engine()?;
         let _ = py.import("sys")?.getattr("stdout")?.call_method0("flush");
         self.token.reset();
         self.stop_requested.store(false, Ordering::SeqCst);
-        let server = Arc::clone(&self.server);
         let token = self.token.clone();
         *slot = Some(std::thread::spawn(move || server.run(&token)));
         Ok(())
@@ -224,6 +238,19 @@ impl PyEchoServer {
         Ok(())
     }
 
+    /// Stops the server and releases its ports; the counters stay readable. Closing twice is
+    /// allowed; `run()`/`start()` after `close()` raise `OSError` (EBADF).
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.stop(py)?;
+        if let Some(server) = self.lock_server().take() {
+            *self
+                .final_stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = server.stats();
+        }
+        Ok(())
+    }
+
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
         slf.get().start(slf.py())?;
         Ok(slf)
@@ -231,13 +258,13 @@ impl PyEchoServer {
 
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
-        self.stop(py)?;
+        self.close(py)?;
         Ok(false)
     }
 
     fn __repr__(&self) -> String {
-        let s = self.server.stats();
-        let ports = self.server.ports();
+        let s = self.current_stats();
+        let ports = &self.ports;
         let shown = if ports.len() <= 4 {
             format!("{ports:?}")
         } else {
@@ -245,14 +272,35 @@ impl PyEchoServer {
         };
         format!(
             "<udpeco.EchoServer host='{}' ports={shown} datagrams={} clients={}>",
-            self.server.ip(),
-            s.datagrams,
-            s.clients
+            self.ip, s.datagrams, s.clients
         )
     }
 }
 
 impl PyEchoServer {
+    fn lock_server(&self) -> std::sync::MutexGuard<'_, Option<Arc<EchoServer>>> {
+        self.server.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The engine, or `OSError(EBADF)` once closed.
+    fn engine(&self) -> PyResult<Arc<EchoServer>> {
+        self.lock_server()
+            .as_ref()
+            .map(Arc::clone)
+            .ok_or_else(|| Error::from_errno(libc::EBADF).into())
+    }
+
+    /// Live counters, or the final ones after `close()`.
+    fn current_stats(&self) -> Stats {
+        match self.lock_server().as_ref() {
+            Some(server) => server.stats(),
+            None => *self
+                .final_stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
     fn lock_thread(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<crate::Result<End>>>> {
         self.thread.lock().unwrap_or_else(PoisonError::into_inner)
     }
