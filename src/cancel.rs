@@ -129,6 +129,10 @@ mod tests {
         assert!(!c.check());
         assert!(c.check());
         assert!(c.check());
-        assert_eq!(calls.load(Ordering::SeqCst), 2, "a stopped token does not ask again");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "a stopped token does not ask again"
+        );
     }
 }

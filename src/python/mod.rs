@@ -5,6 +5,8 @@
 
 use pyo3::prelude::*;
 
+mod address;
+mod buffer;
 mod errors;
 mod interrupt;
 mod select;
