@@ -412,7 +412,9 @@ impl PySocket {
         optname: i32,
         buflen: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        match buflen {
+        // Drop-in fix: CPython treats `buflen == 0` like no buflen (an int result); the first
+        // version raised "getsockopt buflen out of range" for it.
+        match buflen.filter(|&n| n != 0) {
             None => Ok(self
                 .inner
                 .option_int(level, optname)?

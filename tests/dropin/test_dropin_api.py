@@ -162,6 +162,19 @@ def test_repr_shape(bk, closing) -> None:
     assert "[closed] fd=-1" in repr(ours)
 
 
+def test_udpeco_defaults_to_udp_and_refuses_other_types(closing) -> None:
+    """Documented difference: udpeco.socket is UDP only, so its default type is SOCK_DGRAM."""
+    import udpeco
+
+    s = closing(udpeco.socket())
+    assert (s.family, s.type, s.proto) == (socket.AF_INET, socket.SOCK_DGRAM, 0)
+    raises_exactly(
+        lambda: udpeco.socket(socket.AF_INET, socket.SOCK_STREAM),
+        ValueError,
+        message="udpeco.socket supports only SOCK_DGRAM (UDP) sockets",
+    )
+
+
 def test_repr_names_udpeco(closing) -> None:
     import udpeco
 

@@ -38,6 +38,7 @@ def test_buffer_sizes_like_stdlib(bk, name: str) -> None:
             after = s.getsockopt(socket.SOL_SOCKET, opt)
             raw = s.getsockopt(socket.SOL_SOCKET, opt, 4)
             big = s.getsockopt(socket.SOL_SOCKET, opt, 1024)
+            assert s.getsockopt(socket.SOL_SOCKET, opt, 0) == after  # 0: the int form
             return default, after, raw, big
 
     kind, (default, after, raw, big) = same_as_stdlib(bk, steps)
