@@ -13,7 +13,14 @@ Operations (64-byte datagrams over loopback, one process, one thread):
   pingpong   a.sendto(b) + b.recvfrom + b.sendto(a) + a.recvfrom, both sockets of the
              backend; reported per call (4 calls per exchange)
 
-Usage:  python benches/percall_bench.py [--rounds 15] [--calls 4000] [--cpu 0]
+Wall-clock figures on a shared machine are noisy (other processes, packet captures). With
+``--callgrind`` the script also counts user-space instructions per call under
+``valgrind --tool=callgrind`` (the kernel's work is not counted; the count is repeatable
+whatever the load): for sendto and pingpong, whose every call is made by the backend under
+test, it runs N1 and N2 calls and reports (I(N2) - I(N1)) / (N2 - N1), so interpreter start-up
+and set-up cancel out.
+
+Usage:  python benches/percall_bench.py [--rounds 15] [--calls 4000] [--cpu 0] [--callgrind]
 Run it with a release build (``maturin develop --release``).
 """
 
@@ -21,8 +28,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import socket
 import statistics
+import subprocess
+import sys
 import time
 from typing import Callable
 
@@ -115,12 +126,64 @@ BENCHES: dict[str, Callable[[object, int], float]] = {
 BACKENDS = {"stdlib": socket, "udpeco": udpeco}
 
 
+CALLGRIND_OPS = ["sendto", "pingpong"]
+CALLGRIND_CALLS = (2000, 10000)
+
+
+def _callgrind_instructions(op: str, backend: str, calls: int) -> int:
+    """User-space instructions of a child that runs ``calls`` calls of ``op``."""
+    out = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            os.path.abspath(__file__),
+            "--child",
+            op,
+            backend,
+            str(calls),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    match = re.search(r"Collected : (\d+)", out.stderr)
+    if not match:
+        raise RuntimeError(f"no callgrind total in: {out.stderr[-500:]}")
+    return int(match.group(1))
+
+
+def callgrind_table() -> None:
+    """Prints user-space instructions per call for each backend, and the ratio."""
+    if shutil.which("valgrind") is None:
+        print("valgrind not installed: no instruction counts")
+        return
+    n1, n2 = CALLGRIND_CALLS
+    print(f"# user-space instructions per call (callgrind, {n2} - {n1} calls)")
+    print(f"{'operation':<10} {'stdlib':>10} {'udpeco':>10} {'ratio':>7}")
+    for op in CALLGRIND_OPS:
+        per_call = {}
+        for backend in BACKENDS:
+            low = _callgrind_instructions(op, backend, n1)
+            high = _callgrind_instructions(op, backend, n2)
+            per_call[backend] = (high - low) / (n2 - n1)
+        ratio = per_call["udpeco"] / per_call["stdlib"]
+        print(f"{op:<10} {per_call['stdlib']:>10.0f} {per_call['udpeco']:>10.0f} {ratio:>7.3f}")
+
+
 def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        op, backend, calls = sys.argv[2], sys.argv[3], int(sys.argv[4])
+        BENCHES[op](BACKENDS[backend], calls)
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=4000, help="calls per measurement")
     parser.add_argument("--cpu", type=int, default=None, help="pin to this CPU")
     parser.add_argument("--only", choices=sorted(BENCHES), action="append")
+    parser.add_argument("--callgrind", action="store_true", help="also count instructions per call")
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
@@ -160,6 +223,8 @@ def main() -> None:
             f"{f'{q1:.2f}-{q3:.2f}':>13}  {verdict}"
         )
     print(f"worst ratio {worst:.3f} (ratio range: interquartile range of the per-round ratios)")
+    if args.callgrind:
+        callgrind_table()
 
 
 if __name__ == "__main__":

@@ -135,6 +135,17 @@ def test_ipv6_bad_addresses(sock6, addr, cls, errno, message: str) -> None:
     raises_exactly(lambda: sock6.sendto(b"x", addr), cls, errno, message)
 
 
+def test_ipv6_dual_stack_sees_mapped_ipv4(bk, closing, peer) -> None:
+    s = closing(bk.udp(socket.AF_INET6))
+    s.bind(("", 0))
+    s.settimeout(2)
+    s.connect(("::ffff:127.0.0.1", peer.getsockname()[1]))
+    peer.sendto(b"v4", (LOOPBACK, s.getsockname()[1]))
+    data, addr = s.recvfrom(10)
+    assert (data, addr) == (b"v4", ("::ffff:127.0.0.1", peer.getsockname()[1], 0, 0))
+    assert s.getpeername() == addr
+
+
 def test_ipv6_localhost_resolves_like_stdlib(bk) -> None:
     def steps(b):
         with b.udp(socket.AF_INET6) as s:
