@@ -14,7 +14,7 @@ use pyo3::types::{PyInt, PyList};
 use super::interrupt::detach_interruptible;
 use super::socket::{seconds_to_ns, PySocket};
 
-/// CPython's `_PyLong_AsInt` for a descriptor: any value outside the C `int` range is an
+/// `_PyLong_AsInt` (the stdlib's C code) for a descriptor: any value outside the C `int` range is an
 /// `OverflowError` with its message.
 fn c_int(value: &Bound<'_, PyAny>) -> PyResult<RawFd> {
     const TOO_LARGE: &str = "Python int too large to convert to C int";
@@ -29,11 +29,11 @@ fn c_int(value: &Bound<'_, PyAny>) -> PyResult<RawFd> {
 }
 
 /// The descriptor of one object, found as `select.select` finds it
-/// (CPython's `PyObject_AsFileDescriptor`).
+/// (`PyObject_AsFileDescriptor` in the stdlib's C code).
 ///
-/// Drop-in fix: the first version raised `ValueError` "filedescriptor out of range in
-/// select()" for a descriptor beyond the C `int` range, where CPython raises `OverflowError`
-/// (and does so before the sign check).
+/// Drop-in fix: the first version raised a `ValueError` ("filedescriptor out of range") for
+/// a descriptor beyond the C `int` range, where the stdlib raises `OverflowError` (and does
+/// so before the sign check).
 fn descriptor(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
     let fd = if let Ok(s) = obj.cast::<PySocket>() {
         s.get().core().fd()
@@ -74,7 +74,7 @@ fn gather<'py>(arg: &Bound<'py, PyAny>) -> PyResult<(Vec<Bound<'py, PyAny>>, Vec
 }
 
 /// Converts the timeout argument, with the stdlib's checks: seconds to nanoseconds as
-/// CPython does (see [`seconds_to_ns`]), a `TypeError` there becoming "timeout must be a
+/// the stdlib does (see [`seconds_to_ns`]), a `TypeError` there becoming "timeout must be a
 /// float or None", then the sign check.
 ///
 /// Drop-in fix: the first version turned a huge timeout (`1e100`) into `Duration::MAX`, and

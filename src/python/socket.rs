@@ -50,15 +50,15 @@ fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     f(&mut vec![0u8; size])
 }
 
-/// Seconds (a float or an int) to nanoseconds, exactly as CPython's
+/// Seconds (a float or an int) to nanoseconds, exactly as the interpreter's
 /// `_PyTime_FromSecondsObject(..., _PyTime_ROUND_TIMEOUT)` converts a timeout: floats are
 /// rounded away from zero, ints must be integers (`__index__`), and the two overflow cases
-/// keep CPython's two different messages. `settimeout` and `select` both use it, as in
-/// CPython, so their errors match the stdlib's.
+/// keep the interpreter's two different messages. `settimeout` and `select` both use it,
+/// as the stdlib's do, so their errors match.
 ///
 /// Drop-in fix: the first version accepted anything with `__float__` and raised
-/// "timestamp too large to convert to C _PyTime_t" for `inf`, where the stdlib says
-/// "timestamp out of range for platform time_t".
+/// "timestamp too large to convert to C `_PyTime_t`" for `inf`, where the stdlib says
+/// "timestamp out of range for platform `time_t`".
 pub(crate) fn seconds_to_ns(value: &Bound<'_, PyAny>) -> PyResult<i64> {
     const TOO_LARGE: &str = "timestamp too large to convert to C _PyTime_t";
     if let Ok(f) = value.cast::<PyFloat>() {
@@ -90,7 +90,7 @@ pub(crate) fn seconds_to_ns(value: &Bound<'_, PyAny>) -> PyResult<i64> {
         .ok_or_else(|| PyOverflowError::new_err(TOO_LARGE))
 }
 
-/// CPython's `_PyTime_AsSecondsDouble`: the float `gettimeout()` returns for a timeout.
+/// `_PyTime_AsSecondsDouble` (the interpreter's): the float `gettimeout()` returns.
 fn ns_to_seconds(ns: i64) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     if ns % 1_000_000_000 == 0 {
@@ -497,7 +497,7 @@ impl PySocket {
 }
 
 impl PySocket {
-    /// `EBADF` once closed. Drop-in fix: CPython's `settimeout`/`setblocking` record the new
+    /// `EBADF` once closed. Drop-in fix: the stdlib's `settimeout`/`setblocking` record the new
     /// timeout and then set `O_NONBLOCK` with `fcntl`, which fails with `EBADF` on a closed
     /// socket; the first version silently accepted the call.
     fn ebadf_if_closed(&self) -> PyResult<()> {
