@@ -1,7 +1,7 @@
 //! Socket addresses: resolving hosts with the stdlib's rules, and converting to and from the
 //! C `sockaddr` structures.
 //!
-//! Python's `socket` module resolves the host of an address tuple like this (CPython's
+//! Python's `socket` module resolves the host of an address tuple like this (`CPython`'s
 //! `setipaddr`), and so does udpeco: `''` is the wildcard address, `'<broadcast>'` is
 //! `255.255.255.255` (IPv4 only), a numeric address is taken as it is, and anything else goes
 //! through `getaddrinfo(3)` restricted to the socket's family, whose failures become
@@ -57,7 +57,14 @@ pub fn lookup(host: &str, family: i32) -> Result<IpAddr> {
     hints.ai_family = family;
     let mut res: *mut libc::addrinfo = std::ptr::null_mut();
     // SAFETY: valid C string, valid hints, and `res` receives a list we free below.
-    let rc = unsafe { libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut res) };
+    let rc = unsafe {
+        libc::getaddrinfo(
+            c_host.as_ptr(),
+            std::ptr::null(),
+            &raw const hints,
+            &raw mut res,
+        )
+    };
     if rc != 0 {
         if rc == libc::EAI_SYSTEM {
             return Err(Error::last_os_error());
@@ -251,7 +258,7 @@ mod tests {
             let a: SocketAddr = text.parse().unwrap();
             let (raw, len) = to_raw(&a);
             // SAFETY: `raw` is a local storage of `len` valid bytes.
-            assert_eq!(unsafe { from_raw(&raw, len) }, Some(a));
+            assert_eq!(unsafe { from_raw(&raw const raw, len) }, Some(a));
         }
     }
 }

@@ -102,7 +102,7 @@ impl std::fmt::Debug for Cancel {
         f.debug_struct("Cancel")
             .field("stopped", &self.is_stopped())
             .field("hook", &self.hook.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,7 +1,7 @@
 //! udpeco: a fast, correct UDP toolkit with a pure Rust core and a thin Python binding.
 //!
 //! The core (every module below except `python`) never touches Python and is tested with
-//! `cargo test`. The `python` feature adds the PyO3 binding (`udpeco._udpeco`), which maps the
+//! `cargo test`. The `python` feature adds the `PyO3` binding (`udpeco._udpeco`), which maps the
 //! core to Python, releases the GIL around every blocking call, and converts [`Error`] into
 //! the exceptions the stdlib raises.
 //!
@@ -9,10 +9,13 @@
 //! - [`error`]: the one error enum; [`cancel`]: stop tokens; [`wait`]: cancellable `poll`.
 //! - [`addr`]: address resolution with the stdlib's rules; [`socket`]: the drop-in UDP socket;
 //!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
+//! - [`client`]: the timed request/response client; [`load`]: the load generator.
 
 pub mod addr;
 pub mod cancel;
+pub mod client;
 pub mod error;
+pub mod load;
 pub mod portspec;
 pub mod select;
 pub mod socket;

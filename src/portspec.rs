@@ -43,15 +43,14 @@ pub fn parse_ports(spec: &str, allow_zero: bool) -> Result<Vec<u16>> {
     let mut seen = vec![false; 65536];
     let mut ports = Vec::new();
     for part in spec.split(',') {
-        let (first, last) = match part.split_once('-') {
-            Some((a, b)) => (
+        let (first, last) = if let Some((a, b)) = part.split_once('-') {
+            (
                 parse_port(a, spec, allow_zero)?,
                 parse_port(b, spec, allow_zero)?,
-            ),
-            None => {
-                let p = parse_port(part, spec, allow_zero)?;
-                (p, p)
-            }
+            )
+        } else {
+            let p = parse_port(part, spec, allow_zero)?;
+            (p, p)
         };
         if first > last {
             return Err(Error::Value(format!(

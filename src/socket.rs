@@ -6,7 +6,7 @@
 //! [`UdpSocket`] keeps the descriptor in `O_NONBLOCK` and implements every mode with
 //! [`crate::wait::wait_fd`], so that even a "blocking" call wakes every
 //! [`crate::cancel::TICK`] to check for Ctrl+C. The fast path (data already there) is one
-//! system call, as in CPython.
+//! system call, as in `CPython`.
 //!
 //! All methods take `&self`: the descriptor and timeout are atomics, so one socket can be
 //! shared between threads as Python allows. After [`UdpSocket::close`] the descriptor is `-1`
@@ -24,7 +24,7 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::wait::wait_fd;
 
-/// Largest buffer `getsockopt` may be asked to fill, as in CPython.
+/// Largest buffer `getsockopt` may be asked to fill, as in `CPython`.
 pub const GETSOCKOPT_MAX: usize = 1024;
 
 /// The timeout mode of a socket, as `settimeout` sets it.
@@ -274,11 +274,11 @@ impl UdpSocket {
                     buf.len(),
                     flags,
                     std::ptr::addr_of_mut!(raw).cast(),
-                    &mut len,
+                    &raw mut len,
                 )
             })?;
             // SAFETY: the kernel wrote `len` bytes of address into `raw`.
-            Ok((n, unsafe { addr::from_raw(&raw, len) }))
+            Ok((n, unsafe { addr::from_raw(&raw const raw, len) }))
         })
     }
 
@@ -360,9 +360,9 @@ impl UdpSocket {
         let mut raw = addr::raw_storage();
         let mut len = libc::socklen_t::try_from(std::mem::size_of::<addr::RawAddr>()).unwrap_or(0);
         // SAFETY: `raw` is valid for `len` bytes of address.
-        check_int(unsafe { call(self.fd(), std::ptr::addr_of_mut!(raw).cast(), &mut len) })?;
+        check_int(unsafe { call(self.fd(), std::ptr::addr_of_mut!(raw).cast(), &raw mut len) })?;
         // SAFETY: the kernel wrote `len` bytes of address into `raw`.
-        Ok(unsafe { addr::from_raw(&raw, len) })
+        Ok(unsafe { addr::from_raw(&raw const raw, len) })
     }
 
     /// Shuts down reading, writing or both (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`).
@@ -411,7 +411,7 @@ impl UdpSocket {
                 level,
                 name,
                 std::ptr::addr_of_mut!(value).cast(),
-                &mut len,
+                &raw mut len,
             )
         })?;
         Ok(value)
@@ -431,7 +431,13 @@ impl UdpSocket {
         let mut len = libc::socklen_t::try_from(size).unwrap_or(0);
         // SAFETY: `buf` is valid for `len` bytes.
         check_int(unsafe {
-            libc::getsockopt(self.fd(), level, name, buf.as_mut_ptr().cast(), &mut len)
+            libc::getsockopt(
+                self.fd(),
+                level,
+                name,
+                buf.as_mut_ptr().cast(),
+                &raw mut len,
+            )
         })?;
         buf.truncate(usize::try_from(len).unwrap_or(0));
         Ok(buf)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket as _stdlib_socket
 
-from udpeco._udpeco import select, socket
+from udpeco._udpeco import Client, bench, select, socket
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error
@@ -72,6 +72,7 @@ __all__ = [
     "AF_INET",
     "AF_INET6",
     "AF_UNSPEC",
+    "Client",
     "INADDR_ANY",
     "INADDR_BROADCAST",
     "INADDR_LOOPBACK",
@@ -102,6 +103,7 @@ __all__ = [
     "SO_SNDBUF",
     "SO_SNDTIMEO",
     "SO_TYPE",
+    "bench",
     "error",
     "gaierror",
     "getaddrinfo",

@@ -27,7 +27,7 @@ fn host_text(host: &Bound<'_, PyAny>) -> PyResult<String> {
 
 /// Converts a Python address (`(host, port)` for IPv4, `(host, port[, flowinfo[, scope_id]])`
 /// for IPv6) into a socket address, resolving the host as the stdlib does (releasing the GIL
-/// for a name lookup). `caller` names the method in error messages, as CPython does.
+/// for a name lookup). `caller` names the method in error messages, as `CPython` does.
 pub fn to_socket_addr(
     py: Python<'_>,
     address: &Bound<'_, PyAny>,
@@ -101,7 +101,7 @@ pub fn to_tuple<'py>(py: Python<'py>, addr: &SocketAddr) -> PyResult<Bound<'py, 
 }
 
 /// The unspecified address of a family as Python shows it for an unbound socket.
-pub fn unbound_tuple<'py>(py: Python<'py>, family: i32) -> PyResult<Bound<'py, PyTuple>> {
+pub fn unbound_tuple(py: Python<'_>, family: i32) -> PyResult<Bound<'_, PyTuple>> {
     let any = if family == AF_INET6 {
         "[::]:0"
     } else {

@@ -1,5 +1,5 @@
 //! Borrowing the bytes of any Python buffer (bytes, bytearray, memoryview, array, ...), as
-//! CPython's `y*` and `w*` argument formats do, with the stdlib's error messages.
+//! `CPython`'s `y*` and `w*` argument formats do, with the stdlib's error messages.
 
 use std::mem::MaybeUninit;
 

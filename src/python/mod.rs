@@ -1,4 +1,4 @@
-//! The PyO3 binding: the compiled module `udpeco._udpeco`.
+//! The `PyO3` binding: the compiled module `udpeco._udpeco`.
 //!
 //! A thin layer: each submodule maps one part of the core to Python, releases the GIL around
 //! blocking work ([`interrupt`]) and converts errors at this boundary only ([`errors`]).
@@ -7,8 +7,10 @@ use pyo3::prelude::*;
 
 mod address;
 mod buffer;
+mod client;
 mod errors;
 mod interrupt;
+mod load;
 mod select;
 mod socket;
 
@@ -18,5 +20,7 @@ mod socket;
 fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     socket::register(m)?;
     select::register(m)?;
+    client::register(m)?;
+    load::register(m)?;
     Ok(())
 }

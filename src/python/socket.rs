@@ -2,6 +2,7 @@
 //! results and exceptions. Blocking work runs without the GIL and answers Ctrl+C.
 
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -149,7 +150,7 @@ impl PySocket {
         to_socket_addr(py, address, self.inner.family(), caller)
     }
 
-    fn addr_or_none<'py>(py: Python<'py>, addr: Option<SocketAddr>) -> PyResult<Bound<'py, PyAny>> {
+    fn addr_or_none(py: Python<'_>, addr: Option<SocketAddr>) -> PyResult<Bound<'_, PyAny>> {
         match addr {
             Some(a) => Ok(to_tuple(py, &a)?.into_any()),
             None => Ok(py.None().into_bound(py)),
@@ -191,6 +192,7 @@ impl PySocket {
 
     /// The socket type, as the stdlib's `SocketKind` enum (always `SOCK_DGRAM`).
     #[getter]
+    #[allow(clippy::unused_self)] // a Python property: it needs the receiver
     fn r#type<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         static CELL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         stdlib_enum(py, &CELL, "SocketKind", libc::SOCK_DGRAM)
@@ -486,10 +488,10 @@ impl PySocket {
             Err(_) => None,
         };
         if let Some(l) = laddr {
-            text.push_str(&format!(", laddr={}", l.repr()?));
+            let _ = write!(text, ", laddr={}", l.repr()?);
         }
         if let Ok(Some(r)) = s.peer_addr() {
-            text.push_str(&format!(", raddr={}", to_tuple(py, &r)?.repr()?));
+            let _ = write!(text, ", raddr={}", to_tuple(py, &r)?.repr()?);
         }
         text.push('>');
         Ok(text)
