@@ -80,7 +80,7 @@ def test_errno_90_datagram_too_long(sock, peer) -> None:
     raises_exactly(lambda: sock.send(b"x" * 65508), OSError, 90, "[Errno 90] Message too long")
 
 
-@pytest.mark.parametrize("port", [70000, -1, 65536])
+@pytest.mark.parametrize("port", [70000, -1, 65536, 2**70])
 def test_port_out_of_range_overflow(sock, port: int) -> None:
     raises_exactly(
         lambda: sock.sendto(b"x", (LOOPBACK, port)),
@@ -129,6 +129,15 @@ BAD_ADDRESSES = [
 @pytest.mark.parametrize(("addr", "cls", "message"), BAD_ADDRESSES, ids=repr)
 def test_wrong_address_types(sock, addr, cls, message: str) -> None:
     raises_exactly(lambda: sock.sendto(b"x", addr), cls, message=message)
+
+
+@pytest.mark.parametrize("host", ["a\0b", b"a\0b"], ids=["str", "bytes"])
+def test_nul_in_host_is_typeerror(sock, host) -> None:
+    raises_exactly(
+        lambda: sock.sendto(b"x", (host, 9)),
+        TypeError,
+        message="host name must not contain null character",
+    )
 
 
 def test_wrong_argument_counts(sock) -> None:

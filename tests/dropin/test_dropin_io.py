@@ -186,3 +186,44 @@ def test_shutdown(bk, conn, peer) -> None:
     assert conn.shutdown(socket.SHUT_WR) is None
     raises_exactly(lambda: conn.send(b"x"), BrokenPipeError, 32, "[Errno 32] Broken pipe")
     assert conn.shutdown(socket.SHUT_RDWR) is None
+
+
+def test_recv_into_sendall_connect_ex(bk, closing, conn, peer) -> None:
+    buf = bytearray(8)
+    peer.send(b"into")
+    assert conn.recv_into(buf) == 4
+    assert buf[:4] == b"into"
+    peer.send(b"abcdef")
+    assert conn.recv_into(buf, 2) == 2
+    assert buf[:4] == b"abto"
+    assert conn.sendall(b"all") is None
+    assert peer.recv(10) == b"all"
+    s = closing(bk.udp())
+    assert s.connect_ex(peer.getsockname()) == 0
+    assert s.getpeername() == peer.getsockname()
+
+
+def test_timeout_attribute_and_int_options(sock) -> None:
+    assert sock.timeout is None
+    sock.settimeout(2)
+    assert sock.timeout == 2.0
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) == socket.SOCK_DGRAM
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+
+
+def test_close_from_another_thread_ends_in_ebadf(bk, closing) -> None:
+    """A receive blocked while another thread closes the socket fails with EBADF in both
+    (the stdlib when its timeout expires, udpeco at once: see docs/dropin.md)."""
+    import threading
+
+    s = bk.udp()
+    s.bind((LOOPBACK, 0))
+    s.connect(s.getsockname())  # no strays
+    s.settimeout(0.5)
+    closer = threading.Timer(0.1, s.close)
+    closer.start()
+    try:
+        raises_exactly(lambda: s.recvfrom(10), OSError, 9, "[Errno 9] Bad file descriptor")
+    finally:
+        closer.join()
+        s.close()
