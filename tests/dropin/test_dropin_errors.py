@@ -184,3 +184,21 @@ def test_malformed_numeric_address_is_gaierror(sock) -> None:
         -9,
         "[Errno -9] Address family for hostname not supported",
     )
+
+
+HUGE_INT_CALLS = {
+    "recvfrom bufsize": lambda s: s.recvfrom(2**63),
+    "recvfrom flags": lambda s: s.recvfrom(1, 2**40),
+    "sendto flags": lambda s: s.sendto(b"x", 2**40, (LOOPBACK, 9)),
+    "setsockopt level": lambda s: s.setsockopt(2**40, 1, 1),
+    "shutdown": lambda s: s.shutdown(2**40),
+    "setblocking": lambda s: s.setblocking(2**70),
+    "getsockopt buflen": lambda s: s.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE, 2**70),
+}
+
+
+@pytest.mark.parametrize("call", sorted(HUGE_INT_CALLS))
+def test_int_argument_beyond_c_range_is_overflowerror(sock, call: str) -> None:
+    # Same class as the stdlib; the message is the binding's (documented in docs/dropin.md).
+    with pytest.raises(OverflowError):
+        HUGE_INT_CALLS[call](sock)
