@@ -97,6 +97,7 @@ CHILD = textwrap.dedent(
 def child_of(peer):
     """Starts the child script on a backend; kills it after the test."""
     children: list[subprocess.Popen] = []
+    watchdogs: list[threading.Timer] = []
 
     def start(bk, mode: str) -> tuple[subprocess.Popen, int]:
         child = subprocess.Popen(
@@ -106,12 +107,19 @@ def child_of(peer):
             text=True,
         )
         children.append(child)
+        # Watchdog: a child that never answers is killed, so a readline below cannot hang.
+        watchdog = threading.Timer(20.0, child.kill)
+        watchdog.daemon = True
+        watchdog.start()
+        watchdogs.append(watchdog)
         line = child.stdout.readline().split()
         assert line[:1] == ["ready"], child.stderr.read()
         time.sleep(0.25)  # let it enter the blocking call
         return child, int(line[1])
 
     yield start
+    for watchdog in watchdogs:
+        watchdog.cancel()
     for child in children:
         child.kill()
         child.wait()

@@ -217,11 +217,14 @@ def test_sys_stdin_as_in_the_practica(bk) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    watchdog = threading.Timer(20.0, child.kill)  # the readline below cannot hang
+    watchdog.start()
     try:
         # Read while our end of its stdin stays open (communicate() would close it: EOF).
         out = child.stdout.readline()
         assert child.wait(timeout=30) == 0
     finally:
+        watchdog.cancel()
         child.kill()
         child.stdin.close()
         child.stdout.close()
