@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import LOOPBACK, raises_exactly, same_as_stdlib
+from dropin_helpers import LOOPBACK, raises_exactly, same_as_stdlib
 
 
 def test_empty_string_means_any(sock, peer) -> None:

@@ -7,7 +7,7 @@ import select
 import socket
 
 import pytest
-from conftest import LOOPBACK, STDLIB, raises_exactly
+from dropin_helpers import LOOPBACK, STDLIB, raises_exactly
 
 CONSTANTS = [
     "AF_INET",

@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import LOOPBACK, STDLIB, raises_exactly
+from dropin_helpers import LOOPBACK, STDLIB, raises_exactly
 
 
 def test_errno_98_port_taken(bk, closing) -> None:

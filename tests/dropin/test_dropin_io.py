@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from conftest import LOOPBACK, raises_exactly
+from dropin_helpers import LOOPBACK, raises_exactly
 
 
 def test_bind_ephemeral_and_getsockname(sock) -> None:

@@ -6,7 +6,7 @@ import socket
 import time
 
 import pytest
-from conftest import raises_exactly
+from dropin_helpers import raises_exactly
 
 
 def test_timeout_and_blocking_state_machine(sock) -> None:

@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from conftest import LOOPBACK, STDLIB, raises_exactly
+from dropin_helpers import LOOPBACK, STDLIB, raises_exactly
 
 
 class HasFileno:

@@ -6,7 +6,7 @@ import socket
 import struct
 
 import pytest
-from conftest import STDLIB, raises_exactly, same_as_stdlib
+from dropin_helpers import STDLIB, raises_exactly, same_as_stdlib
 
 BOOL_OPTS = ["SO_REUSEADDR", "SO_REUSEPORT", "SO_BROADCAST"]
 SIZE_OPTS = ["SO_RCVBUF", "SO_SNDBUF"]
