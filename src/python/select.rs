@@ -35,7 +35,9 @@ fn c_int(value: &Bound<'_, PyAny>) -> PyResult<RawFd> {
 /// a descriptor beyond the C `int` range, where the stdlib raises `OverflowError` (and does
 /// so before the sign check).
 fn descriptor(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
-    let fd = if let Ok(s) = obj.cast::<PySocket>() {
+    // Fast path for udpeco's own socket class only: a subclass may override `fileno()`, which
+    // the stdlib would call (drop-in fix: the first version skipped such an override).
+    let fd = if let Ok(s) = obj.cast_exact::<PySocket>() {
         s.get().core().fd()
     } else if obj.is_instance_of::<PyInt>() {
         c_int(obj)?
