@@ -54,6 +54,19 @@ def test_mixed_objects_returned_in_order(bk, conn, peer, pipe, closing) -> None:
     assert type(r) is list and type(w) is list and type(x) is list
 
 
+def test_subclass_fileno_override_is_used(bk, pipe, closing) -> None:
+    rf, wf = pipe
+    wf.write(b"p")
+
+    class Sub(bk.mod.socket):
+        def fileno(self):
+            return rf.fileno()
+
+    s = closing(Sub(socket.AF_INET, socket.SOCK_DGRAM))
+    r, _, _ = bk.select([s], [], [], 1.0)
+    assert r == [s] and r[0] is s
+
+
 def test_duplicates_and_tuples(bk, conn, peer) -> None:
     peer.send(b"x")
     r, w, x = bk.select((conn, conn), (conn,), (), 2.0)
