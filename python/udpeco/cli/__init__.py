@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("serve", "client", "bench")
+COMMANDS = ("serve", "client", "scan", "bench")
 
 
 class OneLineParser(argparse.ArgumentParser):
