@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket as _stdlib_socket
 
-from udpeco._udpeco import Client, ScanResult, bench, scan, select, socket
+from udpeco._udpeco import Client, EchoServer, ScanResult, bench, scan, select, socket
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error
@@ -73,6 +73,7 @@ __all__ = [
     "AF_INET6",
     "AF_UNSPEC",
     "Client",
+    "EchoServer",
     "INADDR_ANY",
     "INADDR_BROADCAST",
     "INADDR_LOOPBACK",
