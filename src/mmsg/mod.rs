@@ -245,7 +245,7 @@ impl Batch {
         if !self.portable {
             return self.send_mmsg(fd, from, to, flags);
         }
-        self.send_each(fd, from, to, flags)
+        self.send_each(fd, from..to, flags)
     }
 
     /// Sends slots `from..to` as [`Batch::send`] does until all are handed to the kernel,

@@ -2,6 +2,7 @@
 //! contract as the batched calls (an error after the first datagram ends the batch).
 
 use std::io;
+use std::ops::Range;
 use std::os::fd::RawFd;
 
 use super::{send_to_raw, Batch, Recv, STORAGE_LEN};
@@ -54,16 +55,15 @@ impl Batch {
         Ok(n)
     }
 
-    /// A `sendto` loop over slots `from..to`.
+    /// A `sendto` loop over `slots`.
     pub(super) fn send_each(
         &mut self,
         fd: RawFd,
-        from: usize,
-        to: usize,
+        slots: Range<usize>,
         flags: libc::c_int,
     ) -> io::Result<usize> {
         let mut sent = 0;
-        for i in from..to {
+        for i in slots {
             if let Err(err) =
                 send_to_raw(fd, self.data(i), &self.names[i], self.name_lens[i], flags)
             {
