@@ -24,5 +24,6 @@ while True:
     if data.strip() == b".":
         break
     s.sendto(data, addr)
-    print("Message[" + addr[0] + ":" + str(addr[1]) + "] - " + data.decode(errors="replace").strip())
+    text = data.decode(errors="replace").strip()
+    print("Message[" + addr[0] + ":" + str(addr[1]) + "] - " + text)
 s.close()
