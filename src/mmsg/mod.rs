@@ -68,6 +68,8 @@ pub struct Batch {
     /// Ancillary data, `control_len` bytes a slot (empty without [`Batch::with_control`]).
     control: Vec<u64>,
     control_len: usize,
+    /// Forces the portable path (read only where `recvmmsg`/`sendmmsg` exist).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     portable: bool,
     #[cfg(target_os = "linux")]
     iovs: Vec<libc::iovec>,
