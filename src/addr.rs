@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 pub const AF_INET: i32 = libc::AF_INET;
 /// The IPv6 address family (`AF_INET6`).
 pub const AF_INET6: i32 = libc::AF_INET6;
+/// Either family (`AF_UNSPEC`), for [`lookup`] of a name that may be IPv4 or IPv6.
+pub const AF_UNSPEC: i32 = libc::AF_UNSPEC;
 
 /// The address for `host` when it needs no lookup (`''`, `'<broadcast>'`, numeric), or
 /// `Ok(None)` when [`lookup`] must be asked (which may block).
@@ -46,7 +48,8 @@ pub fn parse_host(host: &str, family: i32) -> Result<Option<IpAddr>> {
     Ok(numeric)
 }
 
-/// Resolves `host` with `getaddrinfo(3)` for `family`, taking the first answer. Blocks.
+/// Resolves `host` with `getaddrinfo(3)` for `family` ([`AF_UNSPEC`] for either), taking the
+/// first answer. Blocks.
 ///
 /// # Errors
 /// [`Error::Gai`] with `getaddrinfo`'s code and `gai_strerror` text.
@@ -199,6 +202,67 @@ pub unsafe fn from_raw(raw: *const RawAddr, len: libc::socklen_t) -> Option<Sock
     }
 }
 
+/// Sets only the port of an IPv4 or IPv6 address built by [`to_raw`] (no conversion of the
+/// rest, for re-aiming a preallocated address at another port of the same host).
+pub fn set_raw_port(raw: &mut RawAddr, port: u16) {
+    match i32::from(raw.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says this storage holds a sockaddr_in.
+            let sin = unsafe { &mut *std::ptr::addr_of_mut!(*raw).cast::<libc::sockaddr_in>() };
+            sin.sin_port = port.to_be();
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says this storage holds a sockaddr_in6.
+            let sin6 = unsafe { &mut *std::ptr::addr_of_mut!(*raw).cast::<libc::sockaddr_in6>() };
+            sin6.sin6_port = port.to_be();
+        }
+        _ => {}
+    }
+}
+
+/// A compact, hashable identity of a peer (family, address, port, scope), read straight from
+/// a `sockaddr_storage` without building a [`SocketAddr`]: what a hot loop keys clients by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AddrKey {
+    ip: u128,
+    port: u16,
+    v6: bool,
+    scope: u32,
+}
+
+/// The [`AddrKey`] of a raw address; every family other than IPv4/IPv6 shares one key.
+#[must_use]
+pub fn raw_key(raw: &RawAddr) -> AddrKey {
+    match i32::from(raw.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says this storage holds a sockaddr_in.
+            let a: &libc::sockaddr_in = unsafe { &*std::ptr::from_ref(raw).cast() };
+            AddrKey {
+                ip: u128::from(u32::from_be(a.sin_addr.s_addr)),
+                port: u16::from_be(a.sin_port),
+                v6: false,
+                scope: 0,
+            }
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says this storage holds a sockaddr_in6.
+            let a: &libc::sockaddr_in6 = unsafe { &*std::ptr::from_ref(raw).cast() };
+            AddrKey {
+                ip: u128::from_be_bytes(a.sin6_addr.s6_addr),
+                port: u16::from_be(a.sin6_port),
+                v6: true,
+                scope: a.sin6_scope_id,
+            }
+        }
+        _ => AddrKey {
+            ip: 0,
+            port: 0,
+            v6: false,
+            scope: u32::MAX,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +324,26 @@ mod tests {
             // SAFETY: `raw` is a local storage of `len` valid bytes.
             assert_eq!(unsafe { from_raw(&raw const raw, len) }, Some(a));
         }
+    }
+
+    #[test]
+    fn raw_port_and_key() {
+        for text in ["127.0.0.1:20000", "[::1]:65535"] {
+            let a: SocketAddr = text.parse().unwrap();
+            let (mut raw, len) = to_raw(&a);
+            let key = raw_key(&raw);
+            set_raw_port(&mut raw, 7);
+            // SAFETY: `raw` is a local storage of `len` valid bytes.
+            let moved = unsafe { from_raw(&raw const raw, len) }.unwrap();
+            assert_eq!((moved.ip(), moved.port()), (a.ip(), 7));
+            assert_ne!(raw_key(&raw), key);
+            set_raw_port(&mut raw, a.port());
+            assert_eq!(raw_key(&raw), key);
+        }
+    }
+
+    #[test]
+    fn lookup_either_family() {
+        assert!(lookup("localhost", AF_UNSPEC).unwrap().is_loopback());
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::mmsg::AddrKey;
+use crate::addr::AddrKey;
 
 /// The most distinct senders remembered; beyond it new senders are no longer counted (a
 /// bound on memory under spoofed floods).
@@ -100,7 +100,7 @@ impl ClientTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mmsg::Batch;
+    use crate::mmsg::{Batch, Recv};
     use std::net::UdpSocket;
     use std::os::fd::AsRawFd;
     use std::time::Duration;
@@ -118,7 +118,7 @@ mod tests {
         }
         std::thread::sleep(Duration::from_millis(20));
         let mut batch = Batch::new(8, 8);
-        let n = batch.recv(server.as_raw_fd(), true).unwrap();
+        let n = batch.recv(server.as_raw_fd(), 8, Recv::Wait).unwrap();
         assert_eq!(n, 3);
         let counters = Counters::default();
         let (mut t1, mut t2) = (ClientTracker::default(), ClientTracker::default());

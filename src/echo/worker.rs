@@ -28,7 +28,7 @@ use super::stats::ClientTracker;
 use super::text::{push_log_line, push_message_line, silence_message, strip};
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
-use crate::mmsg::{send_to_raw, Batch};
+use crate::mmsg::{send_to_raw, Batch, Recv};
 
 /// One worker: its sockets and its private buffers.
 pub struct Worker<'a> {
@@ -110,7 +110,7 @@ impl<'a> Worker<'a> {
         let fd = self.fds[0];
         loop {
             let mut urgent = false;
-            match self.batch.recv(fd, true) {
+            match self.batch.recv(fd, self.batch.capacity(), Recv::Wait) {
                 Ok(n) if n > 0 => {
                     let now = Instant::now();
                     if let Flow::Stop = self.handle(0, n, now, false) {
@@ -171,7 +171,10 @@ impl<'a> Worker<'a> {
                 while k < ready.len() {
                     let i = ready[k];
                     let mut drained = true;
-                    match self.batch.recv(self.fds[i], false) {
+                    match self
+                        .batch
+                        .recv(self.fds[i], self.batch.capacity(), Recv::NoWait)
+                    {
                         Ok(n) if n > 0 => {
                             drained = n < self.batch.capacity();
                             if let Flow::Stop = self.handle(i, n, Instant::now(), true) {
@@ -252,7 +255,7 @@ impl<'a> Worker<'a> {
             }
             counters.add_drops(full);
         } else if upto > 0 {
-            let sent = self.batch.send(self.fds[s], 0, upto, nonblocking);
+            let sent = self.batch.send_skipping(self.fds[s], 0, upto, nonblocking);
             counters.add_drops((upto - sent) as u64);
         }
         if sentinel && cfg.reply_stop && self.delay.is_none() {

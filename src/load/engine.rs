@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
-use super::batch::Batch;
 use super::histogram::Histogram;
 use super::ring::Ring;
 use super::{LoadConfig, LoadReport, Progress, SEQ_BYTES};
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
+use crate::mmsg::{would_block_as_zero, Batch, Recv};
 
 /// Nanoseconds in a second.
 const NS: u64 = 1_000_000_000;
@@ -115,9 +115,9 @@ impl<'a> Engine<'a> {
             cfg,
             cancel,
             start: Instant::now(),
-            tx: Batch::new(batch, cfg.size, b'x', cfg.portable),
+            tx: Batch::connected(batch, cfg.size, b'x', cfg.portable),
             // Room for a reply larger than what we sent: still one datagram, truncated.
-            rx: Batch::new(batch, cfg.size.max(2048), 0, cfg.portable),
+            rx: Batch::connected(batch, cfg.size.max(2048), 0, cfg.portable),
             ring: Ring::with_capacity(ring_len),
             hist: Histogram::new(),
             next_seq: 0,
@@ -168,12 +168,12 @@ impl<'a> Engine<'a> {
     fn send(&mut self, want: u64, now: u64) -> Result<()> {
         let k = usize::try_from(want)
             .unwrap_or(usize::MAX)
-            .min(self.tx.count());
+            .min(self.tx.capacity());
         for i in 0..k {
             let seq = self.next_seq + i as u64;
             self.tx.slot_mut(i)[..SEQ_BYTES].copy_from_slice(&seq.to_le_bytes());
         }
-        let n = match self.tx.send(self.fd, k) {
+        let n = match would_block_as_zero(self.tx.send(self.fd, 0, k, false)) {
             Ok(n) => n as u64,
             Err(e) => {
                 self.io_error(e)?;
@@ -196,7 +196,7 @@ impl<'a> Engine<'a> {
 
     /// Receives what is queued (one batch) and matches it; returns how many datagrams came.
     fn recv(&mut self) -> Result<usize> {
-        let n = match self.rx.recv(self.fd, self.rx.count()) {
+        let n = match would_block_as_zero(self.rx.recv(self.fd, self.rx.capacity(), Recv::NoWait)) {
             Ok(n) => n,
             Err(e) => {
                 self.io_error(e)?;
@@ -208,7 +208,7 @@ impl<'a> Engine<'a> {
         }
         let t = self.now();
         for i in 0..n {
-            let d = self.rx.received(i);
+            let d = self.rx.data(i);
             let Some(head) = d.get(..SEQ_BYTES) else {
                 self.stray += 1;
                 continue;

@@ -1,7 +1,7 @@
 //! The load generator behind `udpeco bench`: how many echoes per second a UDP echo server
 //! answers, with what round-trip times, and how many datagrams it loses.
 //!
-//! Two modes, both on one connected, non-blocking socket with batched I/O ([`batch`]):
+//! Two modes, both on one connected, non-blocking socket with batched I/O ([`crate::mmsg`]):
 //! - **closed loop** (default): keeps `window` datagrams in flight; each reply lets the next
 //!   datagram go (window 1 is ping-pong latency). After `grace` of silence with datagrams
 //!   still in flight, they are counted lost and the window refilled, as `udpload` does after
@@ -13,7 +13,6 @@
 //! ring ([`ring`]) and round trips go into a fixed-size histogram ([`histogram`]), so the
 //! hot loop allocates nothing and reads the clock once per batch.
 
-pub mod batch;
 mod engine;
 pub mod histogram;
 pub mod ring;

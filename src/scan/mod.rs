@@ -9,14 +9,13 @@
 //!
 //! Map: [`resolve`] (the host, once), [`sock`] (the probe socket and batch I/O), [`engine`]
 //! (the loop), [`evidence`] (silence vs. rate-limited ICMP), [`pacer`], [`table`],
-//! [`verdict`], [`sockaddr`].
+//! [`verdict`]. Batched I/O is [`crate::mmsg`]'s, addresses and lookups [`crate::addr`]'s.
 
 pub mod engine;
 pub mod evidence;
 pub mod pacer;
 pub mod resolve;
 pub mod sock;
-pub mod sockaddr;
 pub mod table;
 pub mod verdict;
 

@@ -1,15 +1,17 @@
 //! The scanner's probe socket: unconnected, non-blocking, with `IP_RECVERR` / `IPV6_RECVERR`.
 //!
-//! One socket sends every probe with `sendmmsg` and receives both kinds of answer: datagrams
-//! (the port is open) with `recvmmsg`, and ICMP errors from the error queue with
-//! `recvmmsg(MSG_ERRQUEUE)`, where each entry carries a `sock_extended_err` and, in
-//! `msg_name`, the destination of the probe that caused it (hence the port).
+//! One socket sends every probe in batches and receives both kinds of answer: datagrams (the
+//! port is open), and ICMP errors from the error queue ([`Recv::ErrQueue`]), where each entry
+//! carries a `sock_extended_err` and, as its name, the destination of the probe that caused
+//! it (hence the port). The batched calls are [`crate::mmsg`]'s; this module adds the
+//! scanner's policies: which errors to retry, skip or report.
 
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::sockaddr;
+use crate::addr;
 use crate::error::{Error, Result};
+use crate::mmsg::{Batch, Recv};
 
 /// Receive buffer asked for, so that thousands of queued ICMP errors are not dropped.
 const RCVBUF: libc::c_int = 32 << 20;
@@ -70,7 +72,7 @@ impl ProbeSocket {
         } else {
             SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
         };
-        let (raw_any, len) = sockaddr::to_raw(any);
+        let (raw_any, len) = addr::to_raw(&any);
         // SAFETY: `raw_any` is a valid sockaddr of `len` bytes for this family.
         if unsafe { libc::bind(raw, std::ptr::addr_of!(raw_any).cast(), len) } != 0 {
             return Err(Error::last_os_error());
@@ -98,7 +100,8 @@ impl ProbeSocket {
         if rc != 0 {
             return Err(Error::last_os_error());
         }
-        sockaddr::from_raw(&storage)
+        // SAFETY: getsockname wrote `len` bytes (at most the storage's size) into `storage`.
+        unsafe { addr::from_raw(&raw const storage, len) }
             .map(|a| a.port())
             .ok_or_else(|| Error::from_errno(libc::EAFNOSUPPORT))
     }
@@ -110,40 +113,26 @@ impl ProbeSocket {
     }
 }
 
-/// Reusable buffers for sending one probe to many ports of one address with `sendmmsg`.
+/// Sends one probe to many ports of one address: a [`Batch`] whose slots all hold the probe
+/// and the target, each aimed at its port before the send.
 pub struct Sender {
-    names: Vec<libc::sockaddr_storage>,
-    iov: Vec<libc::iovec>,
-    hdrs: Vec<libc::mmsghdr>,
-    name_len: libc::socklen_t,
-    probe: Vec<u8>,
+    batch: Batch,
 }
 
 impl Sender {
     /// Buffers for batches of up to `batch` probes carrying `probe` to `target`'s ports.
     #[must_use]
     pub fn new(target: SocketAddr, probe: &[u8], batch: usize) -> Self {
-        let (raw, name_len) = sockaddr::to_raw(target);
-        // SAFETY: all-zero iovec and mmsghdr are valid; pointers are set before each send.
-        let (iov, hdrs) = unsafe {
-            (
-                vec![std::mem::zeroed(); batch],
-                vec![std::mem::zeroed(); batch],
-            )
-        };
-        Sender {
-            names: vec![raw; batch],
-            iov,
-            hdrs,
-            name_len,
-            probe: probe.to_vec(),
-        }
+        let mut batch = Batch::new(batch, probe.len());
+        batch.fill(probe);
+        batch.set_addr_all(&target);
+        Sender { batch }
     }
 
     /// The largest batch [`Sender::send`] takes.
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.hdrs.len()
+        self.batch.capacity()
     }
 
     /// Sends the probe to each of `ports` (at most [`Sender::capacity`]) and returns how many
@@ -153,63 +142,38 @@ impl Sender {
     /// [`Error::Io`] for an error that repeats on the same datagram (no route to the host,
     /// a local firewall, ...), as opposed to the pending ICMP errors that are skipped.
     pub fn send(&mut self, sock: &ProbeSocket, ports: &[u16]) -> Result<usize> {
-        let n = ports.len().min(self.hdrs.len());
-        let data = self.probe.as_ptr().cast_mut().cast::<libc::c_void>();
+        let n = ports.len().min(self.batch.capacity());
         for (i, &port) in ports[..n].iter().enumerate() {
-            sockaddr::set_port(&mut self.names[i], port);
-            self.iov[i] = libc::iovec {
-                iov_base: data,
-                iov_len: self.probe.len(),
-            };
-            let hdr = &mut self.hdrs[i].msg_hdr;
-            hdr.msg_name = std::ptr::addr_of_mut!(self.names[i]).cast();
-            hdr.msg_namelen = self.name_len;
-            hdr.msg_iov = std::ptr::addr_of_mut!(self.iov[i]);
-            hdr.msg_iovlen = 1;
+            self.batch.set_port(i, port);
         }
         let mut sent = 0;
         let mut errors = 0;
         while sent < n {
-            let count = libc::c_uint::try_from(n - sent).unwrap_or(libc::c_uint::MAX);
-            // SAFETY: hdrs[sent..n] point into buffers owned by self that outlive the call.
-            let rc = unsafe {
-                libc::sendmmsg(
-                    sock.fd(),
-                    self.hdrs[sent..].as_mut_ptr(),
-                    count,
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if rc > 0 {
-                sent += usize::try_from(rc).unwrap_or(0);
-                errors = 0;
-                continue;
-            }
-            let err = std::io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EAGAIN | libc::ENOBUFS) => break,
-                Some(libc::EINTR) => {}
-                _ => {
-                    errors += 1;
-                    if errors >= MAX_SEND_ERRORS {
-                        return Err(Error::Io(err));
-                    }
+            match self.batch.send(sock.fd(), sent, n, true) {
+                Ok(k) => {
+                    sent += k;
+                    errors = 0;
                 }
+                Err(err) => match err.raw_os_error() {
+                    Some(libc::EAGAIN | libc::ENOBUFS) => break,
+                    Some(libc::EINTR) => {}
+                    _ => {
+                        errors += 1;
+                        if errors >= MAX_SEND_ERRORS {
+                            return Err(Error::Io(err));
+                        }
+                    }
+                },
             }
         }
         Ok(sent)
     }
 }
 
-/// Reusable buffers for receiving a batch of datagrams or error-queue entries.
+/// Receives a batch of datagrams or error-queue entries: a [`Batch`] with room for each
+/// entry's extended error.
 pub struct Receiver {
-    names: Vec<libc::sockaddr_storage>,
-    data: Vec<u8>,
-    data_len: usize,
-    control: Vec<u64>,
-    control_len: usize,
-    iov: Vec<libc::iovec>,
-    hdrs: Vec<libc::mmsghdr>,
+    batch: Batch,
 }
 
 /// One extended error read from the error queue.
@@ -225,27 +189,15 @@ pub struct QueuedError {
     pub code: u8,
 }
 
+/// Ancillary data room per error-queue entry (a `sock_extended_err` and the offender).
+const CONTROL_LEN: usize = 256;
+
 impl Receiver {
     /// Buffers for `slots` messages of up to `data_len` bytes each.
     #[must_use]
     pub fn new(slots: usize, data_len: usize) -> Self {
-        let control_len = 256;
-        // SAFETY: all-zero storage, iovec and mmsghdr are valid; pointers are set per call.
-        let (names, iov, hdrs) = unsafe {
-            (
-                vec![std::mem::zeroed(); slots],
-                vec![std::mem::zeroed(); slots],
-                vec![std::mem::zeroed(); slots],
-            )
-        };
         Receiver {
-            names,
-            data: vec![0; slots * data_len],
-            data_len,
-            control: vec![0; slots * control_len / 8],
-            control_len,
-            iov,
-            hdrs,
+            batch: Batch::new(slots, data_len).with_control(CONTROL_LEN),
         }
     }
 
@@ -255,53 +207,16 @@ impl Receiver {
     /// # Errors
     /// [`Error::Io`] for failures other than "nothing to read" and pending socket errors.
     pub fn recv(&mut self, sock: &ProbeSocket, errqueue: bool) -> Result<usize> {
-        let name_len =
-            libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_storage>()).unwrap_or(0);
-        let base = self.data.as_mut_ptr();
-        let control = self.control.as_mut_ptr().cast::<u8>();
-        for i in 0..self.hdrs.len() {
-            // SAFETY: offsets stay inside `data` and `control`, sized slots * len.
-            let (buf, cbuf) = unsafe {
-                (
-                    base.add(i * self.data_len),
-                    control.add(i * self.control_len),
-                )
-            };
-            self.iov[i] = libc::iovec {
-                iov_base: buf.cast(),
-                iov_len: self.data_len,
-            };
-            let hdr = &mut self.hdrs[i].msg_hdr;
-            hdr.msg_name = std::ptr::addr_of_mut!(self.names[i]).cast();
-            hdr.msg_namelen = name_len;
-            hdr.msg_iov = std::ptr::addr_of_mut!(self.iov[i]);
-            hdr.msg_iovlen = 1;
-            hdr.msg_control = if errqueue {
-                cbuf.cast()
-            } else {
-                std::ptr::null_mut()
-            };
-            hdr.msg_controllen = if errqueue { self.control_len } else { 0 };
-            hdr.msg_flags = 0;
-            self.hdrs[i].msg_len = 0;
-        }
-        let flags = libc::MSG_DONTWAIT | if errqueue { libc::MSG_ERRQUEUE } else { 0 };
-        let count = libc::c_uint::try_from(self.hdrs.len()).unwrap_or(libc::c_uint::MAX);
+        let mode = if errqueue {
+            Recv::ErrQueue
+        } else {
+            Recv::NoWait
+        };
         loop {
-            // SAFETY: every header points into buffers owned by self that outlive the call.
-            let rc = unsafe {
-                libc::recvmmsg(
-                    sock.fd(),
-                    self.hdrs.as_mut_ptr(),
-                    count,
-                    flags,
-                    std::ptr::null_mut(),
-                )
+            let err = match self.batch.recv(sock.fd(), self.batch.capacity(), mode) {
+                Ok(n) => return Ok(n),
+                Err(err) => err,
             };
-            if rc >= 0 {
-                return Ok(usize::try_from(rc).unwrap_or(0));
-            }
-            let err = std::io::Error::last_os_error();
             match err.raw_os_error() {
                 Some(libc::EAGAIN | libc::EINTR) => return Ok(0),
                 // A pending ICMP error reported (and cleared) by a datagram read: the entry
@@ -324,44 +239,20 @@ impl Receiver {
     /// The sender and payload of datagram `i` of the last [`Receiver::recv`].
     #[must_use]
     pub fn datagram(&self, i: usize) -> (Option<SocketAddr>, &[u8]) {
-        let len = usize::try_from(self.hdrs[i].msg_len)
-            .unwrap_or(0)
-            .min(self.data_len);
-        let start = i * self.data_len;
-        (
-            sockaddr::from_raw(&self.names[i]),
-            &self.data[start..start + len],
-        )
+        (self.batch.addr(i), self.batch.data(i))
     }
 
     /// The extended error of error-queue entry `i` of the last [`Receiver::recv`].
     #[must_use]
     pub fn queued_error(&self, i: usize) -> Option<QueuedError> {
-        let dest = sockaddr::from_raw(&self.names[i])?;
-        let hdr = &self.hdrs[i].msg_hdr;
-        // SAFETY: the header's control buffer was filled by the kernel; the CMSG macros walk
-        // it within msg_controllen, and IP(V6)_RECVERR data is a sock_extended_err.
-        unsafe {
-            let mut cmsg = libc::CMSG_FIRSTHDR(hdr);
-            while !cmsg.is_null() {
-                let c = &*cmsg;
-                if (c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_RECVERR)
-                    || (c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_RECVERR)
-                {
-                    let ee = std::ptr::read_unaligned(
-                        libc::CMSG_DATA(cmsg).cast::<libc::sock_extended_err>(),
-                    );
-                    return Some(QueuedError {
-                        dest,
-                        origin: ee.ee_origin,
-                        icmp_type: ee.ee_type,
-                        code: ee.ee_code,
-                    });
-                }
-                cmsg = libc::CMSG_NXTHDR(hdr, cmsg);
-            }
-        }
-        None
+        let dest = self.batch.addr(i)?;
+        let ee = self.batch.extended_error(i)?;
+        Some(QueuedError {
+            dest,
+            origin: ee.ee_origin,
+            icmp_type: ee.ee_type,
+            code: ee.ee_code,
+        })
     }
 }
 

@@ -1,0 +1,320 @@
+//! Batched datagram I/O, the one implementation the echo server, the load generator and the
+//! scanner share: `recvmmsg`/`sendmmsg` on Linux, a `recvfrom`/`sendto` loop elsewhere (or
+//! when asked with `portable`, so that the fallback is tested on Linux too).
+//!
+//! A [`Batch`] owns `capacity` slots allocated once: a data buffer of `slot_len` bytes each,
+//! the datagram's length, a `sockaddr_storage` for its peer and, on Linux, the `iovec` and
+//! `mmsghdr` arrays pointing at them (plus, with [`Batch::with_control`], an ancillary-data
+//! buffer per slot for the error queue). The headers point into heap storage that never grows
+//! or moves, so a `Batch` itself can be moved freely. Nothing on the hot path allocates, and
+//! every call is one system call for the whole batch on Linux.
+//!
+//! * Receiving ([`Batch::recv`]) fills slots `0..n` with the datagrams, their lengths (a
+//!   longer datagram is truncated to `slot_len`, as `recvfrom(slot_len)` does) and, for a
+//!   *named* batch, their senders. [`Recv::ErrQueue`] reads the socket's error queue instead
+//!   (`MSG_ERRQUEUE`, Linux): each entry's `sock_extended_err` is then read with
+//!   [`Batch::extended_error`], and its name is the destination of the datagram that failed.
+//! * Sending ([`Batch::send`]) sends slots `from..to`, each with its current length, to the
+//!   slot's name (a *named* batch) or to the connected peer (a batch made with
+//!   [`Batch::connected`]). It makes one attempt; [`Batch::send_skipping`] is the echo
+//!   server's best-effort policy on top of it.
+//!
+//! The slots' names and data are the caller's to set for sending: an echo answers each
+//! datagram in the slot it arrived in, the load generator writes sequence numbers into
+//! [`Batch::slot_mut`], the scanner [`Batch::fill`]s every slot with its probe and aims each
+//! at a port with [`Batch::set_port`].
+
+#[cfg(target_os = "linux")]
+mod linux;
+mod portable;
+#[cfg(test)]
+mod tests;
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+
+use crate::addr::{self, AddrKey, RawAddr};
+
+/// The size of `sockaddr_storage` as a `socklen_t`.
+#[allow(clippy::cast_possible_truncation)]
+const STORAGE_LEN: libc::socklen_t = std::mem::size_of::<RawAddr>() as libc::socklen_t;
+
+/// How [`Batch::recv`] waits and what it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recv {
+    /// Blocks for the first datagram (on a blocking socket, bounded by its `SO_RCVTIMEO`),
+    /// then takes whatever else is queued (`MSG_WAITFORONE`).
+    Wait,
+    /// Never blocks (`MSG_DONTWAIT`).
+    NoWait,
+    /// Reads the error queue without blocking (`MSG_ERRQUEUE | MSG_DONTWAIT`, Linux only,
+    /// always with `recvmmsg`); needs [`Batch::with_control`] to see the errors themselves.
+    ErrQueue,
+}
+
+/// A set of reusable buffers for batched receive and send on one datagram socket.
+pub struct Batch {
+    capacity: usize,
+    slot_len: usize,
+    /// Distance between slots in `bufs`: `slot_len`, at least 1.
+    stride: usize,
+    bufs: Vec<u8>,
+    lens: Vec<usize>,
+    /// Whether the calls pass the slots' names (`false`: a connected socket's peer).
+    named: bool,
+    names: Vec<RawAddr>,
+    name_lens: Vec<libc::socklen_t>,
+    /// Ancillary data, `control_len` bytes a slot (empty without [`Batch::with_control`]).
+    control: Vec<u64>,
+    control_len: usize,
+    /// Forces the portable path (read only where `recvmmsg`/`sendmmsg` exist).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    portable: bool,
+    #[cfg(target_os = "linux")]
+    iovs: Vec<libc::iovec>,
+    #[cfg(target_os = "linux")]
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+impl Batch {
+    /// A named batch (for an unconnected socket) of `capacity` slots of `slot_len` bytes,
+    /// both at least 1, using `recvmmsg`/`sendmmsg` where they exist.
+    #[must_use]
+    pub fn new(capacity: usize, slot_len: usize) -> Self {
+        Self::build(capacity.max(1), slot_len.max(1), true, 0, false)
+    }
+
+    /// A batch for a connected socket (no names) of `count` slots of `slot_len` bytes, all
+    /// filled with `fill` and ready to send whole; `portable` forces the one-call-per-datagram
+    /// path even where `sendmmsg`/`recvmmsg` exist.
+    #[must_use]
+    pub fn connected(count: usize, slot_len: usize, fill: u8, portable: bool) -> Self {
+        let mut batch = Self::build(count.max(1), slot_len, false, fill, portable);
+        batch.lens.fill(slot_len);
+        batch
+    }
+
+    fn build(capacity: usize, slot_len: usize, named: bool, fill: u8, portable: bool) -> Self {
+        let stride = slot_len.max(1);
+        let mut batch = Batch {
+            capacity,
+            slot_len,
+            stride,
+            bufs: vec![fill; capacity * stride],
+            lens: vec![0; capacity],
+            named,
+            names: vec![addr::raw_storage(); capacity],
+            name_lens: vec![if named { STORAGE_LEN } else { 0 }; capacity],
+            control: Vec::new(),
+            control_len: 0,
+            portable,
+            #[cfg(target_os = "linux")]
+            iovs: Vec::with_capacity(capacity),
+            #[cfg(target_os = "linux")]
+            hdrs: Vec::with_capacity(capacity),
+        };
+        #[cfg(target_os = "linux")]
+        batch.link();
+        batch
+    }
+
+    /// Adds `len` bytes of ancillary data per slot (rounded up to 8), where [`Recv::ErrQueue`]
+    /// receives each entry's extended error. Allocates; call it once, after construction.
+    #[must_use]
+    pub fn with_control(mut self, len: usize) -> Self {
+        let words = len.div_ceil(8);
+        self.control = vec![0; self.capacity * words];
+        self.control_len = words * 8;
+        self
+    }
+
+    /// Fills every slot with `data` (truncated to `slot_len`) and sets its length to match:
+    /// one datagram, ready to be sent to many names.
+    pub fn fill(&mut self, data: &[u8]) {
+        let len = data.len().min(self.slot_len);
+        for i in 0..self.capacity {
+            let start = i * self.stride;
+            self.bufs[start..start + len].copy_from_slice(&data[..len]);
+            self.lens[i] = len;
+        }
+    }
+
+    /// How many datagrams one call can receive or send.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The size of each slot (longer datagrams are truncated to it).
+    #[must_use]
+    pub fn slot_len(&self) -> usize {
+        self.slot_len
+    }
+
+    /// The bytes of the datagram in slot `i` (as received, possibly truncated; or as filled).
+    #[must_use]
+    pub fn data(&self, i: usize) -> &[u8] {
+        let start = i * self.stride;
+        &self.bufs[start..start + self.lens[i]]
+    }
+
+    /// The whole slot `i` (its full `slot_len` bytes), for writing a datagram to send.
+    #[must_use]
+    pub fn slot_mut(&mut self, i: usize) -> &mut [u8] {
+        let start = i * self.stride;
+        &mut self.bufs[start..start + self.slot_len]
+    }
+
+    /// The length of the datagram in slot `i`.
+    #[must_use]
+    pub fn len_of(&self, i: usize) -> usize {
+        self.lens[i]
+    }
+
+    /// The peer of slot `i` as a compact key (no allocation, no formatting).
+    #[must_use]
+    pub fn key(&self, i: usize) -> AddrKey {
+        addr::raw_key(&self.names[i])
+    }
+
+    /// The peer of slot `i` as a `SocketAddr` (`None` for a family other than IPv4/IPv6, or
+    /// in a batch without names).
+    #[must_use]
+    pub fn addr(&self, i: usize) -> Option<SocketAddr> {
+        let len = self.name_lens[i].min(STORAGE_LEN);
+        // SAFETY: `names[i]` is a whole sockaddr_storage and `len` is at most its size.
+        unsafe { addr::from_raw(&raw const self.names[i], len) }
+    }
+
+    /// The raw peer address of slot `i` and its length, for `sendto`.
+    #[must_use]
+    pub fn raw_addr(&self, i: usize) -> (&RawAddr, libc::socklen_t) {
+        (&self.names[i], self.name_lens[i])
+    }
+
+    /// Aims every slot at `addr` (a named batch), to be re-aimed per slot with
+    /// [`Batch::set_port`].
+    pub fn set_addr_all(&mut self, addr: &SocketAddr) {
+        let (raw, len) = addr::to_raw(addr);
+        self.names.fill(raw);
+        self.name_lens.fill(len);
+    }
+
+    /// Aims slot `i` at `port` of the host its name holds.
+    pub fn set_port(&mut self, i: usize, port: u16) {
+        addr::set_raw_port(&mut self.names[i], port);
+    }
+
+    /// Receives up to `max` (at most `capacity`) datagrams from `fd` into slots `0..n` and
+    /// returns `n`, waiting as `mode` says.
+    ///
+    /// # Errors
+    /// The system call's error, as it is: `WouldBlock` when nothing is queued (or the timeout
+    /// passed), a pending ICMP error such as `ECONNREFUSED`, ... An error after the first
+    /// datagram of the portable loop ends the batch instead.
+    pub fn recv(&mut self, fd: RawFd, max: usize, mode: Recv) -> io::Result<usize> {
+        let max = max.min(self.capacity);
+        if max == 0 {
+            return Ok(0);
+        }
+        #[cfg(target_os = "linux")]
+        if !self.portable || mode == Recv::ErrQueue {
+            return self.recv_mmsg(fd, max, mode);
+        }
+        self.recv_each(fd, max, mode)
+    }
+
+    /// Sends slots `from..to`, each with its length, to each slot's name (or the connected
+    /// peer) in one attempt, and returns how many the kernel took: at least one unless the
+    /// range is empty. `nonblocking` adds `MSG_DONTWAIT`.
+    ///
+    /// # Errors
+    /// The error of the first datagram, when not even that one was sent.
+    pub fn send(
+        &mut self,
+        fd: RawFd,
+        from: usize,
+        to: usize,
+        nonblocking: bool,
+    ) -> io::Result<usize> {
+        let to = to.min(self.capacity);
+        if from >= to {
+            return Ok(0);
+        }
+        let flags = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+        #[cfg(target_os = "linux")]
+        if !self.portable {
+            return self.send_mmsg(fd, from, to, flags);
+        }
+        self.send_each(fd, from..to, flags)
+    }
+
+    /// Sends slots `from..to` as [`Batch::send`] does until all are handed to the kernel,
+    /// skipping a slot the kernel refuses (say, an unreachable sender) rather than retrying
+    /// it, and retrying after `EINTR`. Returns how many were sent.
+    ///
+    /// With `nonblocking`, stops early on `WouldBlock`; the rest of the range is not sent.
+    pub fn send_skipping(&mut self, fd: RawFd, from: usize, to: usize, nonblocking: bool) -> usize {
+        let to = to.min(self.capacity);
+        let mut sent = 0;
+        let mut i = from;
+        while i < to {
+            match self.send(fd, i, to, nonblocking) {
+                Ok(n) => {
+                    sent += n;
+                    i += n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if nonblocking && e.kind() == io::ErrorKind::WouldBlock => break,
+                // The first datagram of the rest failed on its own: skip it.
+                Err(_) => i += 1,
+            }
+        }
+        sent
+    }
+
+    /// The extended error of error-queue entry `i` of the last [`Recv::ErrQueue`] receive
+    /// (`IP_RECVERR` or `IPV6_RECVERR` ancillary data), if it carried one.
+    #[cfg(target_os = "linux")]
+    #[must_use]
+    pub fn extended_error(&self, i: usize) -> Option<libc::sock_extended_err> {
+        linux::extended_error(&self.hdrs[i].msg_hdr)
+    }
+}
+
+/// A batch call's result as a count, with "nothing to do now" (`WouldBlock`) meaning 0.
+///
+/// # Errors
+/// Any other error, as it is.
+pub fn would_block_as_zero(r: io::Result<usize>) -> io::Result<usize> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+        other => other,
+    }
+}
+
+/// Sends one datagram to a raw socket address (`addr_len` 0: to the connected peer).
+///
+/// # Errors
+/// The system call's error.
+pub fn send_to_raw(
+    fd: RawFd,
+    data: &[u8],
+    addr: &RawAddr,
+    addr_len: libc::socklen_t,
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    let name = if addr_len == 0 {
+        std::ptr::null()
+    } else {
+        std::ptr::from_ref(addr).cast()
+    };
+    // SAFETY: `data` and `addr` are valid for reads of the lengths given.
+    let r = unsafe { libc::sendto(fd, data.as_ptr().cast(), data.len(), flags, name, addr_len) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(usize::try_from(r).unwrap_or(0))
+    }
+}
