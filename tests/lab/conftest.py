@@ -153,6 +153,8 @@ class Lab:
 
     def cleanup(self) -> None:
         for proc in self.procs:
+            if proc.stdin is not None and proc.stdin.closed:
+                proc.stdin = None
             if proc.poll() is None:
                 proc.kill()
             try:
@@ -171,6 +173,8 @@ def lab(tmp_path) -> Iterator[Lab]:
 
 def finish(proc: subprocess.Popen, timeout: float = 10.0) -> tuple[int, str, str]:
     """Waits for ``proc`` to end by itself: ``(rc, stdout, stderr)``."""
+    if proc.stdin is not None and proc.stdin.closed:
+        proc.stdin = None  # communicate() would try to flush it
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
 
