@@ -102,7 +102,7 @@ impl std::fmt::Debug for Cancel {
         f.debug_struct("Cancel")
             .field("stopped", &self.is_stopped())
             .field("hook", &self.hook.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,6 +129,10 @@ mod tests {
         assert!(!c.check());
         assert!(c.check());
         assert!(c.check());
-        assert_eq!(calls.load(Ordering::SeqCst), 2, "a stopped token does not ask again");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "a stopped token does not ask again"
+        );
     }
 }

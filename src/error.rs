@@ -24,6 +24,9 @@ pub enum Error {
         /// The text of `gai_strerror(code)`.
         message: String,
     },
+    /// An `OSError` that carries only a message, no errno (the stdlib raises a few, e.g.
+    /// "address family mismatched" or "getsockopt buflen out of range").
+    Os(String),
     /// A number was out of range (`OverflowError`), e.g. a port above 65535.
     Overflow(String),
     /// A value was of the right type but not acceptable (`ValueError`).
@@ -81,7 +84,7 @@ impl fmt::Display for Error {
             },
             Error::Timeout => f.write_str("timed out"),
             Error::Gai { code, message } => write!(f, "[Errno {code}] {message}"),
-            Error::Overflow(m) | Error::Value(m) => f.write_str(m),
+            Error::Os(m) | Error::Overflow(m) | Error::Value(m) => f.write_str(m),
             Error::Interrupted => f.write_str("interrupted"),
         }
     }

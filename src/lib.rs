@@ -1,7 +1,7 @@
 //! udpeco: a fast, correct UDP toolkit with a pure Rust core and a thin Python binding.
 //!
 //! The core (every module below except `python`) never touches Python and is tested with
-//! `cargo test`. The `python` feature adds the PyO3 binding (`udpeco._udpeco`), which maps the
+//! `cargo test`. The `python` feature adds the `PyO3` binding (`udpeco._udpeco`), which maps the
 //! core to Python, releases the GIL around every blocking call, and converts [`Error`] into
 //! the exceptions the stdlib raises.
 //!

@@ -9,7 +9,9 @@ use crate::error::{Error, Result};
 fn parse_port(text: &str, spec: &str, allow_zero: bool) -> Result<u16> {
     let t = text.trim();
     if t.is_empty() {
-        return Err(Error::Value(format!("invalid port specification {spec:?}: empty port")));
+        return Err(Error::Value(format!(
+            "invalid port specification {spec:?}: empty port"
+        )));
     }
     if !t.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::Value(format!(
@@ -34,17 +36,21 @@ fn parse_port(text: &str, spec: &str, allow_zero: bool) -> Result<u16> {
 /// range, or a reversed range such as `20100-20000`.
 pub fn parse_ports(spec: &str, allow_zero: bool) -> Result<Vec<u16>> {
     if spec.trim().is_empty() {
-        return Err(Error::Value("invalid port specification \"\": no ports given".into()));
+        return Err(Error::Value(
+            "invalid port specification \"\": no ports given".into(),
+        ));
     }
     let mut seen = vec![false; 65536];
     let mut ports = Vec::new();
     for part in spec.split(',') {
-        let (first, last) = match part.split_once('-') {
-            Some((a, b)) => (parse_port(a, spec, allow_zero)?, parse_port(b, spec, allow_zero)?),
-            None => {
-                let p = parse_port(part, spec, allow_zero)?;
-                (p, p)
-            }
+        let (first, last) = if let Some((a, b)) = part.split_once('-') {
+            (
+                parse_port(a, spec, allow_zero)?,
+                parse_port(b, spec, allow_zero)?,
+            )
+        } else {
+            let p = parse_port(part, spec, allow_zero)?;
+            (p, p)
         };
         if first > last {
             return Err(Error::Value(format!(
@@ -68,19 +74,40 @@ mod tests {
     #[test]
     fn single_ranges_and_lists() {
         assert_eq!(parse_ports("44444", false).unwrap(), vec![44444]);
-        assert_eq!(parse_ports("20000-20002", false).unwrap(), vec![20000, 20001, 20002]);
-        assert_eq!(parse_ports("7, 9,20000-20001,9", false).unwrap(), vec![7, 9, 20000, 20001]);
+        assert_eq!(
+            parse_ports("20000-20002", false).unwrap(),
+            vec![20000, 20001, 20002]
+        );
+        assert_eq!(
+            parse_ports("7, 9,20000-20001,9", false).unwrap(),
+            vec![7, 9, 20000, 20001]
+        );
         assert_eq!(parse_ports("1-65535", false).unwrap().len(), 65535);
         assert_eq!(parse_ports("0", true).unwrap(), vec![0]);
     }
 
     #[test]
     fn mistakes_are_one_line_errors() {
-        for bad in ["", " ", "20100-20000", "0", "70000", "abc", "1-", "-5", "1,,2", "1-2-3", "+5"] {
+        for bad in [
+            "",
+            " ",
+            "20100-20000",
+            "0",
+            "70000",
+            "abc",
+            "1-",
+            "-5",
+            "1,,2",
+            "1-2-3",
+            "+5",
+        ] {
             let err = parse_ports(bad, false).unwrap_err();
             let text = err.to_string();
             assert!(matches!(err, Error::Value(_)), "{bad:?}");
-            assert!(!text.contains('\n') && text.starts_with("invalid port specification"), "{text}");
+            assert!(
+                !text.contains('\n') && text.starts_with("invalid port specification"),
+                "{text}"
+            );
         }
     }
 }

@@ -108,7 +108,12 @@ mod tests {
         let b = UdpSocket::bind("127.0.0.1:0").unwrap();
         let cancel = Cancel::new();
         let t = Instant::now();
-        let ready = wait_fd(a.as_raw_fd(), libc::POLLIN, Some(Duration::from_millis(120)), &cancel);
+        let ready = wait_fd(
+            a.as_raw_fd(),
+            libc::POLLIN,
+            Some(Duration::from_millis(120)),
+            &cancel,
+        );
         assert!(!ready.unwrap());
         assert!(t.elapsed() >= Duration::from_millis(120));
         b.send_to(b"x", a.local_addr().unwrap()).unwrap();
@@ -133,7 +138,12 @@ mod tests {
 
     #[test]
     fn closed_descriptor_is_ebadf() {
-        let r = wait_fd(1_000_000, libc::POLLIN, Some(Duration::ZERO), &Cancel::new());
+        let r = wait_fd(
+            1_000_000,
+            libc::POLLIN,
+            Some(Duration::ZERO),
+            &Cancel::new(),
+        );
         assert_eq!(r.unwrap_err().errno(), Some(libc::EBADF));
     }
 }

@@ -20,13 +20,12 @@ impl From<Error> for PyErr {
                 Some(errno) => PyOSError::new_err((errno, strerror(errno))),
                 None => PyOSError::new_err(e.to_string()),
             },
+            Error::Os(m) => PyOSError::new_err(m),
             Error::Timeout => timeout::new_err("timed out"),
             Error::Gai { code, message } => gaierror::new_err((code, message)),
             Error::Overflow(m) => PyOverflowError::new_err(m),
             Error::Value(m) => PyValueError::new_err(m),
-            Error::Interrupted => {
-                PyOSError::new_err((libc::EINTR, strerror(libc::EINTR)))
-            }
+            Error::Interrupted => PyOSError::new_err((libc::EINTR, strerror(libc::EINTR))),
         }
     }
 }

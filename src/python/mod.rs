@@ -1,10 +1,12 @@
-//! The PyO3 binding: the compiled module `udpeco._udpeco`.
+//! The `PyO3` binding: the compiled module `udpeco._udpeco`.
 //!
 //! A thin layer: each submodule maps one part of the core to Python, releases the GIL around
 //! blocking work ([`interrupt`]) and converts errors at this boundary only ([`errors`]).
 
 use pyo3::prelude::*;
 
+mod address;
+mod buffer;
 mod errors;
 mod interrupt;
 mod select;

@@ -1,0 +1,134 @@
+"""Type stub for the compiled core ``udpeco._udpeco`` (hand-written, checked by mypy.stubtest)."""
+
+from collections.abc import Iterable
+from socket import AddressFamily, SocketKind
+from typing import Any, Protocol, TypeVar
+
+from _typeshed import ReadableBuffer, WriteableBuffer
+from typing_extensions import disjoint_base
+
+_Address = tuple[Any, ...]
+_T = TypeVar("_T")
+
+class _HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+_FileLike = int | _HasFileno
+
+__all__ = [
+    "AF_INET",
+    "AF_INET6",
+    "IPPROTO_IP",
+    "IPPROTO_IPV6",
+    "IPPROTO_UDP",
+    "IPV6_V6ONLY",
+    "IP_MULTICAST_LOOP",
+    "IP_MULTICAST_TTL",
+    "IP_TOS",
+    "IP_TTL",
+    "MSG_DONTWAIT",
+    "MSG_PEEK",
+    "MSG_TRUNC",
+    "SHUT_RD",
+    "SHUT_RDWR",
+    "SHUT_WR",
+    "SOCK_CLOEXEC",
+    "SOCK_DGRAM",
+    "SOCK_NONBLOCK",
+    "SOL_SOCKET",
+    "SO_BROADCAST",
+    "SO_ERROR",
+    "SO_RCVBUF",
+    "SO_RCVTIMEO",
+    "SO_REUSEADDR",
+    "SO_REUSEPORT",
+    "SO_SNDBUF",
+    "SO_SNDTIMEO",
+    "SO_TYPE",
+    "select",
+    "socket",
+]
+
+AF_INET: int
+AF_INET6: int
+SOCK_DGRAM: int
+SOCK_NONBLOCK: int
+SOCK_CLOEXEC: int
+SOL_SOCKET: int
+SO_REUSEADDR: int
+SO_REUSEPORT: int
+SO_RCVBUF: int
+SO_SNDBUF: int
+SO_BROADCAST: int
+SO_ERROR: int
+SO_TYPE: int
+SO_RCVTIMEO: int
+SO_SNDTIMEO: int
+IPPROTO_IP: int
+IPPROTO_IPV6: int
+IPPROTO_UDP: int
+IP_TTL: int
+IP_TOS: int
+IP_MULTICAST_TTL: int
+IP_MULTICAST_LOOP: int
+IPV6_V6ONLY: int
+MSG_PEEK: int
+MSG_DONTWAIT: int
+MSG_TRUNC: int
+SHUT_RD: int
+SHUT_WR: int
+SHUT_RDWR: int
+
+@disjoint_base
+class socket:
+    """A UDP socket with the stdlib's interface, backed by Rust."""
+
+    def __new__(cls, family: int = ..., type: int = ..., proto: int = ...) -> socket: ...
+    @property
+    def family(self) -> AddressFamily: ...
+    @property
+    def type(self) -> SocketKind: ...
+    @property
+    def proto(self) -> int: ...
+    @property
+    def timeout(self) -> float | None: ...
+    def bind(self, address: _Address, /) -> None: ...
+    def connect(self, address: _Address, /) -> None: ...
+    def connect_ex(self, address: _Address, /) -> int: ...
+    def sendto(self, data: ReadableBuffer, /, *args: Any) -> int: ...
+    def send(self, data: ReadableBuffer, flags: int = 0, /) -> int: ...
+    def sendall(self, data: ReadableBuffer, flags: int = 0, /) -> None: ...
+    def recvfrom(self, bufsize: int, flags: int = 0, /) -> tuple[bytes, Any]: ...
+    def recv(self, bufsize: int, flags: int = 0, /) -> bytes: ...
+    def recvfrom_into(
+        self, buffer: WriteableBuffer, nbytes: int = 0, flags: int = 0
+    ) -> tuple[int, Any]: ...
+    def recv_into(self, buffer: WriteableBuffer, nbytes: int = 0, flags: int = 0) -> int: ...
+    def settimeout(self, value: float | None, /) -> None: ...
+    def gettimeout(self) -> float | None: ...
+    def setblocking(self, flag: bool, /) -> None: ...
+    def getblocking(self) -> bool: ...
+    def setsockopt(
+        self,
+        level: int,
+        optname: int,
+        value: int | ReadableBuffer | None,
+        optlen: int | None = None,
+        /,
+    ) -> None: ...
+    def getsockopt(self, level: int, optname: int, buflen: int | None = None, /) -> Any: ...
+    def getsockname(self) -> Any: ...
+    def getpeername(self) -> Any: ...
+    def fileno(self) -> int: ...
+    def close(self) -> None: ...
+    def detach(self) -> int: ...
+    def shutdown(self, how: int, /) -> None: ...
+    def __enter__(self: _T) -> _T: ...
+    def __exit__(self, *args: object) -> None: ...
+
+def select(
+    rlist: Iterable[_T],
+    wlist: Iterable[_T],
+    xlist: Iterable[_T],
+    timeout: float | None = None,
+) -> tuple[list[_T], list[_T], list[_T]]: ...
