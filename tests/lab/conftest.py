@@ -243,7 +243,9 @@ def normalise(text: str) -> str:
     return _TIME.sub("TIME", text)
 
 
-_MESSAGE = re.compile(r"^(Message\[[^\]]*\] - |recibido (en mi socket .*? desde el origen|desde) \S+: )(.*)$")
+_MESSAGE = re.compile(
+    r"^(Message\[[^\]]*\] - |recibido (en mi socket .*? desde el origen|desde) \S+: )(.*)$"
+)
 
 
 def ours(text: str, payloads: Iterable[str]) -> str:

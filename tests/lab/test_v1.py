@@ -24,12 +24,12 @@ def test_client_and_server_transcripts(lab, peer, backend):
     (port,) = free_ports(1)
     server = lab.start("servidor_eco_v1", port, backend=backend)
     wait_bound([port], server)
-    rc, out, err = lab.run("cliente_eco_v1", "127.0.0.1", port, backend=backend, input="hola\nque tal\n")
+    rc, out, err = lab.run(
+        "cliente_eco_v1", "127.0.0.1", port, backend=backend, input="hola\nque tal\n"
+    )
     assert (rc, err) == (0, "")
     # The prompt, each reply, and a clean end at end of input.
-    assert out == (
-        f"{PROMPT}Server reply : hola\n{PROMPT}Server reply : que tal\n{PROMPT}\n"
-    )
+    assert out == (f"{PROMPT}Server reply : hola\n{PROMPT}Server reply : que tal\n{PROMPT}\n")
     peer.send(b".", port)  # '.' stops the server
     rc, sout, serr = finish(server)
     assert (rc, serr) == (0, "")
@@ -123,7 +123,9 @@ def test_ctrl_c_in_blocked_client_and_server(lab, backend):
     server = lab.start("servidor_eco_v1", port, backend=backend)
     wait_bound([port], server)
     # A client blocked in recvfrom (the destination never answers).
-    client = lab.start("cliente_eco_v1", "127.0.0.1", silent, backend=backend, stdin=subprocess.PIPE)
+    client = lab.start(
+        "cliente_eco_v1", "127.0.0.1", silent, backend=backend, stdin=subprocess.PIPE
+    )
     client.stdin.write("hola\n")
     client.stdin.flush()
     time.sleep(0.5)

@@ -28,7 +28,11 @@ def test_exercise6_two_servers(lab, peer, backend):
     first = lab.start("servidor_eco_v2", port, backend=backend)
     wait_bound([port], first)
     rc, out, err = lab.run("servidor_eco_v2", port, backend=backend)
-    assert (rc, out, err) == (1, "Fallo en bind. Codigo de Error : 98 Mensaje Address already in use\n", "")
+    assert (rc, out, err) == (
+        1,
+        "Fallo en bind. Codigo de Error : 98 Mensaje Address already in use\n",
+        "",
+    )
     assert peer.echo(b"sigo vivo", port) == b"sigo vivo"
     peer.send(b".", port)
     rc, out, err = finish(first)
@@ -40,7 +44,9 @@ def test_client_and_server_transcripts(lab, peer, backend):
     (port,) = free_ports(1)
     server = lab.start("servidor_eco_v2", port, backend=backend)
     wait_bound([port], server)
-    rc, out, err = lab.run("cliente_eco_v2", "localhost", port, backend=backend, input="hola\nadios\n")
+    rc, out, err = lab.run(
+        "cliente_eco_v2", "localhost", port, backend=backend, input="hola\nadios\n"
+    )
     assert (rc, err) == (0, "")
     assert out == f"{PROMPT}Server reply : hola\n{PROMPT}Server reply : adios\n{PROMPT}\n"
     rc, out, err = interrupt(server)
@@ -53,7 +59,9 @@ def test_client_and_server_transcripts(lab, peer, backend):
 def test_client_message_too_long(lab, backend):
     """A line over 65507 bytes: sendto fails with errno 90, reported, exit code 1."""
     (port,) = free_ports(1)
-    rc, out, err = lab.run("cliente_eco_v2", "127.0.0.1", port, backend=backend, input="x" * 70000 + "\n")
+    rc, out, err = lab.run(
+        "cliente_eco_v2", "127.0.0.1", port, backend=backend, input="x" * 70000 + "\n"
+    )
     assert (rc, err) == (1, "")
     assert out == f"{PROMPT}Codigo de Error : 90 Mensaje Message too long\n"
 
@@ -73,7 +81,11 @@ def test_client_host_that_does_not_resolve(lab, backend):
 
 @pytest.mark.parametrize(
     ("program", "args"),
-    [("cliente_eco_v2", ["127.0.0.1"]), ("cliente_eco_v2", ["127.0.0.1", "99999"]), ("servidor_eco_v2", ["p"])],
+    [
+        ("cliente_eco_v2", ["127.0.0.1"]),
+        ("cliente_eco_v2", ["127.0.0.1", "99999"]),
+        ("servidor_eco_v2", ["p"]),
+    ],
 )
 def test_usage_errors(lab, backend, program, args):
     rc, out, err = lab.run(program, *args, backend=backend)

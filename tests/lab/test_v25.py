@@ -42,6 +42,10 @@ def test_bind_error_and_ctrl_c(lab, backend):
     server = lab.start("servidor_eco_v25", port, backend=backend, scale=0.2)
     wait_bound([port], server)
     rc, out, err = lab.run("servidor_eco_v25", port, backend=backend)
-    assert (rc, out, err) == (1, "Fallo en bind. Codigo de Error : 98 Mensaje Address already in use\n", "")
+    assert (rc, out, err) == (
+        1,
+        "Fallo en bind. Codigo de Error : 98 Mensaje Address already in use\n",
+        "",
+    )
     rc, out, err = interrupt(server)
     assert (rc, err) == (130, "")

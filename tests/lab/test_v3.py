@@ -34,7 +34,7 @@ def test_select_over_two_sockets_replies_from_the_receiving_one(lab, peer, backe
     assert peer.echo(b"tres", p1) == b"tres"
     assert normalise(read_line(server)) == received(p1, "uno")
     # Silence: the message comes, with the blank line the práctica's "\n" adds.
-    while (line := read_line(server)) != "Han pasado 0.5 seg sin recibir nada por ningun socket.\n":
+    while read_line(server) != "Han pasado 0.5 seg sin recibir nada por ningun socket.\n":
         pass
     assert read_line(server) == "\n"
     rc, out, err = interrupt(server)
@@ -63,7 +63,10 @@ def test_exercise8_two_ncat_terminals(lab, backend):
     wait_bound([p1, p2], server)
     for port, word in ((p1, "a ocho"), (p2, "a nueve")):
         nc = subprocess.Popen(
-            ["ncat", "-u", "127.0.0.1", str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            ["ncat", "-u", "127.0.0.1", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         lab.procs.append(nc)
         nc.stdin.write(word + "\n")
@@ -73,7 +76,11 @@ def test_exercise8_two_ncat_terminals(lab, backend):
     rc, out, err = interrupt(server)
     assert (rc, err) == (130, "")
     # netcat sends the line with its newline; v3 prints the data as received (then a blank line).
-    lines = [line + "\n" for line in normalise(out).splitlines() if line.endswith((" a ocho", " a nueve"))]
+    lines = [
+        line + "\n"
+        for line in normalise(out).splitlines()
+        if line.endswith((" a ocho", " a nueve"))
+    ]
     assert lines == [received(p1, "a ocho"), received(p2, "a nueve")]
 
 
@@ -144,7 +151,9 @@ def test_exercise9_a_datagram_restarts_the_count(lab, peer, backend):
     text = normalise(ours(out, ["sigo"]))
     silence = "Han pasado 0.5 seg sin recibir nada por ningun socket.\n\n"
     assert text == (
-        silence * 2 + received(p2, "sigo") + silence * 3
+        silence * 2
+        + received(p2, "sigo")
+        + silence * 3
         + "Han pasado 2 seg sin recibir nada. Cierro los sockets y salgo.\n"
     )
 
@@ -166,19 +175,25 @@ def test_exercise10_three_second_sleep_vs_x1_and_x4(lab):
     start = time.monotonic()
     for run in runs:
         backend, x, server, p1, p2 = run
-        client = lab.start("cliente_eco_v3_10", "127.0.0.1", p1, x, backend=backend, stdin=subprocess.PIPE)
+        client = lab.start(
+            "cliente_eco_v3_10", "127.0.0.1", p1, x, backend=backend, stdin=subprocess.PIPE
+        )
         client.stdin.write("hola\n")
         client.stdin.close()
         run.append(client)
-    for backend, x, server, p1, p2, client in runs:
+    for backend, x, _server, _p1, _p2, client in runs:
         rc, out, err = finish(client)
         took = time.monotonic() - start
         if x == 1:
-            assert (rc, out, err) == (1, f"{PROMPT}No ha llegado respuesta del servidor en 1 seg.\n", "")
+            assert (rc, out, err) == (
+                1,
+                f"{PROMPT}No ha llegado respuesta del servidor en 1 seg.\n",
+                "",
+            )
         else:
             assert (rc, out, err) == (0, f"{PROMPT}Server reply : hola\n{PROMPT}\n", "")
             assert 2.9 <= took <= 5.0, (backend, took)
-    for backend, x, server, p1, p2, client in runs:
+    for _backend, _x, server, p1, _p2, _client in runs:
         rc, out, err = interrupt(server)
         assert (rc, err) == (130, "")
         assert normalise(ours(out, ["hola"])).startswith(received(p1, "hola"))
@@ -191,7 +206,12 @@ def test_exercise10_client_x_timing_short(lab, backend):
     try:
         start = time.monotonic()
         rc, out, err = lab.run(
-            "cliente_eco_v3_10", "127.0.0.1", silent.getsockname()[1], "0.3", backend=backend, input="hola\n"
+            "cliente_eco_v3_10",
+            "127.0.0.1",
+            silent.getsockname()[1],
+            "0.3",
+            backend=backend,
+            input="hola\n",
         )
         took = time.monotonic() - start
     finally:
