@@ -265,6 +265,41 @@ def ours(text: str, payloads: Iterable[str]) -> str:
     return "".join(out)
 
 
+def watch(procs: list[subprocess.Popen], limit: float) -> tuple[float, dict[int, list]]:
+    """Reads the stdout lines of ``procs`` as they come, until all end (or ``limit`` s).
+
+    Returns the start time and, per pid, the ``(seconds since start, line)`` pairs.
+    """
+    import select as stdlib_select
+
+    start = time.monotonic()
+    lines: dict[int, list] = {p.pid: [] for p in procs}
+    pending = {p.stdout: p for p in procs}
+    while pending and time.monotonic() - start < limit:
+        ready, _, _ = stdlib_select.select(list(pending), [], [], 0.5)
+        now = time.monotonic() - start
+        for f in ready:
+            line = f.readline()
+            if not line:
+                del pending[f]
+            else:
+                lines[pending[f].pid].append((now, line))
+    return start, lines
+
+
+def after_last_datagram(timed: list, marker: str) -> tuple[float, list]:
+    """The time of the last line containing ``marker`` (0 if none) and the lines after it.
+
+    On this shared machine a foreign datagram (another process scanning loopback) restarts a
+    silence count; timings are checked from the last datagram the server printed.
+    """
+    t0, rest = 0.0, list(timed)
+    for i, (t, line) in enumerate(timed):
+        if marker in line:
+            t0, rest = t, timed[i + 1 :]
+    return t0, rest
+
+
 def no_traceback(err: str) -> None:
     """The program's stderr has no Python traceback."""
     assert "Traceback" not in err, err

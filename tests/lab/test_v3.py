@@ -7,7 +7,9 @@ import subprocess
 import time
 
 from conftest import (
+    after_last_datagram,
     backends,
+    bound_udp_ports,
     finish,
     free_ports,
     interrupt,
@@ -15,6 +17,7 @@ from conftest import (
     ours,
     read_line,
     wait_bound,
+    watch,
 )
 
 PROMPT = "Enter message to send : "
@@ -94,7 +97,7 @@ def test_default_ports_8888_9999(lab, peer, backend):
     assert normalise(ours(out, ["x", "y"])) == received(8888, "x") + received(9999, "y")
 
 
-def test_practica_timings_5s_silence_and_exercise9_20s(lab):
+def test_practica_timings_5s_silence_and_exercise9_20s(lab, peer):
     """The práctica's own values, both backends at once: a message every 5 s, exit at 20 s."""
     runs = []
     for backend in backends():
@@ -103,37 +106,19 @@ def test_practica_timings_5s_silence_and_exercise9_20s(lab):
         runs.append((backend, proc, p1, p2))
     for _, proc, p1, p2 in runs:
         wait_bound([p1, p2], proc)
-    start = time.monotonic()
-    stamps = {b: [] for b, *_ in runs}
-    pending = {proc.stdout: (b, proc) for b, proc, *_ in runs}
-    import select as stdlib_select
-
-    while pending and time.monotonic() - start < 30:
-        ready, _, _ = stdlib_select.select(list(pending), [], [], 1.0)
-        for f in ready:
-            b, proc = pending[f]
-            line = f.readline()
-            if not line:
-                del pending[f]
-                continue
-            if line.startswith("Han pasado"):
-                stamps[b].append((round(time.monotonic() - start, 2), line))
+        assert peer.echo(b"empieza", p2) == b"empieza"  # the 20 s start from this datagram
+    _, lines = watch([proc for _, proc, *_ in runs], limit=60)
     for backend, proc, p1, p2 in runs:
         rc, out, err = finish(proc)
         assert (rc, err) == (0, ""), backend
-        got = stamps[backend]
-        assert [line for _, line in got] == [
+        t0, rest = after_last_datagram(lines[proc.pid], "recibido en mi socket")
+        assert [line for _, line in rest if line != "\n"] == [
             "Han pasado 5 seg sin recibir nada por ningun socket.\n",
         ] * 3 + ["Han pasado 20 seg sin recibir nada. Cierro los sockets y salgo.\n"], backend
-        for i, (t, _) in enumerate(got, start=1):
-            assert 5 * i - 0.3 <= t <= 5 * i + 1.0, (backend, got)
-        assert not {p1, p2} & set(_bound()), "sockets still open"
-
-
-def _bound():
-    from conftest import bound_udp_ports
-
-    return bound_udp_ports()
+        stamps = [t - t0 for t, line in rest if line != "\n"]
+        for i, t in enumerate(stamps, start=1):
+            assert 5 * i - 0.3 <= t <= 5 * i + 1.0, (backend, stamps)
+        assert not {p1, p2} & bound_udp_ports(), "sockets still open"
 
 
 def test_exercise9_a_datagram_restarts_the_count(lab, peer, backend):

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("serve",)
+COMMANDS = ("serve", "compare")
 
 
 class OneLineParser(argparse.ArgumentParser):
