@@ -9,10 +9,13 @@
 //! - [`error`]: the one error enum; [`cancel`]: stop tokens; [`wait`]: cancellable `poll`.
 //! - [`addr`]: address resolution with the stdlib's rules; [`socket`]: the drop-in UDP socket;
 //!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
+//! - [`client`]: the timed request/response client; [`load`]: the load generator.
 
 pub mod addr;
 pub mod cancel;
+pub mod client;
 pub mod error;
+pub mod load;
 pub mod portspec;
 pub mod select;
 pub mod socket;

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket as _stdlib_socket
 
-from udpeco._udpeco import select, socket
+from udpeco._udpeco import Client, bench, select, socket
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error
@@ -66,6 +66,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AF_INET",
     "AF_INET6",
+    "Client",
     "IPPROTO_IP",
     "IPPROTO_IPV6",
     "IPPROTO_UDP",
@@ -93,6 +94,7 @@ __all__ = [
     "SO_SNDBUF",
     "SO_SNDTIMEO",
     "SO_TYPE",
+    "bench",
     "error",
     "gaierror",
     "getaddrinfo",

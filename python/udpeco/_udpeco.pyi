@@ -1,8 +1,8 @@
 """Type stub for the compiled core ``udpeco._udpeco`` (hand-written, checked by mypy.stubtest)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from socket import AddressFamily, SocketKind
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, final
 
 from _typeshed import ReadableBuffer, WriteableBuffer
 from typing_extensions import disjoint_base
@@ -18,6 +18,7 @@ _FileLike = int | _HasFileno
 __all__ = [
     "AF_INET",
     "AF_INET6",
+    "Client",
     "IPPROTO_IP",
     "IPPROTO_IPV6",
     "IPPROTO_UDP",
@@ -45,6 +46,7 @@ __all__ = [
     "SO_SNDBUF",
     "SO_SNDTIMEO",
     "SO_TYPE",
+    "bench",
     "select",
     "socket",
 ]
@@ -132,3 +134,44 @@ def select(
     xlist: Iterable[_T],
     timeout: float | None = None,
 ) -> tuple[list[_T], list[_T], list[_T]]: ...
+
+# ---- timed client and load generator (src/python/client.rs, src/python/load.rs) ----
+
+@final
+class Client:
+    """A UDP request/response client with a reply timeout and retries."""
+
+    def __new__(
+        cls,
+        host: str,
+        port: int,
+        timeout: float | None = 5.0,
+        retries: int = 0,
+        bufsize: int = 1024,
+    ) -> Client: ...
+    def request(self, data: bytes) -> bytes: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def timeout(self) -> float | None: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def peer(self) -> tuple[str, int]: ...
+    def __enter__(self) -> Client: ...
+    def __exit__(
+        self,
+        *args: object,
+    ) -> bool: ...
+
+def bench(
+    host: str,
+    port: int,
+    duration: float = 3.0,
+    window: int = 64,
+    size: int = 64,
+    rate: float | None = None,
+    *,
+    progress: Callable[[dict[str, float]], Any] | None = None,
+) -> dict[str, Any]: ...

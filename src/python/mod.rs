@@ -7,8 +7,10 @@ use pyo3::prelude::*;
 
 mod address;
 mod buffer;
+mod client;
 mod errors;
 mod interrupt;
+mod load;
 mod select;
 mod socket;
 
@@ -18,5 +20,7 @@ mod socket;
 fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     socket::register(m)?;
     select::register(m)?;
+    client::register(m)?;
+    load::register(m)?;
     Ok(())
 }

@@ -1,0 +1,129 @@
+"""``udpeco client HOST PORT``: the práctica's echo client (cliente_eco) with a reply timeout.
+
+Reads lines, sends each one as a datagram and prints ``Server reply : ...``, like
+cliente_eco_v1. On a terminal it prompts ``Enter message to send : ``; from a pipe or file it
+prints no prompt (only the replies), so its output can be compared or parsed. It ends with
+exit code 0 at end of input (Ctrl+D) or when the server replies ``.`` (exercise 4), and with
+exit code 1 and a one-line message when the server does not answer within ``--timeout``
+seconds on any of the ``--retries`` + 1 tries (cliente_eco_v3_10).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Iterator
+
+from udpeco import Client
+from udpeco.cli import fail
+
+#: The prompt of cliente_eco.
+PROMPT = "Enter message to send : "
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a port 1-65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: not a number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: must be 1-65535")
+    return port
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
+    if not 0 < value < 1e9:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}: must be > 0")
+    return value
+
+
+def count(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: not a number") from None
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be 0-1000000")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Adds the ``client`` subcommand."""
+    p = subparsers.add_parser(
+        "client",
+        help="interactive echo client with a reply timeout (like cliente_eco)",
+        description="Send each line typed (or piped) to an echo server and print its reply. "
+        "Exits 1 when the server does not answer in time.",
+    )
+    p.add_argument("host", help="server name or address")
+    p.add_argument("port", type=port_number, help="server port")
+    p.add_argument(
+        "--timeout",
+        type=seconds,
+        default=5.0,
+        metavar="X",
+        help="seconds to wait for each reply (default: 5.0, as cliente_eco v3)",
+    )
+    p.add_argument(
+        "--retries",
+        type=count,
+        default=0,
+        metavar="N",
+        help="resend a line up to N more times when no reply comes (default: 0)",
+    )
+    p.add_argument(
+        "--bufsize",
+        type=lambda t: max(1, count(t)),
+        default=1024,
+        metavar="B",
+        help="longest reply kept, longer ones are truncated (default: 1024, as recvfrom(1024))",
+    )
+    p.set_defaults(func=run)
+
+
+def _lines(interactive: bool) -> Iterator[bytes]:
+    """The lines to send, without their line ending, until end of input."""
+    if interactive:
+        while True:
+            try:
+                line = input(PROMPT)
+            except EOFError:
+                print()
+                return
+            yield line.encode("utf-8", "surrogateescape")
+    else:
+        for raw in sys.stdin.buffer:
+            yield raw.rstrip(b"\r\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the client loop; returns the exit code."""
+    where = f"{args.host}:{args.port}"
+    try:
+        client = Client(
+            args.host, args.port, timeout=args.timeout, retries=args.retries, bufsize=args.bufsize
+        )
+    except socket.gaierror as e:
+        return fail(f"cannot resolve {args.host!r}: {e.strerror or e}")
+    with client:
+        for line in _lines(sys.stdin.isatty()):
+            try:
+                reply = client.request(line)
+            except socket.timeout:
+                tries = args.retries + 1
+                how = f" ({tries} tries)" if tries > 1 else ""
+                return fail(f"no reply from {where} within {args.timeout:g} s{how}")
+            except ConnectionRefusedError:
+                return fail(f"{where} refused the datagram: no server is listening on that port")
+            print("Server reply : " + reply.decode("utf-8", "replace"), flush=True)
+            if reply.strip() == b".":
+                break
+    return 0

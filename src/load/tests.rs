@@ -1,0 +1,231 @@
+//! Tests of the load generator against echo peers running in threads of the test.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// An echo peer on loopback that skips every `drop_every`-th datagram (0: none).
+struct Peer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Peer {
+    fn start(drop_every: u64) -> Peer {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let addr = sock.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let mut n = 0u64;
+            while !flag.load(Ordering::Relaxed) {
+                if let Ok((len, from)) = sock.recv_from(&mut buf) {
+                    n += 1;
+                    if drop_every == 0 || n % drop_every != 0 {
+                        let _ = sock.send_to(&buf[..len], from);
+                    }
+                }
+            }
+        });
+        Peer {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+fn cfg(ms: u64) -> LoadConfig {
+    LoadConfig {
+        duration: Duration::from_millis(ms),
+        ..LoadConfig::default()
+    }
+}
+
+#[allow(clippy::unnecessary_wraps)]
+fn no_progress(_: &Progress) -> Result<()> {
+    Ok(())
+}
+
+#[test]
+fn closed_loop_against_an_echo_peer() {
+    let peer = Peer::start(0);
+    for portable in [false, true] {
+        let c = LoadConfig {
+            window: 8,
+            portable,
+            ..cfg(300)
+        };
+        let r = run(peer.addr, &c, &Cancel::new(), &mut no_progress).unwrap();
+        assert!(r.received > 100, "{r:?}");
+        assert_eq!(r.lost, 0, "{r:?}");
+        assert_eq!(r.sent, r.received);
+        assert!(r.rate > 300.0, "{r:?}");
+        assert!(r.min_ns <= r.p50_ns && r.p50_ns <= r.p90_ns && r.p90_ns <= r.p99_ns);
+        assert!(r.p99_ns <= r.p999_ns && r.p999_ns <= r.max_ns);
+        assert!(r.elapsed >= Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn window_one_is_ping_pong() {
+    let peer = Peer::start(0);
+    let c = LoadConfig {
+        window: 1,
+        ..cfg(200)
+    };
+    let r = run(peer.addr, &c, &Cancel::new(), &mut no_progress).unwrap();
+    assert!(r.received > 50);
+    assert_eq!(r.lost, 0);
+}
+
+#[test]
+fn dropped_datagrams_are_counted_lost() {
+    let peer = Peer::start(10);
+    let c = LoadConfig {
+        window: 4,
+        ..cfg(400)
+    };
+    let r = run(peer.addr, &c, &Cancel::new(), &mut no_progress).unwrap();
+    assert_eq!(r.lost, r.sent - r.received);
+    // Every tenth datagram is dropped by the peer.
+    #[allow(clippy::cast_precision_loss)]
+    let lost_share = r.lost as f64 / r.sent as f64;
+    assert!((0.07..=0.13).contains(&lost_share), "{r:?}");
+}
+
+#[test]
+fn open_loop_keeps_its_rate() {
+    let peer = Peer::start(0);
+    let c = LoadConfig {
+        rate: Some(2000.0),
+        ..cfg(500)
+    };
+    let r = run(peer.addr, &c, &Cancel::new(), &mut no_progress).unwrap();
+    assert!((900..=1100).contains(&r.sent), "{r:?}");
+    assert_eq!(r.lost, 0, "{r:?}");
+}
+
+#[test]
+fn progress_is_reported_and_can_stop_the_run() {
+    let peer = Peer::start(0);
+    let c = LoadConfig {
+        progress_every: Duration::from_millis(100),
+        ..cfg(2000)
+    };
+    let mut seen = Vec::new();
+    let t = Instant::now();
+    let r = run(peer.addr, &c, &Cancel::new(), &mut |p: &Progress| {
+        seen.push(p.clone());
+        if seen.len() == 3 {
+            Err(Error::Value("enough".into()))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(matches!(r, Err(Error::Value(_))));
+    assert!(t.elapsed() < Duration::from_secs(1));
+    assert_eq!(seen.len(), 3);
+    assert!(seen[2].sent >= seen[1].sent && seen[1].received > 0 && seen[1].rate > 0.0);
+}
+
+#[test]
+fn closed_port_is_connection_refused() {
+    let free = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    let err = run(addr, &cfg(300), &Cancel::new(), &mut no_progress).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::ECONNREFUSED));
+}
+
+#[test]
+fn a_stop_from_another_thread_ends_the_run_within_a_tick() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let cancel = Cancel::new();
+    let other = cancel.clone();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        other.stop();
+        Instant::now()
+    });
+    let r = run(
+        silent.local_addr().unwrap(),
+        &cfg(5000),
+        &cancel,
+        &mut no_progress,
+    );
+    let stopped_at = stopper.join().unwrap();
+    assert!(matches!(r, Err(Error::Interrupted)));
+    assert!(stopped_at.elapsed() < TICK_BOUND);
+}
+
+const TICK_BOUND: Duration = Duration::from_millis(150);
+
+#[test]
+fn silent_server_loses_everything_sent() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let r = run(
+        silent.local_addr().unwrap(),
+        &cfg(200),
+        &Cancel::new(),
+        &mut no_progress,
+    )
+    .unwrap();
+    assert_eq!(r.received, 0);
+    assert!(
+        r.sent >= 64,
+        "windows are refilled after each silence: {r:?}"
+    );
+    assert_eq!(r.lost, r.sent);
+    assert_eq!(r.p50_ns, 0);
+}
+
+#[test]
+fn bad_configurations_are_value_errors() {
+    let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    for c in [
+        LoadConfig {
+            window: 0,
+            ..cfg(10)
+        },
+        LoadConfig { size: 7, ..cfg(10) },
+        LoadConfig {
+            size: 70_000,
+            ..cfg(10)
+        },
+        LoadConfig {
+            rate: Some(0.0),
+            ..cfg(10)
+        },
+        LoadConfig {
+            rate: Some(f64::NAN),
+            ..cfg(10)
+        },
+        cfg(0),
+    ] {
+        assert!(
+            matches!(
+                run(a, &c, &Cancel::new(), &mut no_progress),
+                Err(Error::Value(_))
+            ),
+            "{c:?}"
+        );
+    }
+}

@@ -1,0 +1,151 @@
+"""Echo peers and process helpers shared by test_client.py and test_bench.py."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+#: The C reference tools (``../shared/tools`` next to the main repository), if present.
+TOOLS = Path(
+    os.environ.get("UDPECO_TOOLS", Path(__file__).resolve().parents[1].parent / "shared" / "tools")
+)
+if not (TOOLS / "echo_mmsg.c").exists():
+    TOOLS = Path("/work/shared/tools")
+
+
+def free_udp_port() -> int:
+    """A random high UDP port that is free right now on 127.0.0.1."""
+    for _ in range(100):
+        port = random.randint(40000, 60000)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free UDP port found")
+
+
+class EchoThread:
+    """A stdlib echo server in a thread: replies after ``delay`` seconds, skips every
+    ``drop_every``-th datagram (0: none), counts what it received."""
+
+    def __init__(self, delay: float = 0.0, drop_every: int = 0) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.delay = delay
+        self.drop_every = drop_every
+        self.received = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.received += 1
+            if self.drop_every and self.received % self.drop_every == 0:
+                continue
+            if self.delay:
+                time.sleep(self.delay)
+            try:
+                self.sock.sendto(data, addr)
+            except OSError:
+                pass
+
+    def __enter__(self) -> EchoThread:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@contextmanager
+def silent_peer() -> Iterator[socket.socket]:
+    """A bound socket that never answers (datagrams to it are not refused)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def closed_port() -> int:
+    """A port with nothing bound on 127.0.0.1 (the kernel answers ICMP port unreachable)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def process(args: list[str], **kw: object) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process that is killed (by its pid) when the block ends."""
+    p = subprocess.Popen(args, **kw)  # type: ignore[call-overload]
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait(5)
+
+
+@contextmanager
+def echo_mmsg(tmp_dir: Path) -> Iterator[int]:
+    """The reference C echo server from ../shared/tools, built with cc, on a random port."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    assert cc, "a C compiler is needed to build the reference echo server"
+    exe = tmp_dir / "echo_mmsg"
+    if not exe.exists():
+        subprocess.run([cc, "-O2", "-o", str(exe), str(TOOLS / "echo_mmsg.c")], check=True)
+    port = free_udp_port()
+    with process([str(exe), str(port)]):
+        time.sleep(0.1)
+        yield port
+
+
+def udpeco_cmd(*args: str) -> list[str]:
+    """The ``udpeco`` command line run with this interpreter."""
+    return [sys.executable, "-m", "udpeco", *args]
+
+
+def sigint_latency(child_code: str, settle: float = 0.4) -> tuple[float, str]:
+    """Runs ``child_code`` in a Python child that prints ``ready`` before blocking and
+    ``interrupted`` when KeyboardInterrupt reaches it; sends a real SIGINT after ``settle``
+    seconds and returns (seconds from SIGINT to ``interrupted``, the child's output)."""
+    with process(
+        [sys.executable, "-u", "-c", child_code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    ) as p:
+        assert p.stdout is not None
+        first = p.stdout.readline().decode()
+        assert first.strip() == "ready", first
+        time.sleep(settle)
+        assert p.poll() is None, "the child must still be blocked"
+        sent = time.monotonic()
+        os.kill(p.pid, signal.SIGINT)
+        line = p.stdout.readline().decode()
+        latency = time.monotonic() - sent
+        rest = p.stdout.read().decode()
+        p.wait(5)
+        return latency, line + rest

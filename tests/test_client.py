@@ -1,0 +1,285 @@
+"""udpeco.Client and ``udpeco client``: the práctica's timed echo client."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import socket
+import subprocess
+import threading
+import time
+from typing import Callable
+
+import pytest
+import udpeco
+from load_helpers import (
+    EchoThread,
+    closed_port,
+    free_udp_port,
+    process,
+    sigint_latency,
+    silent_peer,
+    udpeco_cmd,
+)
+
+
+def test_request_returns_the_echo_and_closes() -> None:
+    with EchoThread() as echo:
+        with udpeco.Client("127.0.0.1", echo.port, timeout=2.0) as c:
+            assert c.request(b"hola") == b"hola"
+            assert c.request(b"") == b""
+            assert c.peer == ("127.0.0.1", echo.port)
+            assert c.timeout == 2.0 and c.retries == 0 and not c.closed
+            assert "127.0.0.1" in repr(c)
+        assert c.closed
+        with pytest.raises(OSError) as e:
+            c.request(b"x")
+        assert e.value.errno == 9
+
+
+def test_timeout_is_the_practicas_five_seconds() -> None:
+    """cliente_eco v3: settimeout(5.0); no answer -> socket.timeout after 5 s."""
+    with silent_peer() as peer:
+        c = udpeco.Client("127.0.0.1", peer.getsockname()[1])
+        assert c.timeout == 5.0
+        t = time.monotonic()
+        with pytest.raises(socket.timeout) as e:
+            c.request(b"hola")
+        took = time.monotonic() - t
+        assert e.value.errno is None and str(e.value) == "timed out"
+        assert 5.0 <= took < 5.4, took
+
+
+def test_exercise_10_short_timeout_against_a_slow_server() -> None:
+    """Exercise 10: a server sleeping before its echo; X=1 gives up, a longer X gets it."""
+    with EchoThread(delay=1.5) as slow:
+        c = udpeco.Client("127.0.0.1", slow.port, timeout=1)
+        t = time.monotonic()
+        with pytest.raises(socket.timeout):
+            c.request(b"hola")
+        assert 1.0 <= time.monotonic() - t < 1.3
+    with EchoThread(delay=0.3) as slow:
+        assert udpeco.Client("127.0.0.1", slow.port, timeout=0.6).request(b"x") == b"x"
+
+
+def test_retries_resend_and_each_try_waits_the_timeout() -> None:
+    with silent_peer() as peer:
+        peer.settimeout(0.5)
+        c = udpeco.Client("127.0.0.1", peer.getsockname()[1], timeout=0.15, retries=2)
+        t = time.monotonic()
+        with pytest.raises(socket.timeout):
+            c.request(b"again")
+        took = time.monotonic() - t
+        assert 0.45 <= took < 0.7, took
+        assert [peer.recv(100) for _ in range(3)] == [b"again"] * 3
+
+
+def test_datagrams_from_other_sources_are_ignored() -> None:
+    with silent_peer() as peer:
+        c = udpeco.Client("127.0.0.1", peer.getsockname()[1], timeout=0.3)
+        # The client's own port, learned from the datagram it sends.
+        peer.settimeout(1)
+        intruder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+        def spoof() -> None:
+            _, client_addr = peer.recvfrom(100)
+            intruder.sendto(b"not the server", client_addr)
+
+        t = threading.Thread(target=spoof)
+        t.start()
+        with pytest.raises(socket.timeout):
+            c.request(b"x")
+        t.join()
+        intruder.close()
+
+
+def test_closed_port_is_connection_refused_at_once() -> None:
+    c = udpeco.Client("127.0.0.1", closed_port(), timeout=3)
+    t = time.monotonic()
+    with pytest.raises(ConnectionRefusedError):
+        c.request(b"x")
+    assert time.monotonic() - t < 1
+
+
+def test_argument_errors_are_the_stdlibs() -> None:
+    with pytest.raises(OverflowError):
+        udpeco.Client("127.0.0.1", 70000)
+    with pytest.raises(ValueError):
+        udpeco.Client("127.0.0.1", 9, timeout=-1)
+    with pytest.raises(socket.gaierror):
+        udpeco.Client("no-such-host.invalid", 9)
+    with pytest.raises(TypeError):
+        udpeco.Client("127.0.0.1", 9).request("text")  # type: ignore[arg-type]
+
+
+def test_request_releases_the_gil() -> None:
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    with silent_peer() as peer:
+        with pytest.raises(socket.timeout):
+            udpeco.Client("127.0.0.1", peer.getsockname()[1], timeout=0.3).request(b"x")
+    stop.set()
+    t.join()
+    assert ticks > 50, ticks
+
+
+def test_ctrl_c_interrupts_a_request_within_200_ms() -> None:
+    with silent_peer() as peer:
+        code = (
+            "import udpeco\n"
+            f"c = udpeco.Client('127.0.0.1', {peer.getsockname()[1]}, timeout=None)\n"
+            "print('ready')\n"
+            "try:\n    c.request(b'x')\nexcept KeyboardInterrupt:\n    print('interrupted')\n"
+        )
+        latency, out = sigint_latency(code)
+    assert out.startswith("interrupted"), out
+    assert latency < 0.2, latency
+
+
+# ---- the command line ------------------------------------------------------------------
+
+
+def test_cli_piped_lines_get_replies_without_prompts() -> None:
+    with EchoThread() as echo:
+        r = subprocess.run(
+            udpeco_cmd("client", "127.0.0.1", str(echo.port), "--timeout", "2"),
+            input=b"hola\n\nadios mundo\n",
+            capture_output=True,
+            timeout=20,
+        )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "Server reply : hola",
+        "Server reply : ",
+        "Server reply : adios mundo",
+    ]
+    assert r.stderr == b""
+
+
+def test_cli_with_socat_as_the_server() -> None:
+    port = free_udp_port()
+    with process(["socat", f"UDP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "PIPE"]):
+        time.sleep(0.2)
+        r = subprocess.run(
+            udpeco_cmd("client", "127.0.0.1", str(port), "--timeout", "2"),
+            input=b"eco\n",
+            capture_output=True,
+            timeout=20,
+        )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"Server reply : eco\n"
+
+
+def test_cli_no_reply_exits_1_with_one_line() -> None:
+    with silent_peer() as peer:
+        port = peer.getsockname()[1]
+        t = time.monotonic()
+        r = subprocess.run(
+            udpeco_cmd("client", "127.0.0.1", str(port), "--timeout", "0.3", "--retries", "1"),
+            input=b"hola\n",
+            capture_output=True,
+            timeout=20,
+        )
+        assert time.monotonic() - t >= 0.6
+    assert r.returncode == 1
+    assert r.stdout == b""
+    assert r.stderr.decode() == f"udpeco: no reply from 127.0.0.1:{port} within 0.3 s (2 tries)\n"
+
+
+def test_cli_closed_port_and_bad_arguments() -> None:
+    r = subprocess.run(
+        udpeco_cmd("client", "127.0.0.1", str(closed_port())),
+        input=b"x\n",
+        capture_output=True,
+        timeout=20,
+    )
+    assert r.returncode == 1
+    assert r.stderr.count(b"\n") == 1 and b"refused" in r.stderr
+    for bad in (["127.0.0.1", "70000"], ["127.0.0.1", "9", "--timeout", "-1"], ["127.0.0.1"]):
+        r = subprocess.run(udpeco_cmd("client", *bad), capture_output=True, timeout=20)
+        assert r.returncode == 2, bad
+        assert r.stderr.count(b"\n") == 1 and b"Traceback" not in r.stderr, r.stderr
+
+
+def _read_until(fd: int, seen: bytes, done: Callable[[bytes], bool]) -> bytes:
+    """Reads the pty into ``seen`` until ``done(seen)``; at most 10 s."""
+    end = time.monotonic() + 10
+    while not done(seen):
+        left = end - time.monotonic()
+        assert left > 0, f"timed out; output so far: {seen!r}"
+        if select.select([fd], [], [], left)[0]:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_cli_interactive_prompt_on_a_terminal() -> None:
+    prompt = b"Enter message to send : "
+    with EchoThread() as echo:
+        pid, fd = pty.fork()
+        if pid == 0:  # The child: udpeco client on the pty.
+            cmd = udpeco_cmd("client", "127.0.0.1", str(echo.port), "--timeout", "2")
+            os.execv(cmd[0], cmd)
+        try:
+            out = _read_until(fd, b"", lambda o: prompt in o)
+            os.write(fd, b"hola\n")
+            out = _read_until(fd, out, lambda o: o.count(prompt) == 2)
+            assert b"Server reply : hola\r\n" + prompt in out
+            os.write(fd, b"\x04")  # Ctrl+D: end of input.
+            _, status = os.waitpid(pid, 0)
+            pid = 0
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        finally:
+            os.close(fd)
+            if pid:  # Still ours and not reaped: end it.
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+
+
+def test_ipv6_server() -> None:
+    server = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    server.bind(("::1", 0))
+    server.settimeout(2)
+
+    def echo_one() -> None:
+        data, addr = server.recvfrom(100)
+        server.sendto(data, addr)
+
+    t = threading.Thread(target=echo_one)
+    t.start()
+    try:
+        c = udpeco.Client("::1", server.getsockname()[1], timeout=2)
+        assert c.peer == ("::1", server.getsockname()[1])
+        assert c.request(b"seis") == b"seis"
+    finally:
+        t.join()
+        server.close()
+
+
+def test_cli_ends_when_the_server_replies_a_dot() -> None:
+    """Exercise 4: the client stops when the server sends '.'."""
+    with EchoThread() as echo:
+        r = subprocess.run(
+            udpeco_cmd("client", "127.0.0.1", str(echo.port), "--timeout", "2"),
+            input=b"a\n.\nnot sent\n",
+            capture_output=True,
+            timeout=20,
+        )
+        assert echo.received == 2
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"Server reply : a\nServer reply : .\n"
