@@ -1,4 +1,4 @@
-"""``udpeco compare [SCENARIO]``: the same práctica scenario on the stdlib, on udpeco, on the engine.
+"""``udpeco compare [SCENARIO]``: one práctica scenario on the stdlib, on udpeco, on the engine.
 
 Runs each chosen scenario (see :mod:`udpeco.practica3.scenarios`) on the stdlib backend, on
 udpeco's drop-in socket/select and, where one exists, on the matching Rust engine, then prints a
@@ -23,9 +23,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="run a práctica scenario on the stdlib, on udpeco and on its engine, side by side",
-        description="Run a práctica scenario on the stdlib backend (UDPECO_BACKEND=python), on "
-        "udpeco's drop-in socket/select (UDPECO_BACKEND=rust) and on the matching Rust engine, "
-        "and print whether the transcripts match and how fast each is.",
+        description=textwrap.fill(
+            "Run a práctica scenario on the stdlib backend (UDPECO_BACKEND=python), on "
+            "udpeco's drop-in socket/select (UDPECO_BACKEND=rust) and on the matching Rust "
+            "engine, and print whether the transcripts match and how fast each is. Exit code "
+            "1 if the drop-in's transcript differs from the stdlib's.",
+            78,
+        ),
         epilog="scenarios:\n" + scenarios + "\n\nall: every scenario, in this order.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -189,13 +189,14 @@ def load(port: int, duration: float) -> tuple[float, str]:
     _, load_core = _cores()
     if engine("bench"):
         code = (
-            "import json, udpeco; r = udpeco.bench('127.0.0.1', %d, duration=%r, window=%d, size=%d);"
-            " print(json.dumps({'rate': r['rate']}))" % (port, duration, WINDOW, SIZE)
+            "import json, udpeco; "
+            f"r = udpeco.bench('127.0.0.1', {port}, duration={duration!r}, window={WINDOW}, "
+            f"size={SIZE}); print(json.dumps({{'rate': r['rate']}}))"
         )
         tool = "udpeco.bench"
     else:
         code = "import json; from udpeco.practica3.scenarios import pyload; " + (
-            "print(json.dumps({'rate': pyload(%d, %r)}))" % (port, duration)
+            f"print(json.dumps({{'rate': pyload({port}, {duration!r})}}))"
         )
         tool = "stdlib loop"
     out = subprocess.run(
@@ -260,7 +261,7 @@ def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Ro
         cmd = [
             sys.executable,
             "-c",
-            "import udpeco; udpeco.EchoServer(%d, stop=b'.').run()" % port,
+            f"import udpeco; udpeco.EchoServer({port}, stop=b'.').run()",
         ]
     else:
         cmd = _lab("servidor_eco_v1") + [str(port)]
@@ -314,8 +315,7 @@ def _v3_server(runner: str, backend: str | None, opts: Options) -> Row:
         cmd = [
             sys.executable,
             "-c",
-            "import udpeco; udpeco.EchoServer(ports=[%d, %d], stop=None, silence=5).run()"
-            % (p1, p2),
+            f"import udpeco; udpeco.EchoServer(ports=[{p1}, {p2}], stop=None, silence=5).run()",
         ]
     else:
         cmd = _lab("servidor_eco_v3") + [str(p1), str(p2)]
@@ -389,10 +389,11 @@ def scenario_final1(opts: Options) -> list[Row]:
         if engine("scan"):
             code = (
                 "import time, udpeco; t = time.monotonic(); "
-                "r = [x.port for x in udpeco.scan('127.0.0.1', range(%d, %d)) if x.state == 'open'];"
-                " print('%%.6f' %% (time.monotonic() - t)); "
-                "print('\\n'.join('Servidor encontrado en el puerto %%d' %% p for p in r))"
-            ) % (first, last + 1)
+                f"r = udpeco.scan('127.0.0.1', range({first}, {last + 1})); "
+                "t = time.monotonic() - t; print(t); "
+                "[print('Servidor encontrado en el puerto', x.port)"
+                " for x in r if x.state == 'open']"
+            )
             start = time.monotonic()
             out = subprocess.run(
                 [sys.executable, "-c", code],
@@ -432,8 +433,8 @@ def _final2(runner: str, backend: str | None, opts: Options) -> Row:
             cmd = [
                 sys.executable,
                 "-c",
-                "import udpeco; udpeco.EchoServer(%d, stop=None, quiet=True, log=%r, idle_timeout=0.5).run()"
-                % (port, name),
+                f"import udpeco; udpeco.EchoServer({port}, stop=None, quiet=True, log={name!r}, "
+                "idle_timeout=0.5).run()",
             ]
         else:
             cmd = _lab("servidor_final2") + [str(port), name]
@@ -489,8 +490,9 @@ SCENARIOS = {
     for s in (
         Scenario(
             "v1",
-            "servidor_eco_v1 with cliente_eco_v1 (3 messages) and echoes/s under a closed-loop load "
-            "(64 in flight, 64 B; server on core 0, load on core 1); engine: udpeco.EchoServer",
+            "servidor_eco_v1 with cliente_eco_v1 (3 messages) and echoes/s under a closed-loop "
+            "load (64 in flight, 64 B; server on core 0, load on core 1); engine: "
+            "udpeco.EchoServer",
             scenario_v1,
         ),
         Scenario(
@@ -508,7 +510,8 @@ SCENARIOS = {
         Scenario(
             "final2",
             "final exercise 2: servidor_final2 writing one line per datagram (UTF-8, \\xNN for "
-            "other bytes), lines/s for --messages datagrams, none lost; engine: EchoServer(log=...)",
+            "other bytes), lines/s for --messages datagrams, none lost; engine: "
+            "udpeco.EchoServer(log=...)",
             scenario_final2,
         ),
     )
