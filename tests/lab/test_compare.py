@@ -1,4 +1,4 @@
-"""``udpeco compare``: the práctica scenarios side by side on the stdlib, the drop-in, the engine."""
+"""``udpeco compare``: práctica scenarios side by side on the stdlib, the drop-in, the engine."""
 
 from __future__ import annotations
 
