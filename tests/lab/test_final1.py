@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from conftest import backends, finish, free_ports, interrupt, read_line, wait_bound
+from labkit import backends, finish, free_ports, interrupt, read_line, wait_bound
 
 
 def test_server_picks_a_random_port_in_20000_20100(lab, peer, backend):

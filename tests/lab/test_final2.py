@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 
-from conftest import backends, finish, free_ports, interrupt, wait_bound
+from labkit import backends, finish, free_ports, interrupt, wait_bound
 
 MESSAGES = [
     b"hola",

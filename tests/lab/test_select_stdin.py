@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from conftest import backends, finish, normalise
+from labkit import backends, finish, normalise
 
 STDIN = "[<_io.TextIOWrapper name='<stdin>' mode='r' encoding='utf-8'>]"
 

@@ -6,7 +6,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import (
+from labkit import (
     finish,
     free_ports,
     interrupt,

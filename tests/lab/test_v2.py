@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import finish, free_ports, interrupt, no_traceback, normalise, ours, wait_bound
+from labkit import finish, free_ports, interrupt, no_traceback, normalise, ours, wait_bound
 
 PROMPT = "Enter message to send : "
 

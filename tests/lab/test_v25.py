@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from conftest import finish, free_ports, interrupt, normalise, ours, wait_bound
+from labkit import finish, free_ports, interrupt, normalise, ours, wait_bound
 
 
 def cpu_seconds(pid: int) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import (
+from labkit import (
     after_last_datagram,
     backends,
     finish,
