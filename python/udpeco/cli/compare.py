@@ -107,7 +107,9 @@ def table(name: str, rows: list[Row]) -> str:
     base = rows[0]
     lines = [(name, "transcript", "figure", "vs stdlib", "notes")]
     for row in rows:
-        if row.transcript is None:
+        if row.transcript is None and row.client is not None:
+            same = "same (client)" if row.client == base.client else "DIFFERS (client)"
+        elif row.transcript is None:
             same = "-"
         elif row is base:
             same = "reference"
@@ -130,6 +132,8 @@ def diffs(rows: list[Row]) -> str:
     for row in rows[1:]:
         if row.transcript is not None and row.transcript != base.transcript:
             out.append(f"--- {base.runner}\n{base.transcript}--- {row.runner}\n{row.transcript}")
+        elif row.transcript is None and row.client is not None and row.client != base.client:
+            out.append(f"--- {base.runner}\n{base.client}--- {row.runner}\n{row.client}")
     return "\n".join(out)
 
 
