@@ -61,6 +61,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="final2: datagrams written to the file (default: 20000)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=_repeat,
+        default=3,
+        metavar="N",
+        help="v1, v3, final2: runs per row, interleaved; the best is shown (default: 3)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -77,6 +84,12 @@ def _positive(text: str) -> float:
 def _range_size(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 1000:
         raise argparse.ArgumentTypeError(f"not a port count between 1 and 1000: {text!r}")
+    return int(text)
+
+
+def _repeat(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"not a repeat count between 1 and 100: {text!r}")
     return int(text)
 
 
@@ -146,7 +159,9 @@ def run(args: argparse.Namespace) -> int:
             f"unknown scenario {args.scenario!r}; choose one of {', '.join(SCENARIOS)}, all", 2
         )
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    opts = Options(duration=args.duration, range_size=args.ports, messages=args.messages)
+    opts = Options(
+        duration=args.duration, range_size=args.ports, messages=args.messages, repeat=args.repeat
+    )
     status = 0
     for name in names:
         try:
