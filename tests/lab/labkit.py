@@ -355,6 +355,8 @@ _background: dict[str, Background] = {}
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:
+    if config.option.collectonly:
+        return
     if any(item.name == SLOW_V3_9 for item in items):
         _background["v3_9"] = Background()
 
