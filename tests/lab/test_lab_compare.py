@@ -77,3 +77,9 @@ def test_final1_scan_times():
 def test_final2_lines():
     table = check_table(compare("final2", "--messages", "500", "--repeat", "1"), "lines/s")
     assert "505 lines;" in table["stdlib socket"] and "505 lines;" in table["udpeco drop-in"]
+
+
+def test_client_requests():
+    table = check_table(compare("client", "--requests", "200", "--repeat", "1"), "req/s")
+    engine = table["udpeco.Client"]
+    assert engine.startswith("same (client)") or "engine not available" in engine

@@ -62,11 +62,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="final2: datagrams written to the file (default: 20000)",
     )
     parser.add_argument(
+        "--requests",
+        type=_count,
+        default=5000,
+        metavar="N",
+        help="client: requests each client sends (default: 5000)",
+    )
+    parser.add_argument(
         "--repeat",
         type=_repeat,
         default=3,
         metavar="N",
-        help="v1, v3, final2: runs per row, interleaved; the best is shown (default: 3)",
+        help="v1, v3, client, final2: runs per row, interleaved; the best is shown (default: 3)",
     )
     parser.set_defaults(func=run)
 
@@ -160,7 +167,11 @@ def run(args: argparse.Namespace) -> int:
         )
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     opts = Options(
-        duration=args.duration, range_size=args.ports, messages=args.messages, repeat=args.repeat
+        duration=args.duration,
+        range_size=args.ports,
+        messages=args.messages,
+        requests=args.requests,
+        repeat=args.repeat,
     )
     status = 0
     for name in names:

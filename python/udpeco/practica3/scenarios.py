@@ -49,6 +49,7 @@ class Options:
     duration: float = 2.0
     range_size: int = 11
     messages: int = 20000
+    requests: int = 5000
     repeat: int = 3
 
 
@@ -398,6 +399,83 @@ def scenario_v3(opts: Options) -> list[Row]:
     )
 
 
+# ---------------------------------------------------------------------- scenario client
+
+_CLIENT_ENGINE = """
+import sys, udpeco
+with udpeco.Client("127.0.0.1", %d, timeout=5.0) as c:
+    for line in sys.stdin:
+        print("Server reply : " + c.request(line.rstrip("\\n").encode()).decode())
+"""
+
+
+def _replies(text: str) -> str:
+    """The ``Server reply : ...`` parts of a client transcript, one per line."""
+    return "".join(
+        "Server reply : " + part.split("Server reply : ", 1)[1] + "\n"
+        for part in text.splitlines()
+        if "Server reply : " in part
+    )
+
+
+def _client(runner: str, backend: str | None, port: int, lines: str, n: int) -> Row:
+    _, client_core = _cores()
+    if backend is None:
+        cmd = [sys.executable, "-c", _CLIENT_ENGINE % port]
+    else:
+        cmd = [*_lab("cliente_eco_v1"), "127.0.0.1", str(port)]
+    start = time.monotonic()
+    out = subprocess.run(
+        [*client_core, *cmd],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(backend),
+        check=False,
+    )
+    took = time.monotonic() - start
+    text = out.stdout + out.stderr
+    head = text[: text.find("Server reply : mensaje 3")] if backend else ""
+    note = f"{n} requests, one at a time (whole process)"
+    if out.returncode != 0:
+        return Row(runner, note=f"failed: {text.strip()[-200:]}")
+    if backend is None:
+        return Row(runner, None, n / took, "req/s", note, client=_replies(text))
+    return Row(runner, head, n / took, "req/s", note, client=_replies(text))
+
+
+def scenario_client(opts: Options) -> list[Row]:
+    (port,) = _free_ports(1)
+    n = opts.requests
+    lines = "".join(f"mensaje {i}\n" for i in range(n))
+    server_core, _ = _cores()
+    # One server for every row: servidor_eco_v1 on the stdlib, printing to nowhere.
+    server = subprocess.Popen(
+        [*server_core, *_lab("servidor_eco_v1"), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_env("python"),
+    )
+    try:
+        _bound([port], server)
+        return _best_of(
+            opts,
+            [
+                ("stdlib socket", lambda: _client("stdlib socket", "python", port, lines, n)),
+                ("udpeco drop-in", lambda: _client("udpeco drop-in", "rust", port, lines, n)),
+                (
+                    "udpeco.Client",
+                    (lambda: _client("udpeco.Client", None, port, lines, n))
+                    if engine("Client")
+                    else None,
+                ),
+            ],
+        )
+    finally:
+        _stop(server)
+
+
 # --------------------------------------------------------------------- scenario final1
 
 
@@ -543,6 +621,13 @@ SCENARIOS = {
             "servidor_eco_v3: two ports with select, each reply from the receiving port, echoes/s "
             "on one port; engine: udpeco.EchoServer(ports=[...])",
             scenario_v3,
+        ),
+        Scenario(
+            "client",
+            "cliente_eco_v1 fed --requests lines from a pipe, one request at a time, against "
+            "servidor_eco_v1 (stdlib): requests/s of the whole client process; engine: "
+            "udpeco.Client.request in a loop (compared on the replies)",
+            scenario_client,
         ),
         Scenario(
             "final1",
