@@ -10,6 +10,7 @@
 //! - [`addr`]: address resolution with the stdlib's rules; [`socket`]: the drop-in UDP socket;
 //!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
 //! - [`client`]: the timed request/response client; [`load`]: the load generator.
+//! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
 
 pub mod addr;
 pub mod cancel;
@@ -17,6 +18,7 @@ pub mod client;
 pub mod error;
 pub mod load;
 pub mod portspec;
+pub mod scan;
 pub mod select;
 pub mod socket;
 pub mod wait;

@@ -133,7 +133,8 @@ mod tests {
         let r = wait_fd(a.as_raw_fd(), libc::POLLIN, None, &cancel);
         stopper.join().unwrap();
         assert!(matches!(r, Err(Error::Interrupted)));
-        assert!(t.elapsed() < Duration::from_millis(100) + TICK * 3);
+        // Generous bound: the machine may be loaded; the point is that it ends at all, promptly.
+        assert!(t.elapsed() < Duration::from_millis(100) + TICK * 10);
     }
 
     #[test]

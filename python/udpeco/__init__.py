@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket as _stdlib_socket
 
-from udpeco._udpeco import Client, bench, select, socket
+from udpeco._udpeco import Client, ScanResult, bench, scan, select, socket
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error
@@ -94,6 +94,7 @@ __all__ = [
     "SO_SNDBUF",
     "SO_SNDTIMEO",
     "SO_TYPE",
+    "ScanResult",
     "bench",
     "error",
     "gaierror",
@@ -102,6 +103,7 @@ __all__ = [
     "gethostbyname",
     "gethostname",
     "herror",
+    "scan",
     "select",
     "setdefaulttimeout",
     "socket",

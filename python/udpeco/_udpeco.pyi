@@ -46,7 +46,10 @@ __all__ = [
     "SO_SNDBUF",
     "SO_SNDTIMEO",
     "SO_TYPE",
+    "SCAN_DEFAULT_CONCURRENCY",
+    "ScanResult",
     "bench",
+    "scan",
     "select",
     "socket",
 ]
@@ -175,3 +178,33 @@ def bench(
     *,
     progress: Callable[[dict[str, float]], Any] | None = None,
 ) -> dict[str, Any]: ...
+
+# --- scanner (src/python/scan.rs) ---
+
+SCAN_DEFAULT_CONCURRENCY: int
+
+@final
+class ScanResult:
+    """The verdict for one UDP port."""
+
+    @property
+    def port(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def reply(self) -> bytes | None: ...
+    @property
+    def rtt(self) -> float | None: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+def scan(
+    host: str,
+    ports: str | Iterable[int],
+    timeout: float = 0.5,
+    probe: bytes = b"udpeco",
+    retries: int = 1,
+    concurrency: int = 2048,
+    rate: float | None = None,
+    *,
+    progress: Callable[[int, int], object] | None = None,
+) -> list[ScanResult]: ...

@@ -11,6 +11,7 @@ mod client;
 mod errors;
 mod interrupt;
 mod load;
+mod scan;
 mod select;
 mod socket;
 
@@ -22,5 +23,6 @@ fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     select::register(m)?;
     client::register(m)?;
     load::register(m)?;
+    scan::register(m)?;
     Ok(())
 }

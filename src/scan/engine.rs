@@ -1,0 +1,538 @@
+//! The scan loop: probe many ports at once, read answers and ICMP errors, retry, adapt.
+//!
+//! Probes leave in batches (`sendmmsg`) while fewer than `concurrency` wait for an answer
+//! (and within `rate`, if set). Each turn reads every datagram (the port is `open`) and every
+//! queued ICMP error (`closed` or `filtered`), then expires probes: a port's last probe after
+//! `timeout`, earlier ones after a few round trips (so silent ports are probed again soon).
+//! An expired probe counts as a silence only when [`Evidence`] vouches for it; a port becomes
+//! `open|filtered` after `retries + 1` such silences, so it is always probed again first.
+//! When a canary is lost, ICMP errors are being rate limited: probes are then paced (batches
+//! of two ports, just under one batch per second at first, Linux's default ICMP rate), the
+//! pace slowing on each loss and growing on each answer, instead of calling closed ports
+//! silent.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use super::evidence::{Evidence, WINDOW};
+use super::pacer::Pacer;
+use super::sock::{ProbeSocket, Receiver, Sender};
+use super::table::Table;
+use super::verdict::{from_icmp, State};
+use super::{Options, Progress};
+use crate::cancel::{Cancel, TICK};
+use crate::error::{Error, Result};
+use crate::wait::poll_fds;
+
+/// Probes per `sendmmsg` call (one slot is kept for a canary).
+const BATCH: usize = 128;
+/// Pace, in probes per second, when ICMP rate limiting is first seen: just under Linux's
+/// default of one ICMP error per second per peer, which is also the first ceiling.
+const LIMITED_RATE: f64 = 0.97;
+/// The first ceiling (see [`Engine::speed_up`]): Linux's default rate.
+const FIRST_CEILING: f64 = 1.0;
+/// The pace after a lost canary (times the pace before).
+const SLOWER: f64 = 0.8;
+/// The pace after an ICMP error came back while paced (times the pace before): about a dozen
+/// answers undo one slow-down, so the pace settles just under the target's ICMP rate.
+const FASTER: f64 = 1.02;
+/// How close to the pace of the last loss the pace may grow back.
+const CEILING_MARGIN: f64 = 0.95;
+/// Answers in a row after which that ceiling is lifted ...
+const CEILING_LIFT_AFTER: u32 = 10;
+/// ... by this factor.
+const CEILING_LIFT: f64 = 1.25;
+/// Ports per paced batch. The target answers at most one of them (one ICMP token), but a
+/// silent port followed by a closed one is vouched for by that one's error, so silent ports
+/// cost no token of their own.
+const PACED_BATCH: usize = 2;
+/// The slowest pace rate limiting can push the scan to.
+const MIN_RATE: f64 = 0.1;
+/// Extra probes a port may get, beyond `retries + 1`, while its silences cannot be trusted.
+const EXTRA_PROBES: u32 = 8;
+/// The shortest wait before a silent port is probed again.
+const MIN_RETRY: Duration = Duration::from_millis(20);
+
+/// The running state of one scan.
+pub struct Engine<'a> {
+    opts: &'a Options,
+    target: IpAddr,
+    sock: ProbeSocket,
+    sender: Sender,
+    replies: Receiver,
+    errors: Receiver,
+    /// Every port's slot.
+    pub table: Table,
+    queue: VecDeque<usize>,
+    /// Probes waiting for an answer, oldest first: `[0]` will be probed again (they wait
+    /// only [`Engine::retry_after`]), `[1]` are last probes (they wait the full timeout).
+    flights: [VecDeque<(usize, u64)>; 2],
+    /// The longest round trip seen so far (ICMP error or reply).
+    rtt_max: Option<Duration>,
+    in_flight: usize,
+    unresolved: usize,
+    seq: u64,
+    evidence: Evidence,
+    user_pace: Option<Pacer>,
+    limited: Option<Pacer>,
+    last_slowdown: Option<Instant>,
+    blocked: bool,
+    canary_after: u64,
+    /// The pace at which the last canary was lost, if any.
+    ceiling: Option<f64>,
+    /// ICMP answers since that loss.
+    streak: u32,
+    /// The slot of the probe socket's own port, if it is scanned: it is probed last, from a
+    /// new socket, once the first one is closed (else the probe would reach the scanner).
+    own: Option<usize>,
+}
+
+impl<'a> Engine<'a> {
+    /// Prepares a scan of `ports` on `target`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the probe socket cannot be opened.
+    pub fn new(target: IpAddr, ports: &[u16], opts: &'a Options) -> Result<Self> {
+        let sock = ProbeSocket::open(target.is_ipv6())?;
+        let own = sock.local_port()?;
+        Ok(Self::build(sock, own, target, ports, opts))
+    }
+
+    /// Prepares a scan from an open probe socket (bound to local port `own`).
+    #[cfg(test)]
+    #[must_use]
+    pub fn with_socket(
+        sock: ProbeSocket,
+        target: IpAddr,
+        ports: &[u16],
+        opts: &'a Options,
+    ) -> Self {
+        let own = sock.local_port().unwrap_or(0);
+        Self::build(sock, own, target, ports, opts)
+    }
+
+    fn build(
+        sock: ProbeSocket,
+        own: u16,
+        target: IpAddr,
+        ports: &[u16],
+        opts: &'a Options,
+    ) -> Self {
+        let table = Table::new(ports);
+        let own = table.find(own);
+        let now = Instant::now();
+        let user_pace = opts
+            .rate
+            .map(|r| Pacer::new(r, (r / 100.0).clamp(1.0, 64.0), now));
+        Engine {
+            opts,
+            target,
+            sock,
+            sender: Sender::new(SocketAddr::new(target, 0), &opts.probe, BATCH),
+            replies: Receiver::new(16, 65536),
+            errors: Receiver::new(256, 64),
+            queue: (0..table.slots.len()).filter(|&i| Some(i) != own).collect(),
+            own,
+            unresolved: table.slots.len(),
+            table,
+            flights: [VecDeque::new(), VecDeque::new()],
+            rtt_max: None,
+            in_flight: 0,
+            seq: 1,
+            evidence: Evidence::default(),
+            user_pace,
+            limited: None,
+            last_slowdown: None,
+            blocked: false,
+            canary_after: 0,
+            ceiling: None,
+            streak: 0,
+        }
+    }
+
+    /// The local port of the probe socket in use.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when `getsockname` fails.
+    pub fn local_port(&self) -> Result<u16> {
+        self.sock.local_port()
+    }
+
+    /// Runs until every port has a verdict.
+    ///
+    /// # Errors
+    /// [`Error::Interrupted`] when `cancel` (or `progress`) says stop; [`Error::Io`] when the
+    /// socket fails for a reason other than the ICMP errors it reports.
+    pub fn run(&mut self, cancel: &Cancel, progress: Option<Progress<'_>>) -> Result<()> {
+        if let Some(own) = self.own {
+            self.run_until(1, cancel, progress)?;
+            // A new socket first (so it gets another port), then the old one closes.
+            let fresh = ProbeSocket::open(self.target.is_ipv6())?;
+            self.sock = fresh;
+            self.queue.push_back(own);
+        }
+        self.run_until(0, cancel, progress)
+    }
+
+    /// Runs until only `left` ports lack a verdict.
+    fn run_until(
+        &mut self,
+        left: usize,
+        cancel: &Cancel,
+        progress: Option<Progress<'_>>,
+    ) -> Result<()> {
+        let total = self.table.slots.len();
+        let mut next_check = Instant::now() + TICK;
+        while self.unresolved > left {
+            if cancel.is_stopped() {
+                return Err(Error::Interrupted);
+            }
+            let now = Instant::now();
+            if now >= next_check {
+                cancel.checkpoint()?;
+                if progress.is_some_and(|p| p(total - self.unresolved, total)) {
+                    return Err(Error::Interrupted);
+                }
+                next_check = now + TICK;
+            }
+            self.drain()?;
+            self.expire(Instant::now());
+            if self.unresolved <= left {
+                break;
+            }
+            if self.send(Instant::now())? == 0 {
+                self.wait(cancel)?;
+            }
+        }
+        if let (Some(p), 0) = (progress, left) {
+            p(total, total);
+        }
+        Ok(())
+    }
+
+    /// Marks slot `idx` with `state`.
+    fn resolve(&mut self, idx: usize, state: State) {
+        let slot = &mut self.table.slots[idx];
+        if slot.state.is_some() {
+            return;
+        }
+        slot.state = Some(state);
+        if slot.in_flight {
+            slot.in_flight = false;
+            self.in_flight -= 1;
+        }
+        self.unresolved -= 1;
+    }
+
+    /// Reads every waiting datagram and ICMP error.
+    fn drain(&mut self) -> Result<()> {
+        loop {
+            let n = self.replies.recv(&self.sock, false)?;
+            let now = Instant::now();
+            for i in 0..n {
+                let (from, data) = self.replies.datagram(i);
+                let Some(from) = from.filter(|a| a.ip() == self.target) else {
+                    continue;
+                };
+                let Some(idx) = self.table.find(from.port()) else {
+                    continue;
+                };
+                let slot = &mut self.table.slots[idx];
+                if slot.state.is_none() {
+                    slot.reply = Some(data.to_vec());
+                    slot.rtt = slot.sent_at.map(|t| now.saturating_duration_since(t));
+                    let (sent, fresh) = (slot.sent_at, slot.in_flight);
+                    self.resolve(idx, State::Open);
+                    if fresh {
+                        self.note_rtt(sent, now);
+                    }
+                }
+            }
+            if n < 16 {
+                break;
+            }
+        }
+        loop {
+            let n = self.errors.recv(&self.sock, true)?;
+            for i in 0..n {
+                let Some(e) = self.errors.queued_error(i) else {
+                    continue;
+                };
+                if e.dest.ip() != self.target {
+                    continue;
+                }
+                let Some(state) = from_icmp(e.origin, e.icmp_type, e.code) else {
+                    continue;
+                };
+                let port = e.dest.port();
+                if self.evidence.canary_answer(port) {
+                    self.speed_up();
+                    continue;
+                }
+                let Some(idx) = self.table.find(port) else {
+                    continue;
+                };
+                let slot = &self.table.slots[idx];
+                if slot.state.is_some() {
+                    continue;
+                }
+                if let Some(sent) = slot.sent_at {
+                    self.evidence.record_answer(slot.seq, sent);
+                    self.evidence.withdraw_canaries_after(slot.seq, sent);
+                }
+                if slot.in_flight {
+                    self.note_rtt(slot.sent_at, Instant::now());
+                }
+                // Any port that drew an ICMP error will draw another while the host answers.
+                self.evidence.add_canary(port);
+                self.resolve(idx, state);
+                self.speed_up();
+            }
+            if n < 256 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// How long a probe that is not a port's last waits before the port is probed again:
+    /// four times the longest round trip seen (at least [`MIN_RETRY`]), never more than the
+    /// timeout. The last probe always waits the full timeout, and an answer to an earlier
+    /// probe still counts whenever it comes, so this only makes silent ports quicker.
+    fn retry_after(&self) -> Duration {
+        self.rtt_max
+            .map_or(self.opts.timeout, |r| (r * 4).max(MIN_RETRY))
+            .min(self.opts.timeout)
+    }
+
+    /// Expires probes that waited long enough, and lost canaries.
+    fn expire(&mut self, now: Instant) {
+        let max_silences = self.opts.retries + 1;
+        let max_probes = max_silences + EXTRA_PROBES;
+        for (last, wait) in [(false, self.retry_after()), (true, self.opts.timeout)] {
+            let fifo = usize::from(last);
+            while let Some(&(idx, seq)) = self.flights[fifo].front() {
+                let slot = &mut self.table.slots[idx];
+                if !(slot.in_flight && slot.seq == seq && slot.state.is_none()) {
+                    self.flights[fifo].pop_front();
+                    continue;
+                }
+                let sent = slot.sent_at.unwrap_or(now);
+                if now.saturating_duration_since(sent) < wait {
+                    break;
+                }
+                self.flights[fifo].pop_front();
+                slot.in_flight = false;
+                self.in_flight -= 1;
+                if self.evidence.vouches(seq, sent) {
+                    slot.silences += 1;
+                }
+                if slot.silences >= max_silences || slot.probes >= max_probes {
+                    slot.state = Some(State::OpenFiltered);
+                    self.unresolved -= 1;
+                } else {
+                    self.queue.push_back(idx);
+                }
+            }
+        }
+        if self.evidence.expire_canaries(now, self.retry_after()) > 0 {
+            self.slow_down(now);
+        }
+        let oldest = self
+            .flights
+            .iter()
+            .filter_map(|f| f.front().map(|&(_, s)| s))
+            .min();
+        self.evidence.prune(oldest.unwrap_or(self.seq));
+    }
+
+    /// Notes the round trip of an answer to the probe sent at `sent`.
+    fn note_rtt(&mut self, sent: Option<Instant>, now: Instant) {
+        if let Some(t) = sent {
+            let rtt = now.saturating_duration_since(t);
+            self.rtt_max = Some(self.rtt_max.map_or(rtt, |m| m.max(rtt)));
+        }
+    }
+
+    /// ICMP errors are being rate limited: pace the probes, or slow the pace (at most once
+    /// per timeout, so that one burst of losses counts once).
+    fn slow_down(&mut self, now: Instant) {
+        match &mut self.limited {
+            None => {
+                self.limited = Some(Pacer::empty(LIMITED_RATE, 1.0, now));
+                self.ceiling = Some(FIRST_CEILING);
+            }
+            Some(p) => {
+                let recent = self
+                    .last_slowdown
+                    .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
+                if !recent {
+                    self.ceiling = Some(p.rate());
+                    self.streak = 0;
+                    p.set_rate((p.rate() * SLOWER).max(MIN_RATE), now);
+                }
+            }
+        }
+        self.last_slowdown = Some(now);
+    }
+
+    /// An ICMP error came back: while paced, probe a little faster, but stay under the pace
+    /// at which the last canary was lost (that ceiling lifts slowly while nothing is lost,
+    /// in case the loss came from an exhausted burst rather than the steady rate).
+    fn speed_up(&mut self) {
+        if let Some(p) = &mut self.limited {
+            self.streak += 1;
+            if self.streak % CEILING_LIFT_AFTER == 0 {
+                self.ceiling = self.ceiling.map(|c| c * CEILING_LIFT);
+            }
+            let cap = self.ceiling.map_or(1e6, |c| c * CEILING_MARGIN);
+            let rate = (p.rate() * FASTER).min(cap).max(p.rate());
+            p.set_rate(rate, Instant::now());
+        }
+    }
+
+    /// Sends the next batch of probes; returns how many left.
+    fn send(&mut self, now: Instant) -> Result<usize> {
+        let mut budget = self
+            .opts
+            .concurrency
+            .saturating_sub(self.in_flight)
+            .min(BATCH - 1);
+        if let Some(p) = &mut self.user_pace {
+            budget = budget.min(p.available(now));
+        }
+        if let Some(p) = &mut self.limited {
+            budget = budget.min(p.available(now).min(1) * PACED_BATCH);
+        }
+        let mut idxs = Vec::with_capacity(budget);
+        let mut ports = Vec::with_capacity(budget + 1);
+        let mut reprobe = false;
+        while idxs.len() < budget {
+            let Some(idx) = self.queue.pop_front() else {
+                break;
+            };
+            let slot = &self.table.slots[idx];
+            if slot.state.is_some() {
+                continue;
+            }
+            reprobe |= slot.probes > 0;
+            idxs.push(idx);
+            ports.push(slot.port);
+        }
+        if idxs.is_empty() {
+            self.lone_canary(now)?;
+            return Ok(0);
+        }
+        let canary = if reprobe || self.queue.is_empty() {
+            self.evidence.pick_canary()
+        } else {
+            None
+        };
+        if let Some(c) = canary {
+            ports.push(c);
+        }
+        let n = self.sender.send(&self.sock, &ports)?;
+        let max_silences = self.opts.retries + 1;
+        let max_probes = max_silences + EXTRA_PROBES;
+        self.blocked = n < ports.len();
+        for (i, &idx) in idxs.iter().enumerate() {
+            if i >= n {
+                self.queue.push_front(idx);
+                continue;
+            }
+            let slot = &mut self.table.slots[idx];
+            slot.seq = self.seq;
+            self.seq += 1;
+            slot.probes += 1;
+            slot.sent_at = Some(now);
+            slot.in_flight = true;
+            self.in_flight += 1;
+            let last = slot.silences + 1 >= max_silences || slot.probes >= max_probes;
+            self.flights[usize::from(last)].push_back((idx, slot.seq));
+        }
+        // Restore the queue order of unsent probes (pushed to the front in reverse above).
+        let unsent = idxs.len().saturating_sub(n);
+        if unsent > 1 {
+            self.queue.make_contiguous()[..unsent].reverse();
+        }
+        if let (Some(c), true) = (canary, n == ports.len()) {
+            self.evidence.canary_sent(c, self.seq, now);
+            self.canary_after = self.seq;
+            self.seq += 1;
+        }
+        let probes = n.min(idxs.len());
+        if let Some(p) = &mut self.user_pace {
+            p.take(probes);
+        }
+        if let Some(p) = &mut self.limited {
+            p.take(1);
+        }
+        Ok(probes)
+    }
+
+    /// Sends a canary right behind the newest probe if nothing vouches for it yet and a canary
+    /// port became known only after it left (the last batch of a scan, typically).
+    fn lone_canary(&mut self, now: Instant) -> Result<()> {
+        let newest = self
+            .flights
+            .iter()
+            .filter_map(|f| f.back().copied())
+            .max_by_key(|f| f.1);
+        let Some((idx, seq)) = newest else {
+            return Ok(());
+        };
+        let slot = &self.table.slots[idx];
+        let fresh = slot
+            .sent_at
+            .is_some_and(|t| now.saturating_duration_since(t) <= WINDOW / 2);
+        if !(slot.in_flight && fresh && seq > self.canary_after) {
+            return Ok(());
+        }
+        let Some(c) = self.evidence.pick_canary() else {
+            return Ok(());
+        };
+        if self.sender.send(&self.sock, &[c])? == 1 {
+            self.evidence.canary_sent(c, self.seq, now);
+            self.canary_after = self.seq;
+            self.seq += 1;
+        }
+        Ok(())
+    }
+
+    /// Sleeps until an answer arrives, a probe expires, the pace allows a probe, or a TICK.
+    fn wait(&mut self, cancel: &Cancel) -> Result<()> {
+        let now = Instant::now();
+        let timeout = self.opts.timeout;
+        let mut wake = now + TICK;
+        for (fifo, wait) in self.flights.iter().zip([self.retry_after(), timeout]) {
+            if let Some(&(idx, _)) = fifo.front() {
+                if let Some(sent) = self.table.slots[idx].sent_at {
+                    wake = wake.min(sent + wait);
+                }
+            }
+        }
+        if let Some(t) = self.evidence.next_canary_deadline(self.retry_after()) {
+            wake = wake.min(t);
+        }
+        if !self.queue.is_empty() && self.in_flight < self.opts.concurrency {
+            for p in [&self.user_pace, &self.limited].into_iter().flatten() {
+                wake = wake.min(now + p.wait(now));
+            }
+        }
+        let mut events = libc::POLLIN;
+        if self.blocked {
+            events |= libc::POLLOUT;
+        }
+        let mut fds = [libc::pollfd {
+            fd: self.sock.fd(),
+            events,
+            revents: 0,
+        }];
+        let left = wake.saturating_duration_since(now);
+        if left > Duration::ZERO {
+            poll_fds(&mut fds, Some(left), cancel)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,134 @@
+//! Telling a silent port from a rate-limited ICMP error.
+//!
+//! A host that limits its ICMP errors (Linux sends about one per second to a remote peer
+//! after a short burst) makes closed ports look silent. A silence only counts against a port
+//! when the target was shown to be answering at that moment: a probe sent right after it (in
+//! send order, within [`WINDOW`]) drew an ICMP error. When no such probe exists the scanner
+//! adds a *canary*, a probe to a port that already drew an ICMP error (closed or filtered),
+//! right behind its probes; a lost canary proves that ICMP errors are being rate limited.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+/// How soon after a silent probe an answered probe must have left to vouch for it.
+pub const WINDOW: Duration = Duration::from_millis(10);
+/// How many ports that drew ICMP errors are kept as canaries.
+const MAX_CANARIES: usize = 32;
+
+/// Evidence that the target was sending ICMP errors when a probe arrived.
+#[derive(Default)]
+pub struct Evidence {
+    answered: BTreeMap<u64, Instant>,
+    canaries: Vec<u16>,
+    canary_out: HashMap<u16, (u64, Instant)>,
+    seen_icmp: bool,
+}
+
+impl Evidence {
+    /// Notes that the probe with sequence number `seq`, sent at `sent`, drew an ICMP error.
+    pub fn record_answer(&mut self, seq: u64, sent: Instant) {
+        self.seen_icmp = true;
+        self.answered.insert(seq, sent);
+    }
+
+    /// Offers a port that drew an ICMP error as a canary.
+    pub fn add_canary(&mut self, port: u16) {
+        if self.canaries.len() < MAX_CANARIES && !self.canaries.contains(&port) {
+            self.canaries.push(port);
+        }
+    }
+
+    /// A canary port with no canary probe outstanding, if any.
+    #[must_use]
+    pub fn pick_canary(&self) -> Option<u16> {
+        self.canaries
+            .iter()
+            .copied()
+            .find(|p| !self.canary_out.contains_key(p))
+    }
+
+    /// Notes a canary probe sent to `port`.
+    pub fn canary_sent(&mut self, port: u16, seq: u64, at: Instant) {
+        self.canary_out.insert(port, (seq, at));
+    }
+
+    /// Handles an ICMP error for `port` if a canary probe to it is outstanding.
+    pub fn canary_answer(&mut self, port: u16) -> bool {
+        match self.canary_out.remove(&port) {
+            Some((seq, at)) => {
+                self.record_answer(seq, at);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A probe sent at `at` with sequence number `seq` drew an ICMP error: canaries sent in
+    /// the same batch after it say nothing any more (that error may have used the target's
+    /// last token), so they are withdrawn rather than counted as lost.
+    pub fn withdraw_canaries_after(&mut self, seq: u64, at: Instant) {
+        self.canary_out.retain(|_, (s, t)| !(*t == at && *s > seq));
+    }
+
+    /// Drops canaries unanswered for `timeout`; returns how many were lost.
+    pub fn expire_canaries(&mut self, now: Instant, timeout: Duration) -> usize {
+        let before = self.canary_out.len();
+        self.canary_out
+            .retain(|_, (_, at)| now.saturating_duration_since(*at) < timeout);
+        before - self.canary_out.len()
+    }
+
+    /// The earliest time an outstanding canary expires.
+    #[must_use]
+    pub fn next_canary_deadline(&self, timeout: Duration) -> Option<Instant> {
+        self.canary_out.values().map(|(_, at)| *at + timeout).min()
+    }
+
+    /// True when the silence of probe `seq` (sent at `sent`) says something about its port:
+    /// the target never sent an ICMP error at all, or a probe sent just after it drew one.
+    #[must_use]
+    pub fn vouches(&self, seq: u64, sent: Instant) -> bool {
+        if !self.seen_icmp {
+            return true;
+        }
+        self.answered
+            .range(seq + 1..)
+            .next()
+            .is_some_and(|(_, at)| at.saturating_duration_since(sent) <= WINDOW)
+    }
+
+    /// Forgets answers to probes older than `seq` (no silence before it is still judged).
+    pub fn prune(&mut self, seq: u64) {
+        self.answered = self.answered.split_off(&seq);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_answer_vouches_and_canaries_expire() {
+        let t = Instant::now();
+        let mut e = Evidence::default();
+        assert!(e.vouches(1, t), "no ICMP ever: silence is genuine");
+        e.record_answer(5, t);
+        assert!(e.vouches(3, t));
+        assert!(!e.vouches(5, t), "only probes sent after it vouch");
+        e.record_answer(9, t + Duration::from_secs(1));
+        assert!(!e.vouches(6, t), "too late to vouch");
+        e.add_canary(7);
+        assert_eq!(e.pick_canary(), Some(7));
+        e.canary_sent(7, 12, t);
+        assert_eq!(e.pick_canary(), None);
+        assert_eq!(
+            e.expire_canaries(t + Duration::from_millis(600), Duration::from_millis(500)),
+            1
+        );
+        e.canary_sent(7, 13, t);
+        assert!(e.canary_answer(7));
+        assert!(e.vouches(12, t));
+        e.prune(13);
+        assert_eq!(e.answered.keys().copied().collect::<Vec<_>>(), vec![13]);
+    }
+}

@@ -1,0 +1,156 @@
+//! The UDP port scanner: many ports at once, nmap's verdicts, ICMP read from the error queue.
+//!
+//! A closed UDP port answers with ICMP port unreachable. An unconnected socket with
+//! `IP_RECVERR` (`IPV6_RECVERR`) receives those errors in its error queue, each naming the
+//! destination of the probe that caused it, so one socket can probe thousands of ports at once
+//! and still tell which port each error is about. [`scan`] returns, for every port, `open` (a
+//! datagram came back, with its bytes and round-trip time), `closed` (port unreachable),
+//! `filtered` (another ICMP unreachable code) or `open|filtered` (silence after every probe).
+//!
+//! Map: [`resolve`] (the host, once), [`sock`] (the probe socket and batch I/O), [`engine`]
+//! (the loop), [`evidence`] (silence vs. rate-limited ICMP), [`pacer`], [`table`],
+//! [`verdict`], [`sockaddr`].
+
+pub mod engine;
+pub mod evidence;
+pub mod pacer;
+pub mod resolve;
+pub mod sock;
+pub mod sockaddr;
+pub mod table;
+pub mod verdict;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::cancel::Cancel;
+use crate::error::{Error, Result};
+
+pub use verdict::State;
+
+/// How many probes may wait for an answer at once by default.
+pub const DEFAULT_CONCURRENCY: usize = 2048;
+
+/// A progress callback: `(ports with a verdict, ports in all)`, called about every
+/// [`crate::cancel::TICK`]; returning `true` stops the scan.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) -> bool + Sync);
+
+/// How to scan.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// How long to wait for an answer to each probe.
+    pub timeout: Duration,
+    /// The payload of each probe.
+    pub probe: Vec<u8>,
+    /// Probes after the first one before a silent port is called `open|filtered` (at least 1).
+    pub retries: u32,
+    /// The most probes waiting for an answer at once.
+    pub concurrency: usize,
+    /// The most probes per second, if limited.
+    pub rate: Option<f64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            timeout: Duration::from_millis(500),
+            probe: b"udpeco".to_vec(),
+            retries: 1,
+            concurrency: DEFAULT_CONCURRENCY,
+            rate: None,
+        }
+    }
+}
+
+impl Options {
+    /// Checks the options, with a one-line message for each mistake.
+    ///
+    /// # Errors
+    /// [`Error::Value`] for a timeout or rate that is not a positive number, fewer than one
+    /// retry, or a concurrency of 0.
+    pub fn validate(&self) -> Result<()> {
+        if self.timeout.is_zero() {
+            return Err(Error::Value("timeout must be positive".into()));
+        }
+        if self.retries < 1 {
+            return Err(Error::Value(
+                "retries must be at least 1 (a port is always probed again before it is \
+                 called open|filtered)"
+                    .into(),
+            ));
+        }
+        if self.concurrency == 0 {
+            return Err(Error::Value("concurrency must be at least 1".into()));
+        }
+        if let Some(r) = self.rate {
+            if !(r.is_finite() && r > 0.0) {
+                return Err(Error::Value(
+                    "rate must be a positive number of probes per second".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The verdict for one port.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PortResult {
+    /// The port.
+    pub port: u16,
+    /// Its verdict.
+    pub state: State,
+    /// The first datagram the port sent back (open ports only).
+    pub reply: Option<Vec<u8>>,
+    /// Round-trip time of that answer (open ports only).
+    pub rtt: Option<Duration>,
+}
+
+/// Scans `ports` of `host` (a name, resolved once, or an IPv4/IPv6 literal).
+///
+/// Results come in the order of `ports`, each port once.
+///
+/// # Errors
+/// [`Error::Gai`] when the name does not resolve, [`Error::Value`] for bad options,
+/// [`Error::Interrupted`] when `cancel` says stop, [`Error::Io`] when the socket fails.
+pub fn scan(
+    host: &str,
+    ports: &[u16],
+    opts: &Options,
+    cancel: &Cancel,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<PortResult>> {
+    opts.validate()?;
+    let target = resolve::resolve(host)?;
+    scan_addr(target, ports, opts, cancel, progress)
+}
+
+/// Like [`scan`], for an address already resolved.
+///
+/// # Errors
+/// As [`scan`], without name resolution.
+pub fn scan_addr(
+    target: IpAddr,
+    ports: &[u16],
+    opts: &Options,
+    cancel: &Cancel,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<PortResult>> {
+    opts.validate()?;
+    let mut engine = engine::Engine::new(target, ports, opts)?;
+    engine.run(cancel, progress)?;
+    Ok(engine
+        .table
+        .slots
+        .into_iter()
+        .map(|s| PortResult {
+            port: s.port,
+            state: s.state.unwrap_or(State::OpenFiltered),
+            reply: s.reply,
+            rtt: s.rtt,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+"""`udpeco scan` on the command line: output, summary, bad port specifications, Ctrl+C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from scan_util import servers
+
+UDPECO = [sys.executable, "-m", "udpeco"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*UDPECO, *args], capture_output=True, text=True, timeout=30)
+
+
+def test_prints_open_ports_and_a_summary() -> None:
+    with servers(40, 2, 1) as (ports, echo, _):
+        p = run("scan", "127.0.0.1", f"{ports[0]}-{ports[-1]}", "--timeout", "0.2")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[:-1] == [f"{port}/udp open" for port in echo]
+    assert re.fullmatch(
+        r"40 ports scanned on 127\.0\.0\.1 in [\d.]+ ms: 2 open, 1 open\|filtered, 37 closed",
+        lines[-1],
+    ), lines[-1]
+    assert p.stderr == "", "no progress bar when stderr is not a terminal"
+
+
+def test_all_verdicts_and_probe_text() -> None:
+    with servers(3, 1, 1) as (ports, echo, [silent]):
+        spec = ",".join(str(p) for p in ports)
+        p = run("scan", "localhost", spec, "--all", "--timeout", "0.1", "--probe", "hola")
+        silent_port = silent.getsockname()[1]
+    assert p.returncode == 0, p.stderr
+    expected = {
+        port: "open" if port in echo else "open|filtered" if port == silent_port else "closed"
+        for port in ports
+    }
+    assert p.stdout.splitlines()[:-1] == [f"{port}/udp {expected[port]}" for port in ports]
+
+
+@pytest.mark.parametrize(
+    "spec", ["20100-20000", "", "0", "70000", "1-70000", "abc", "1,,2", "-5", "1-2-3", "20000-"]
+)
+def test_bad_port_specifications_exit_2_with_one_line(spec: str) -> None:
+    p = run("scan", "127.0.0.1", spec)
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert len(p.stderr.splitlines()) == 1, p.stderr
+    assert "Traceback" not in p.stderr
+    assert "invalid port specification" in p.stderr or "error:" in p.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["--retries", "0"], ["--timeout", "0"], ["--timeout", "x"], ["--rate", "-1"]]
+)
+def test_bad_options_exit_2_with_one_line(args: list[str]) -> None:
+    p = run("scan", "127.0.0.1", "1", *args)
+    assert p.returncode == 2
+    assert len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_unknown_host_is_one_line() -> None:
+    p = run("scan", "no-such-host.invalid", "1")
+    assert p.returncode != 0
+    assert len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_ctrl_c_ends_the_command_promptly() -> None:
+    with servers(1, 0, 1) as (ports, _, _):
+        child = subprocess.Popen(
+            [*UDPECO, "scan", "127.0.0.1", str(ports[0]), "--timeout", "30"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            time.sleep(1.0)  # interpreter start-up, then the scan is waiting
+            sent = time.monotonic()
+            os.kill(child.pid, signal.SIGINT)
+            code = child.wait(5)
+            elapsed = time.monotonic() - sent
+        finally:
+            child.kill()
+            child.wait()
+    assert code == 130
+    assert elapsed < 0.5, "stopped within a tick (plus interpreter shutdown)"
+    assert "Traceback" not in child.stderr.read()  # type: ignore[union-attr]
+
+
+def test_progress_bar_on_a_terminal_only() -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    with servers(50, 0, 1) as (ports, _, _):
+        p = subprocess.run(
+            [*UDPECO, "scan", "127.0.0.1", f"{ports[0]}-{ports[-1]}", "--timeout", "0.6"],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            timeout=30,
+        )
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert p.returncode == 0
+    assert b"/50 ports" in shown and b"[" in shown, shown
+    assert "ports" not in p.stdout.splitlines()[0] or p.stdout.startswith("50 ports")
