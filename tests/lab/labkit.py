@@ -150,7 +150,7 @@ class Lab:
     def run(self, program: str, *args: object, backend: str, input: str = "", **kw):
         """Runs a program to its end with ``input`` on stdin: ``(rc, stdout, stderr)``."""
         proc = self.start(program, *args, backend=backend, stdin=subprocess.PIPE, **kw)
-        out, err = proc.communicate(input, timeout=kw.get("timeout", 30))
+        out, err = proc.communicate(input, timeout=60)
         return proc.returncode, out, err
 
     def cleanup(self) -> None:
