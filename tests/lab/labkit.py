@@ -188,13 +188,25 @@ def interrupt(proc: subprocess.Popen, timeout: float = 5.0) -> tuple[int, str, s
 
 
 def read_line(proc: subprocess.Popen, timeout: float = 10.0) -> str:
-    """The next line of ``proc``'s stdout, failing after ``timeout`` s."""
+    """The next line of ``proc``'s stdout, failing after ``timeout`` s ("" at end of file).
+
+    Reads the pipe byte by byte with ``os.read``, past Python's buffer, so that ``select``
+    tells the truth about what is left (one ``print`` may write two lines at once).
+    """
     import select as stdlib_select
 
-    ready, _, _ = stdlib_select.select([proc.stdout], [], [], timeout)
-    if not ready:
-        pytest.fail(f"no output line within {timeout} s")
-    return proc.stdout.readline()
+    fd = proc.stdout.fileno()
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not data.endswith(b"\n"):
+        ready, _, _ = stdlib_select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            pytest.fail(f"no output line within {timeout} s (got {data!r})")
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        data += byte
+    return data.decode("utf-8")
 
 
 class Peer:
@@ -276,16 +288,21 @@ def watch(procs: list[subprocess.Popen], limit: float) -> tuple[float, dict[int,
 
     start = time.monotonic()
     lines: dict[int, list] = {p.pid: [] for p in procs}
-    pending = {p.stdout: p for p in procs}
+    pending = {p.stdout.fileno(): p for p in procs}
+    partial = {fd: b"" for fd in pending}
     while pending and time.monotonic() - start < limit:
         ready, _, _ = stdlib_select.select(list(pending), [], [], 0.5)
         now = time.monotonic() - start
-        for f in ready:
-            line = f.readline()
-            if not line:
-                del pending[f]
-            else:
-                lines[pending[f].pid].append((now, line))
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            data = partial[fd] + chunk
+            *complete, partial[fd] = data.split(b"\n")
+            if not chunk:  # end of file: what is left is the last line
+                complete, partial[fd] = [*complete, partial[fd]] if partial[fd] else complete, b""
+            pid = pending[fd].pid
+            lines[pid].extend((now, part.decode("utf-8") + "\n") for part in complete)
+            if not chunk:
+                del pending[fd]
     return start, lines
 
 
