@@ -11,12 +11,15 @@
 //!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
 //! - [`client`]: the timed request/response client; [`load`]: the load generator.
 //! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
+//! - [`echo`]: the echo server engine; [`mmsg`]: batched `recvmmsg`/`sendmmsg` I/O.
 
 pub mod addr;
 pub mod cancel;
 pub mod client;
+pub mod echo;
 pub mod error;
 pub mod load;
+pub mod mmsg;
 pub mod portspec;
 pub mod scan;
 pub mod select;

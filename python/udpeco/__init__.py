@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket as _stdlib_socket
 
-from udpeco._udpeco import Client, ScanResult, bench, scan, select, socket
+from udpeco._udpeco import Client, EchoServer, ScanResult, bench, scan, select, socket
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error
@@ -27,6 +27,11 @@ AF_INET6 = _stdlib_socket.AF_INET6
 SOCK_DGRAM = _stdlib_socket.SOCK_DGRAM
 SOCK_NONBLOCK = _stdlib_socket.SOCK_NONBLOCK
 SOCK_CLOEXEC = _stdlib_socket.SOCK_CLOEXEC
+# Drop-in fix: constants a script may use with a UDP socket that the first version lacked.
+AF_UNSPEC = _stdlib_socket.AF_UNSPEC
+INADDR_ANY = _stdlib_socket.INADDR_ANY
+INADDR_BROADCAST = _stdlib_socket.INADDR_BROADCAST
+INADDR_LOOPBACK = _stdlib_socket.INADDR_LOOPBACK
 from udpeco._udpeco import (  # noqa: E402
     IP_MULTICAST_LOOP,
     IP_MULTICAST_TTL,
@@ -66,7 +71,12 @@ __version__ = "0.1.0"
 __all__ = [
     "AF_INET",
     "AF_INET6",
+    "AF_UNSPEC",
     "Client",
+    "EchoServer",
+    "INADDR_ANY",
+    "INADDR_BROADCAST",
+    "INADDR_LOOPBACK",
     "IPPROTO_IP",
     "IPPROTO_IPV6",
     "IPPROTO_UDP",

@@ -1,11 +1,13 @@
 """Type stub for the compiled core ``udpeco._udpeco`` (hand-written, checked by mypy.stubtest)."""
 
 from collections.abc import Callable, Iterable
+from os import PathLike
 from socket import AddressFamily, SocketKind
+from types import TracebackType
 from typing import Any, Protocol, TypeVar, final
 
 from _typeshed import ReadableBuffer, WriteableBuffer
-from typing_extensions import disjoint_base
+from typing_extensions import Self, disjoint_base
 
 _Address = tuple[Any, ...]
 _T = TypeVar("_T")
@@ -19,6 +21,7 @@ __all__ = [
     "AF_INET",
     "AF_INET6",
     "Client",
+    "EchoServer",
     "IPPROTO_IP",
     "IPPROTO_IPV6",
     "IPPROTO_UDP",
@@ -208,3 +211,47 @@ def scan(
     *,
     progress: Callable[[int, int], object] | None = None,
 ) -> list[ScanResult]: ...
+
+@final
+class EchoServer:
+    """The práctica's echo server run by the Rust engine (binds at construction)."""
+
+    def __new__(
+        cls,
+        port: int = 44444,
+        *,
+        ports: Iterable[int] | str | None = None,
+        host: str = "",
+        bufsize: int = 1024,
+        stop: bytes | str | None = b".",
+        reply_stop: bool = False,
+        delay: float = 0.0,
+        idle_timeout: float | None = None,
+        log: str | PathLike[str] | None = None,
+        quiet: bool = False,
+        workers: int = 1,
+        silence: float | None = None,
+        random_port: tuple[int, int] | None = None,
+    ) -> Self: ...
+    @property
+    def ports(self) -> list[int]: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def stats(self) -> dict[str, int]: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def closed(self) -> bool: ...
+    def run(self) -> dict[str, int]: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool: ...

@@ -8,8 +8,24 @@ use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
 
 use crate::addr::{self, AF_INET6};
 
-/// Extracts the host part of an address tuple: `str`, `bytes` or `bytearray`.
+/// Extracts the host part of an address tuple: `str`, `bytes` or `bytearray`, refusing a NUL
+/// inside as the stdlib does.
+///
+/// Drop-in fix: the first version let the NUL reach the lookup, which raised
+/// `ValueError('embedded null character')`; the stdlib raises
+/// `TypeError('host name must not contain null character')`.
 fn host_text(host: &Bound<'_, PyAny>) -> PyResult<String> {
+    let text = host_text_any(host)?;
+    if text.contains('\0') {
+        return Err(PyTypeError::new_err(
+            "host name must not contain null character",
+        ));
+    }
+    Ok(text)
+}
+
+/// The host as text, whatever its type among `str`, `bytes` and `bytearray`.
+fn host_text_any(host: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = host.cast::<PyString>() {
         return Ok(s.to_str()?.to_owned());
     }
@@ -52,9 +68,17 @@ pub fn to_socket_addr(
         }));
     }
     let host = tuple.get_item(0)?;
-    let port: i64 = tuple.get_item(1)?.extract()?;
-    let port = u16::try_from(port)
-        .map_err(|_| PyOverflowError::new_err(format!("{caller}(): port must be 0-65535.")))?;
+    // Drop-in fix: a port beyond the C `long` range (`2**70`) gave pyo3's "Python int too large
+    // to convert to C long"; the stdlib maps every overflow to its port message.
+    let port_overflow = || PyOverflowError::new_err(format!("{caller}(): port must be 0-65535."));
+    let port: i64 = tuple.get_item(1)?.extract().map_err(|e: PyErr| {
+        if e.is_instance_of::<PyOverflowError>(py) {
+            port_overflow()
+        } else {
+            e
+        }
+    })?;
+    let port = u16::try_from(port).map_err(|_| port_overflow())?;
     let flowinfo: u32 = if len > 2 {
         let f: i64 = tuple.get_item(2)?.extract()?;
         u32::try_from(f)

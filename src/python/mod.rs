@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod address;
 mod buffer;
 mod client;
+mod echo;
 mod errors;
 mod interrupt;
 mod load;
@@ -20,6 +21,7 @@ mod socket;
 #[pyo3(name = "_udpeco")]
 fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     socket::register(m)?;
+    echo::register(m)?;
     select::register(m)?;
     client::register(m)?;
     load::register(m)?;

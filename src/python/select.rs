@@ -6,26 +6,47 @@
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyList};
 
 use super::interrupt::detach_interruptible;
-use super::socket::PySocket;
+use super::socket::{seconds_to_ns, PySocket};
 
-/// The descriptor of one object, found as `select.select` finds it.
+/// `_PyLong_AsInt` (the stdlib's C code) for a descriptor: any value outside the C `int` range is an
+/// `OverflowError` with its message.
+fn c_int(value: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    const TOO_LARGE: &str = "Python int too large to convert to C int";
+    let wide: i64 = value.extract().map_err(|e: PyErr| {
+        if e.is_instance_of::<PyOverflowError>(value.py()) {
+            PyOverflowError::new_err(TOO_LARGE)
+        } else {
+            e
+        }
+    })?;
+    RawFd::try_from(wide).map_err(|_| PyOverflowError::new_err(TOO_LARGE))
+}
+
+/// The descriptor of one object, found as `select.select` finds it
+/// (`PyObject_AsFileDescriptor` in the stdlib's C code).
+///
+/// Drop-in fix: the first version raised a `ValueError` ("filedescriptor out of range") for
+/// a descriptor beyond the C `int` range, where the stdlib raises `OverflowError` (and does
+/// so before the sign check).
 fn descriptor(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
-    let fd: i64 = if let Ok(s) = obj.cast::<PySocket>() {
-        i64::from(s.get().core().fd())
+    // Fast path for udpeco's own socket class only: a subclass may override `fileno()`, which
+    // the stdlib would call (drop-in fix: the first version skipped such an override).
+    let fd = if let Ok(s) = obj.cast_exact::<PySocket>() {
+        s.get().core().fd()
     } else if obj.is_instance_of::<PyInt>() {
-        obj.extract()?
+        c_int(obj)?
     } else if let Ok(method) = obj.getattr(intern!(obj.py(), "fileno")) {
         let value = method.call0()?;
         if !value.is_instance_of::<PyInt>() {
             return Err(PyTypeError::new_err("fileno() returned a non-integer"));
         }
-        value.extract()?
+        c_int(&value)?
     } else {
         return Err(PyTypeError::new_err(
             "argument must be an int, or have a fileno() method.",
@@ -36,8 +57,7 @@ fn descriptor(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
             "file descriptor cannot be a negative integer ({fd})"
         )));
     }
-    RawFd::try_from(fd)
-        .map_err(|_| PyValueError::new_err("filedescriptor out of range in select()"))
+    Ok(fd)
 }
 
 /// The objects of one argument and their descriptors.
@@ -55,23 +75,27 @@ fn gather<'py>(arg: &Bound<'py, PyAny>) -> PyResult<(Vec<Bound<'py, PyAny>>, Vec
     Ok((objs, fds))
 }
 
-/// Converts the timeout argument, with the stdlib's checks.
+/// Converts the timeout argument, with the stdlib's checks: seconds to nanoseconds as
+/// the stdlib does (see [`seconds_to_ns`]), a `TypeError` there becoming "timeout must be a
+/// float or None", then the sign check.
+///
+/// Drop-in fix: the first version turned a huge timeout (`1e100`) into `Duration::MAX`, and
+/// adding that to `Instant::now()` panicked (`PanicException`); the stdlib raises
+/// `OverflowError`.
 fn timeout_from_py(timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
     let Some(t) = timeout.filter(|t| !t.is_none()) else {
         return Ok(None);
     };
-    let secs: f64 = t
-        .extract()
-        .map_err(|_| PyTypeError::new_err("timeout must be a float or None"))?;
-    if secs.is_nan() {
-        return Err(PyValueError::new_err("Invalid value NaN (not a number)"));
-    }
-    if secs < 0.0 {
-        return Err(PyValueError::new_err("timeout must be non-negative"));
-    }
-    Ok(Some(
-        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX),
-    ))
+    let ns = seconds_to_ns(t).map_err(|e| {
+        if e.is_instance_of::<PyTypeError>(t.py()) {
+            PyTypeError::new_err("timeout must be a float or None")
+        } else {
+            e
+        }
+    })?;
+    let ns =
+        u64::try_from(ns).map_err(|_| PyValueError::new_err("timeout must be non-negative"))?;
+    Ok(Some(Duration::from_nanos(ns)))
 }
 
 /// Waits until some of the objects are ready for reading, writing or an exceptional

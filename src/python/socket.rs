@@ -9,7 +9,7 @@ use std::time::Duration;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyFloat, PyTuple};
 
 use super::address::{to_socket_addr, to_tuple, unbound_tuple};
 use super::buffer::{with_bytes, WritableBuffer};
@@ -51,23 +51,64 @@ fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     f(&mut vec![0u8; size])
 }
 
+/// Seconds (a float or an int) to nanoseconds, exactly as the interpreter's
+/// `_PyTime_FromSecondsObject(..., _PyTime_ROUND_TIMEOUT)` converts a timeout: floats are
+/// rounded away from zero, ints must be integers (`__index__`), and the two overflow cases
+/// keep the interpreter's two different messages. `settimeout` and `select` both use it,
+/// as the stdlib's do, so their errors match.
+///
+/// Drop-in fix: the first version accepted anything with `__float__` and raised
+/// "timestamp too large to convert to C `_PyTime_t`" for `inf`, where the stdlib says
+/// "timestamp out of range for platform `time_t`".
+pub(crate) fn seconds_to_ns(value: &Bound<'_, PyAny>) -> PyResult<i64> {
+    const TOO_LARGE: &str = "timestamp too large to convert to C _PyTime_t";
+    if let Ok(f) = value.cast::<PyFloat>() {
+        let secs = f.value();
+        if secs.is_nan() {
+            return Err(PyValueError::new_err("Invalid value NaN (not a number)"));
+        }
+        let ns = secs * 1e9;
+        let ns = if ns >= 0.0 { ns.ceil() } else { ns.floor() };
+        // i64::MIN as f64 is exact (-2**63); the valid range is [-2**63, 2**63).
+        #[allow(clippy::cast_precision_loss)]
+        let limit = -(i64::MIN as f64);
+        if !(-limit..limit).contains(&ns) {
+            return Err(PyOverflowError::new_err(
+                "timestamp out of range for platform time_t",
+            ));
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        return Ok(ns as i64);
+    }
+    let secs: i64 = value.extract().map_err(|e: PyErr| {
+        if e.is_instance_of::<PyOverflowError>(value.py()) {
+            PyOverflowError::new_err(TOO_LARGE)
+        } else {
+            e
+        }
+    })?;
+    secs.checked_mul(1_000_000_000)
+        .ok_or_else(|| PyOverflowError::new_err(TOO_LARGE))
+}
+
+/// `_PyTime_AsSecondsDouble` (the interpreter's): the float `gettimeout()` returns.
+fn ns_to_seconds(ns: i64) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    if ns % 1_000_000_000 == 0 {
+        (ns / 1_000_000_000) as f64
+    } else {
+        ns as f64 / 1e9
+    }
+}
+
 /// Converts a Python timeout (`None` or seconds) into a mode, with the stdlib's checks.
 fn mode_from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Mode> {
     let Some(value) = value else {
         return Ok(Mode::Blocking);
     };
-    let secs: f64 = value.extract()?;
-    if secs.is_nan() {
-        return Err(PyValueError::new_err("Invalid value NaN (not a number)"));
-    }
-    if secs < 0.0 {
-        return Err(PyValueError::new_err("Timeout value out of range"));
-    }
-    let d = Duration::try_from_secs_f64(secs)
-        .ok()
-        .filter(|d| d.as_secs() < i64::MAX as u64 / 1_000_000_000)
-        .ok_or_else(|| PyOverflowError::new_err("timestamp too large to convert to C _PyTime_t"))?;
-    Ok(Mode::from_timeout(Some(d)))
+    let ns = seconds_to_ns(value)?;
+    let ns = u64::try_from(ns).map_err(|_| PyValueError::new_err("Timeout value out of range"))?;
+    Ok(Mode::from_timeout(Some(Duration::from_nanos(ns))))
 }
 
 /// `socket.getdefaulttimeout()`, applied to new sockets as the stdlib does.
@@ -308,12 +349,15 @@ impl PySocket {
     #[pyo3(signature = (value, /))]
     fn settimeout(&self, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         self.inner.set_mode(mode_from_py(value)?);
-        Ok(())
+        self.ebadf_if_closed()
     }
 
     /// The timeout in seconds, or `None` when blocking.
     fn gettimeout(&self) -> Option<f64> {
-        self.inner.mode().timeout().map(|d| d.as_secs_f64())
+        self.inner
+            .mode()
+            .timeout()
+            .map(|d| ns_to_seconds(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)))
     }
 
     /// `setblocking(True)` is `settimeout(None)`; `setblocking(False)` is `settimeout(0.0)`.
@@ -325,7 +369,7 @@ impl PySocket {
         } else {
             Mode::NonBlocking
         });
-        Ok(())
+        self.ebadf_if_closed()
     }
 
     /// False only when the socket is non-blocking (timeout `0.0`).
@@ -344,9 +388,11 @@ impl PySocket {
         optlen: Option<u32>,
     ) -> PyResult<()> {
         if value.is_none() {
+            // Drop-in fix: the stdlib parses a 3-argument call's value as a buffer, so a
+            // lone None is "a bytes-like object is required, not 'NoneType'".
             let Some(len) = optlen else {
                 return Err(PyTypeError::new_err(
-                    "setsockopt() takes exactly 4 arguments when value is None",
+                    "a bytes-like object is required, not 'NoneType'",
                 ));
             };
             return Ok(self.inner.set_option(level, optname, OptValue::Null(len))?);
@@ -368,7 +414,9 @@ impl PySocket {
         optname: i32,
         buflen: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        match buflen {
+        // Drop-in fix: CPython treats `buflen == 0` like no buflen (an int result); the first
+        // version raised "getsockopt buflen out of range" for it.
+        match buflen.filter(|&n| n != 0) {
             None => Ok(self
                 .inner
                 .option_int(level, optname)?
@@ -451,6 +499,16 @@ impl PySocket {
 }
 
 impl PySocket {
+    /// `EBADF` once closed. Drop-in fix: the stdlib's `settimeout`/`setblocking` record the new
+    /// timeout and then set `O_NONBLOCK` with `fcntl`, which fails with `EBADF` on a closed
+    /// socket; the first version silently accepted the call.
+    fn ebadf_if_closed(&self) -> PyResult<()> {
+        if self.inner.is_closed() {
+            return Err(Error::from_errno(libc::EBADF).into());
+        }
+        Ok(())
+    }
+
     /// How many bytes a `*_into` call may write: `nbytes`, or the whole buffer when 0.
     fn into_size(target: &WritableBuffer, nbytes: isize, caller: &str) -> PyResult<usize> {
         let n = usize::try_from(nbytes)

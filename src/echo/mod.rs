@@ -1,0 +1,29 @@
+//! The echo server engine: the práctica's echo servers (v1, v3, exercises 4, 9, 10, finals
+//! 1 and 2) as one Rust loop.
+//!
+//! [`EchoServer::bind`] binds one or many ports (`SO_REUSEPORT` sockets per worker thread),
+//! and [`EchoServer::run`] serves until the stop sentinel, the idle timeout or a [`Cancel`]:
+//! batched receive and send (`recvmmsg`/`sendmmsg`, see [`crate::mmsg`]), replies from the
+//! socket that received, in the order received. Counters are shared atomics.
+//!
+//! Files: [`config`] (options), [`bind`] (sockets), [`server`] (runs the workers),
+//! [`worker`] (the loop), [`delay`] (held replies), [`stats`] (counters), [`text`]
+//! (formatting), [`output`] (stdout and log), [`shared`] (per-run shared state).
+
+pub mod bind;
+pub mod config;
+pub mod delay;
+pub mod output;
+pub mod server;
+pub mod shared;
+pub mod stats;
+pub mod text;
+pub mod worker;
+
+pub use config::{EchoConfig, PortChoice};
+pub use server::EchoServer;
+pub use shared::End;
+pub use stats::Stats;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,380 @@
+//! One worker thread's loop over its sockets.
+//!
+//! Two shapes of the same loop:
+//! - one socket and no delay (the benchmark case): the socket is blocking with a receive
+//!   timeout of one [`TICK`], and each round is exactly one `recvmmsg` (waiting for the first
+//!   datagram, then taking what is queued) and one `sendmmsg`, as a tuned C server does;
+//! - several sockets or a delay: an epoll loop (mio) over non-blocking sockets, one batch
+//!   per ready socket per round so that a busy port cannot starve the others, with replies
+//!   sent from the socket that received.
+//!
+//! Between rounds, at least every [`TICK`], the worker checks its [`Cancel`], the idle
+//! timeout and the silence message (leader only), samples the kernel's drop counters and
+//! flushes the log.
+
+use std::io;
+use std::net::UdpSocket;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use super::config::MAX_PENDING;
+use super::delay::DelayQueue;
+use super::output::write_stdout;
+use super::shared::{End, Shared};
+use super::stats::ClientTracker;
+use super::text::{push_log_line, push_message_line, silence_message, strip};
+use crate::cancel::{Cancel, TICK};
+use crate::error::{Error, Result};
+use crate::mmsg::{send_to_raw, Batch};
+
+/// One worker: its sockets and its private buffers.
+pub struct Worker<'a> {
+    shared: &'a Shared,
+    sockets: &'a [UdpSocket],
+    fds: Vec<RawFd>,
+    leader: bool,
+    batch: Batch,
+    clients: ClientTracker,
+    out: Vec<u8>,
+    log_lines: Vec<u8>,
+    drops_seen: Vec<u32>,
+    active: Vec<bool>,
+    active_list: Vec<usize>,
+    delay: Option<DelayQueue>,
+    stopping: bool,
+    next_tick: Instant,
+    last_silence: Instant,
+}
+
+/// How a batch's handling ends.
+enum Flow {
+    Go,
+    Stop,
+}
+
+impl<'a> Worker<'a> {
+    /// A worker over `sockets`; the `leader` prints the silence message and applies the idle
+    /// timeout for the whole server.
+    #[must_use]
+    pub fn new(shared: &'a Shared, sockets: &'a [UdpSocket], leader: bool) -> Self {
+        let cfg = &shared.cfg;
+        let now = Instant::now();
+        Worker {
+            shared,
+            sockets,
+            fds: sockets.iter().map(AsRawFd::as_raw_fd).collect(),
+            leader,
+            batch: Batch::new(cfg.batch, cfg.bufsize),
+            clients: ClientTracker::default(),
+            out: Vec::with_capacity(if cfg.quiet { 0 } else { 64 * 1024 }),
+            log_lines: Vec::with_capacity(if cfg.log.is_some() { 64 * 1024 } else { 0 }),
+            drops_seen: vec![0; sockets.len()],
+            active: vec![false; sockets.len()],
+            active_list: Vec::new(),
+            delay: (!cfg.delay.is_zero()).then(|| DelayQueue::new(MAX_PENDING)),
+            stopping: false,
+            next_tick: now + TICK,
+            last_silence: now,
+        }
+    }
+
+    /// Serves until the stop sentinel, the idle timeout, or `cancel`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the sockets cannot be set up or epoll fails.
+    pub fn run(mut self, cancel: &Cancel) -> Result<()> {
+        for (i, fd) in self.fds.iter().enumerate() {
+            self.drops_seen[i] = kernel_drops(*fd).unwrap_or(0);
+        }
+        let result = if self.sockets.len() == 1 && self.delay.is_none() {
+            self.run_single(cancel)
+        } else {
+            self.run_poll(cancel)
+        };
+        self.flush_outputs();
+        for i in 0..self.fds.len() {
+            self.sample_drops(i);
+        }
+        result
+    }
+
+    /// The fast loop for one socket without delay.
+    fn run_single(&mut self, cancel: &Cancel) -> Result<()> {
+        let sock = &self.sockets[0];
+        sock.set_nonblocking(false)?;
+        sock.set_read_timeout(Some(TICK))?;
+        sock.set_write_timeout(Some(TICK))?;
+        let fd = self.fds[0];
+        loop {
+            let mut urgent = false;
+            match self.batch.recv(fd, true) {
+                Ok(n) if n > 0 => {
+                    let now = Instant::now();
+                    if let Flow::Stop = self.handle(0, n, now, false) {
+                        return Ok(());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => urgent = Self::recv_error(&e),
+            }
+            if cancel.is_stopped() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if (urgent || now >= self.next_tick) && self.tick(now, cancel) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The epoll loop for several sockets, or for a delay.
+    fn run_poll(&mut self, cancel: &Cancel) -> Result<()> {
+        let mut poll = Poll::new()?;
+        for (i, sock) in self.sockets.iter().enumerate() {
+            sock.set_nonblocking(true)?;
+            poll.registry()
+                .register(&mut SourceFd(&self.fds[i]), Token(i), Interest::READABLE)?;
+        }
+        let mut events = Events::with_capacity(1024);
+        let mut ready: Vec<usize> = Vec::new();
+        let mut queued = vec![false; self.sockets.len()];
+        loop {
+            let now = Instant::now();
+            if self.stopping && self.delay.as_ref().is_none_or(DelayQueue::is_empty) {
+                return Ok(());
+            }
+            let mut timeout = self.next_tick.saturating_duration_since(now).min(TICK);
+            if let Some(due) = self.delay.as_ref().and_then(DelayQueue::next_due) {
+                timeout = timeout.min(due.saturating_duration_since(now));
+            }
+            if !ready.is_empty() && !self.stopping {
+                timeout = Duration::ZERO;
+            }
+            let mut urgent = false;
+            match poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => urgent = true,
+                Err(e) => return Err(Error::Io(e)),
+            }
+            for ev in &events {
+                let i = ev.token().0;
+                if i < queued.len() && !queued[i] {
+                    queued[i] = true;
+                    ready.push(i);
+                }
+            }
+            if !self.stopping {
+                let mut k = 0;
+                while k < ready.len() {
+                    let i = ready[k];
+                    let mut drained = true;
+                    match self.batch.recv(self.fds[i], false) {
+                        Ok(n) if n > 0 => {
+                            drained = n < self.batch.capacity();
+                            if let Flow::Stop = self.handle(i, n, Instant::now(), true) {
+                                self.stopping = true;
+                                break;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => urgent |= Self::recv_error(&e),
+                    }
+                    if drained {
+                        queued[i] = false;
+                        ready.swap_remove(k);
+                    } else {
+                        k += 1;
+                    }
+                }
+            }
+            let now = Instant::now();
+            if let Some(q) = self.delay.as_mut() {
+                let failed = q.send_due(now, &self.fds);
+                self.shared.counters.add_drops(failed);
+            }
+            if cancel.is_stopped() {
+                return Ok(());
+            }
+            if (urgent || now >= self.next_tick) && self.tick(now, cancel) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Handles slots `0..n` received on socket `s` at `now`: counts, prints, logs, echoes.
+    fn handle(&mut self, s: usize, n: usize, now: Instant, nonblocking: bool) -> Flow {
+        let cfg = &*self.shared.cfg;
+        let counters = &*self.shared.counters;
+        self.shared.touch(now);
+        if !self.active[s] {
+            self.active[s] = true;
+            self.active_list.push(s);
+        }
+        let mut bytes = 0u64;
+        let mut upto = n;
+        let mut sentinel = false;
+        for i in 0..n {
+            let data = self.batch.data(i);
+            bytes += data.len() as u64;
+            self.clients.note(self.batch.key(i), counters);
+            if let Some(stop) = &cfg.stop {
+                if strip(data) == stop.as_slice() {
+                    upto = i;
+                    sentinel = true;
+                    break;
+                }
+            }
+            if !cfg.quiet {
+                push_message_line(&mut self.out, self.batch.addr(i), data);
+            }
+            if self.shared.log.is_some() {
+                push_log_line(&mut self.log_lines, data);
+            }
+        }
+        let received = if sentinel { upto + 1 } else { n };
+        counters.add_batch(received as u64, bytes);
+        if let Some(q) = self.delay.as_mut() {
+            let due = now + cfg.delay;
+            let mut full = 0;
+            for i in 0..upto {
+                if !q.push_slot(&self.batch, i, s, due) {
+                    full += 1;
+                }
+            }
+            if sentinel && cfg.reply_stop {
+                let stop = cfg.stop.as_deref().unwrap_or(b".");
+                if !q.push_to_sender(&self.batch, upto, stop, s, due) {
+                    full += 1;
+                }
+            }
+            counters.add_drops(full);
+        } else if upto > 0 {
+            let sent = self.batch.send(self.fds[s], 0, upto, nonblocking);
+            counters.add_drops((upto - sent) as u64);
+        }
+        if sentinel && cfg.reply_stop && self.delay.is_none() {
+            let stop = cfg.stop.as_deref().unwrap_or(b".");
+            let (addr, len) = self.batch.raw_addr(upto);
+            if send_to_raw(self.fds[s], stop, addr, len, 0).is_err() {
+                counters.add_drops(1);
+            }
+        }
+        write_stdout(&self.out);
+        self.out.clear();
+        if let Some(log) = &self.shared.log {
+            log.write(&self.log_lines);
+            self.log_lines.clear();
+        }
+        if sentinel {
+            self.shared.set_end(End::Sentinel);
+            Flow::Stop
+        } else {
+            Flow::Go
+        }
+    }
+
+    /// Deals with a receive error; true when the loop should check for cancellation now.
+    fn recv_error(e: &io::Error) -> bool {
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => false,
+            io::ErrorKind::Interrupted => true,
+            // Anything else (ENOMEM, a pending ICMP error...) is not fatal for a server; a
+            // short pause keeps a persistent error from spinning a core.
+            _ => {
+                std::thread::sleep(Duration::from_millis(1));
+                false
+            }
+        }
+    }
+
+    /// Periodic duties; true when the worker must stop.
+    fn tick(&mut self, now: Instant, cancel: &Cancel) -> bool {
+        self.next_tick = now + TICK;
+        if cancel.check() {
+            return true;
+        }
+        let list = std::mem::take(&mut self.active_list);
+        for &i in &list {
+            self.active[i] = false;
+            self.sample_drops(i);
+        }
+        self.active_list = list;
+        self.active_list.clear();
+        if let Some(log) = &self.shared.log {
+            log.flush();
+        }
+        if !self.leader {
+            return false;
+        }
+        let cfg = &*self.shared.cfg;
+        let last_rx = self.shared.last_rx();
+        if let Some(idle) = cfg.idle_timeout {
+            if now.saturating_duration_since(last_rx) >= idle && !self.stopping {
+                self.shared.set_end(End::Idle);
+                cancel.stop();
+                return true;
+            }
+        }
+        if let Some(period) = cfg.silence {
+            let mark = last_rx.max(self.last_silence);
+            if now.saturating_duration_since(mark) >= period {
+                self.last_silence = now;
+                write_stdout(silence_message(period.as_secs_f64()).as_bytes());
+            }
+        }
+        false
+    }
+
+    /// Adds the kernel's new drops on socket `i` to the counters.
+    fn sample_drops(&mut self, i: usize) {
+        if let Some(now) = kernel_drops(self.fds[i]) {
+            let new = now.wrapping_sub(self.drops_seen[i]);
+            self.drops_seen[i] = now;
+            self.shared.counters.add_drops(u64::from(new));
+        }
+    }
+
+    /// Flushes what is still buffered.
+    fn flush_outputs(&mut self) {
+        write_stdout(&self.out);
+        self.out.clear();
+        if let Some(log) = &self.shared.log {
+            log.write(&self.log_lines);
+            self.log_lines.clear();
+            log.flush();
+        }
+    }
+}
+
+/// The kernel's count of datagrams dropped on `fd` because its receive queue was full
+/// (`SO_MEMINFO`'s `SK_MEMINFO_DROPS`), where the system tells.
+#[cfg(target_os = "linux")]
+fn kernel_drops(fd: RawFd) -> Option<u32> {
+    /// `SO_MEMINFO` (asm-generic value, as on x86 and ARM).
+    const SO_MEMINFO: libc::c_int = 55;
+    /// Number of `SK_MEMINFO_*` entries the kernel fills.
+    const VARS: usize = 9;
+    let mut info = [0u32; VARS];
+    let mut len = libc::socklen_t::try_from(std::mem::size_of_val(&info)).unwrap_or(0);
+    // SAFETY: `info` is writable for `len` bytes; the kernel writes at most `len`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &raw mut len,
+        )
+    };
+    let idx = usize::try_from(libc::SK_MEMINFO_DROPS).unwrap_or(8);
+    (r == 0 && (len as usize) > idx * 4).then(|| info[idx])
+}
+
+/// Elsewhere the kernel's drops are not known.
+#[cfg(not(target_os = "linux"))]
+fn kernel_drops(_fd: RawFd) -> Option<u32> {
+    None
+}

@@ -1,0 +1,321 @@
+//! `udpeco.EchoServer`: the echo server engine for Python.
+//!
+//! The constructor binds (so `.ports` is known at once and bind errors are the stdlib's
+//! `OSError`s). `run()` serves in the foreground with the GIL released and ends with
+//! `KeyboardInterrupt` on Ctrl+C within one tick; `start()`/`stop()` (and `with`) serve in a
+//! background Rust thread. Counters are read from atomics without stopping the server.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use super::interrupt::detach_with_token;
+use crate::cancel::Cancel;
+use crate::echo::config::seconds;
+use crate::echo::{EchoConfig, EchoServer, End, PortChoice, Stats};
+use crate::error::Error;
+use crate::portspec::parse_ports;
+
+/// The `stop` argument: not given (the práctica's `b"."`), `None` (off), or a sentinel.
+enum StopArg {
+    Default,
+    Off,
+    Sentinel(Vec<u8>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for StopArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_none() {
+            return Ok(StopArg::Off);
+        }
+        if let Ok(b) = obj.cast::<PyBytes>() {
+            return Ok(StopArg::Sentinel(b.as_bytes().to_vec()));
+        }
+        if let Ok(s) = obj.cast::<PyString>() {
+            return Ok(StopArg::Sentinel(s.to_str()?.as_bytes().to_vec()));
+        }
+        Err(PyTypeError::new_err("stop must be bytes, str or None"))
+    }
+}
+
+/// A port number from Python, with the stdlib's `OverflowError` when out of range.
+fn port_number(n: i64) -> PyResult<u16> {
+    u16::try_from(n).map_err(|_| PyOverflowError::new_err("bind(): port must be 0-65535."))
+}
+
+/// The `ports` argument: a spec string (`"7,9,20000-20100"`) or an iterable of ints (0 =
+/// an ephemeral port, may repeat).
+fn ports_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(parse_ports(s.to_str()?, true)?);
+    }
+    let mut out = Vec::new();
+    for item in obj.try_iter()? {
+        out.push(port_number(item?.extract::<i64>()?)?);
+    }
+    Ok(out)
+}
+
+/// The counters as the dict `{datagrams, bytes, clients, drops}`.
+fn stats_dict(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("datagrams", s.datagrams)?;
+    d.set_item("bytes", s.bytes)?;
+    d.set_item("clients", s.clients)?;
+    d.set_item("drops", s.drops)?;
+    Ok(d)
+}
+
+/// The práctica's echo server, run by the Rust engine.
+#[pyclass(module = "udpeco._udpeco", name = "EchoServer", frozen)]
+pub struct PyEchoServer {
+    /// The engine; `None` once `close()` released its sockets.
+    server: Mutex<Option<Arc<EchoServer>>>,
+    /// The bound ports and address, kept for `repr` and the getters after `close()`.
+    ports: Vec<u16>,
+    ip: std::net::IpAddr,
+    /// The counters as they were when `close()` ran.
+    final_stats: Mutex<Stats>,
+    token: Cancel,
+    stop_requested: AtomicBool,
+    thread: Mutex<Option<JoinHandle<crate::Result<End>>>>,
+}
+
+#[pymethods]
+impl PyEchoServer {
+    #[new]
+    #[pyo3(signature = (
+        port=44444, *, ports=None, host=String::new(), bufsize=1024, stop=StopArg::Default,
+        reply_stop=false, delay=0.0, idle_timeout=None, log=None, quiet=false, workers=1,
+        silence=None, random_port=None
+    ))]
+    #[pyo3(
+        text_signature = "(port=44444, *, ports=None, host='', bufsize=1024, stop=b'.', \
+        reply_stop=False, delay=0.0, idle_timeout=None, log=None, quiet=False, workers=1, \
+        silence=None, random_port=None)"
+    )]
+    #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
+    fn new(
+        port: i64,
+        ports: Option<Bound<'_, PyAny>>,
+        host: String,
+        bufsize: usize,
+        stop: StopArg,
+        reply_stop: bool,
+        delay: f64,
+        idle_timeout: Option<f64>,
+        log: Option<PathBuf>,
+        quiet: bool,
+        workers: usize,
+        silence: Option<f64>,
+        random_port: Option<(i64, i64)>,
+    ) -> PyResult<Self> {
+        let ports = match (random_port, ports) {
+            (Some((a, b)), _) => PortChoice::Random(port_number(a)?, port_number(b)?),
+            (None, Some(p)) => PortChoice::List(ports_arg(&p)?),
+            (None, None) => PortChoice::List(vec![port_number(port)?]),
+        };
+        let cfg = EchoConfig {
+            host,
+            ports,
+            bufsize,
+            stop: match stop {
+                StopArg::Default => Some(b".".to_vec()),
+                StopArg::Off => None,
+                StopArg::Sentinel(s) => Some(s),
+            },
+            reply_stop,
+            delay: seconds("delay", delay)?,
+            idle_timeout: idle_timeout
+                .map(|s| seconds("idle_timeout", s))
+                .transpose()?,
+            silence: silence.map(|s| seconds("silence", s)).transpose()?,
+            log,
+            quiet,
+            workers,
+            ..EchoConfig::default()
+        };
+        let server = EchoServer::bind(cfg)?;
+        Ok(PyEchoServer {
+            ports: server.ports().to_vec(),
+            ip: server.ip(),
+            final_stats: Mutex::new(server.stats()),
+            server: Mutex::new(Some(Arc::new(server))),
+            token: Cancel::new(),
+            stop_requested: AtomicBool::new(false),
+            thread: Mutex::new(None),
+        })
+    }
+
+    /// The bound ports (ephemeral and random ports resolved).
+    #[getter]
+    fn ports(&self) -> Vec<u16> {
+        self.ports.clone()
+    }
+
+    /// The bound address.
+    #[getter]
+    fn host(&self) -> String {
+        self.ip.to_string()
+    }
+
+    /// The counters: `{datagrams, bytes, clients, drops}`.
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        stats_dict(py, self.current_stats())
+    }
+
+    /// True once `close()` released the ports.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.lock_server().is_none()
+    }
+
+    /// True while a background thread started by `start()` is serving.
+    #[getter]
+    fn running(&self) -> bool {
+        self.lock_thread()
+            .as_ref()
+            .is_some_and(|h| !h.is_finished())
+    }
+
+    /// Serves in the foreground until the stop sentinel, the idle timeout or `stop()` from
+    /// another thread; returns the counters. Ctrl+C raises `KeyboardInterrupt`.
+    fn run<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let server = self.engine()?;
+        self.token.reset();
+        self.stop_requested.store(false, Ordering::SeqCst);
+        // Output the Rust side writes to fd 1 must come after what Python has buffered.
+        let _ = py.import("sys")?.getattr("stdout")?.call_method0("flush");
+        let result = detach_with_token(py, &self.token, |cancel| server.run(cancel));
+        match result {
+            Ok(_) => stats_dict(py, server.stats()),
+            Err(_) if self.stop_requested.load(Ordering::SeqCst) => stats_dict(py, server.stats()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Serves in a background thread until `stop()` (or the sentinel, or the idle timeout).
+    fn start(&self, py: Python<'_>) -> PyResult<()> {
+        let mut slot = self.lock_thread();
+        if slot.as_ref().is_some_and(|h| !h.is_finished()) {
+            return Err(PyRuntimeError::new_err(
+                "the echo server is already running",
+            ));
+        }
+        if let Some(old) = slot.take() {
+            let _ = old.join();
+        }
+        let server = self.engine()?;
+        let _ = py.import("sys")?.getattr("stdout")?.call_method0("flush");
+        self.token.reset();
+        self.stop_requested.store(false, Ordering::SeqCst);
+        let token = self.token.clone();
+        *slot = Some(std::thread::spawn(move || server.run(&token)));
+        Ok(())
+    }
+
+    /// Stops the server (background or foreground) and waits for the background thread.
+    fn stop(&self, py: Python<'_>) -> PyResult<()> {
+        self.stop_requested.store(true, Ordering::SeqCst);
+        self.token.stop();
+        let handle = self.lock_thread().take();
+        if let Some(h) = handle {
+            let joined = py.detach(move || h.join());
+            match joined {
+                Ok(Ok(_) | Err(Error::Interrupted)) => {}
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => return Err(PyRuntimeError::new_err("the echo server thread panicked")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the server and releases its ports; the counters stay readable. Closing twice is
+    /// allowed; `run()`/`start()` after `close()` raise `OSError` (EBADF).
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.stop(py)?;
+        if let Some(server) = self.lock_server().take() {
+            *self
+                .final_stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = server.stats();
+        }
+        Ok(())
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().start(slf.py())?;
+        Ok(slf)
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        let s = self.current_stats();
+        let ports = &self.ports;
+        let shown = if ports.len() <= 4 {
+            format!("{ports:?}")
+        } else {
+            format!("[{}, ... {} ports]", ports[0], ports.len())
+        };
+        format!(
+            "<udpeco.EchoServer host='{}' ports={shown} datagrams={} clients={}>",
+            self.ip, s.datagrams, s.clients
+        )
+    }
+}
+
+impl PyEchoServer {
+    fn lock_server(&self) -> std::sync::MutexGuard<'_, Option<Arc<EchoServer>>> {
+        self.server.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The engine, or `OSError(EBADF)` once closed.
+    fn engine(&self) -> PyResult<Arc<EchoServer>> {
+        self.lock_server()
+            .as_ref()
+            .map(Arc::clone)
+            .ok_or_else(|| Error::from_errno(libc::EBADF).into())
+    }
+
+    /// Live counters, or the final ones after `close()`.
+    fn current_stats(&self) -> Stats {
+        match self.lock_server().as_ref() {
+            Some(server) => server.stats(),
+            None => *self
+                .final_stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    fn lock_thread(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<crate::Result<End>>>> {
+        self.thread.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for PyEchoServer {
+    fn drop(&mut self) {
+        self.token.stop();
+        if let Some(h) = self.lock_thread().take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Adds `EchoServer` to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyEchoServer>()
+}

@@ -1,0 +1,84 @@
+"""Helpers for the echo server tests: start ``udpeco serve`` on an ephemeral port, talk to it."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+BANNER = re.compile(rb"echoing on (\S+):(\d+)")
+
+#: The loopback address the tests' servers listen on: a random one of 127.0.0.0/8 rather than
+#: 127.0.0.1, so that another test scanning 127.0.0.1 on this machine at the same time never
+#: sends datagrams to them (exact counters and silence timers depend on that).
+LOOP = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+def read_line(stream, timeout: float = 10.0) -> bytes:
+    """One line from a child's pipe, failing instead of hanging."""
+    deadline = time.monotonic() + timeout
+    fd = stream.fileno()
+    buf = b""
+    while not buf.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise AssertionError(f"no line from the child within {timeout} s (got {buf!r})")
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def start_serve(*args: str, module: bool = True) -> tuple[subprocess.Popen[bytes], int]:
+    """Starts ``udpeco serve`` on ``LOOP`` and an ephemeral port; returns it and the port."""
+    cmd = [sys.executable, "-m", "udpeco"] if module else ["udpeco"]
+    has_port = any(a in ("--port", "--random-port") for a in args)
+    extra = [] if has_port else ["--port", "0"]
+    has_bind = "--bind" in args
+    proc = subprocess.Popen(
+        [*cmd, "serve", *([] if has_bind else ["--bind", LOOP]), *extra, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    line = read_line(proc.stderr)
+    m = BANNER.search(line)
+    if not m:
+        proc.kill()
+        raise AssertionError(f"no banner: {line!r} {proc.stderr.read()!r}")
+    return proc, int(m.group(2))
+
+
+def finish(proc: subprocess.Popen[bytes], sig: int | None = signal.SIGINT) -> tuple[int, str, str]:
+    """Stops the server (if `sig`), returns its exit code, stdout and the rest of stderr."""
+    if sig is not None and proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def client(family: int = socket.AF_INET, timeout: float = 2.0) -> socket.socket:
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    return s
+
+
+def ask(s: socket.socket, port: int, data: bytes, host: str = LOOP) -> bytes:
+    """Sends `data` and returns the reply, checking it came from the port asked."""
+    s.sendto(data, (host, port))
+    reply, addr = s.recvfrom(70000)
+    assert addr[1] == port
+    return reply
