@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from udpeco.practica3.scenarios import SCENARIOS, Options, Row
+from udpeco.practica3.harness import Options, Row
+from udpeco.practica3.scenarios import SCENARIOS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -12,7 +12,6 @@ A row whose engine is not in this build of udpeco says "engine not available"; n
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -20,266 +19,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
-#: The load every rate is measured with: datagrams in flight and their size (as udpload).
-WINDOW = 64
-SIZE = 64
-
-
-@dataclass
-class Row:
-    """One run of a scenario: who ran it, what it printed, how fast."""
-
-    runner: str
-    transcript: str | None = None
-    figure: float | None = None
-    unit: str = ""
-    note: str = ""
-    #: The part of the transcript a client sees; an engine whose own printing is not the lab
-    #: script's is compared on this part only (``transcript`` is then None).
-    client: str | None = None
-
-
-@dataclass
-class Options:
-    """What the user chose on the command line."""
-
-    duration: float = 2.0
-    range_size: int = 11
-    messages: int = 20000
-    requests: int = 5000
-    repeat: int = 3
-
-
-@dataclass
-class Scenario:
-    """A named scenario: what it shows (for ``--help``) and the function that runs it."""
-
-    name: str
-    help: str
-    run: Callable[[Options], list[Row]]
-
-
-# ---------------------------------------------------------------------------- helpers
-
-
-def _cores() -> tuple[list[str], list[str]]:
-    """``taskset`` prefixes for the server (core 0) and the load (core 1), if possible."""
-    if (os.cpu_count() or 1) >= 2 and _which("taskset"):
-        return ["taskset", "-c", "0"], ["taskset", "-c", "1"]
-    return [], []
-
-
-def _which(name: str) -> bool:
-    return any(
-        os.access(os.path.join(d, name), os.X_OK) for d in os.environ.get("PATH", "").split(":")
-    )
-
-
-def _env(backend: str | None, scale: float | None = None) -> dict[str, str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("PRACTICA_TIMEOUT_SCALE", None)
-    if backend is not None:
-        env["UDPECO_BACKEND"] = backend
-    if scale is not None:
-        env["PRACTICA_TIMEOUT_SCALE"] = str(scale)
-    return env
-
-
-def _free_ports(n: int, consecutive: bool = False) -> list[int]:
-    """``n`` UDP ports free right now on every interface (consecutive if asked)."""
-    for _ in range(200):
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind(("", 0))
-        base = probe.getsockname()[1]
-        probe.close()
-        ports = list(range(base, base + n)) if consecutive else []
-        socks = []
-        try:
-            if consecutive:
-                for port in ports:
-                    socks.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-                    socks[-1].bind(("", port))
-            else:
-                for _ in range(n):
-                    socks.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-                    socks[-1].bind(("", 0))
-                ports = [s.getsockname()[1] for s in socks]
-            return ports
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free UDP ports")
-
-
-def _bound(ports: list[int], proc: subprocess.Popen, limit: float = 10.0) -> None:
-    """Waits until every port has a bound socket (from /proc/net/udp)."""
-    want = set(ports)
-    deadline = time.monotonic() + limit
-    while True:
-        have = set()
-        for name in ("/proc/net/udp", "/proc/net/udp6"):
-            try:
-                with open(name) as f:
-                    next(f)
-                    have |= {int(line.split()[1].rsplit(":", 1)[1], 16) for line in f}
-            except OSError:
-                pass
-        if want <= have:
-            return
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode} before binding")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"ports {sorted(want)} not bound after {limit} s")
-        time.sleep(0.02)
-
-
-def _lab(program: str) -> list[str]:
-    return [sys.executable, "-m", f"udpeco.practica3.{program}"]
-
-
-def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    """Ends a server: SIGINT (Ctrl+C), then kill if it does not end."""
-    if proc.poll() is None:
-        proc.send_signal(2)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-_EPHEMERAL = re.compile(r"127\.0\.0\.1:\d+")
-
-
-def normalise(text: str) -> str:
-    """A transcript without the client's ephemeral ports."""
-    return _EPHEMERAL.sub("127.0.0.1:PORT", text)
-
-
-def _keep(text: str, payloads: list[str]) -> str:
-    """Only the server lines about the scenario's own messages (not the load, not strangers)."""
-    return "".join(
-        line
-        for line in text.splitlines(keepends=True)
-        if line.rstrip("\n").endswith(tuple(payloads))
-    )
-
-
-_ENGINES: dict[str, bool] = {}
-
-
-def engine(name: str) -> bool:
-    """Whether this build of udpeco has the engine ``name`` (EchoServer, bench, scan)."""
-    if name not in _ENGINES:
-        try:
-            import udpeco
-
-            _ENGINES[name] = hasattr(udpeco, name)
-        except ImportError:
-            _ENGINES[name] = False
-    return _ENGINES[name]
-
-
-def load(port: int, duration: float) -> tuple[float, str]:
-    """Closed-loop load on 127.0.0.1:PORT from another process (core 1): ``(echoes/s, tool)``.
-
-    ``udpeco.bench`` (Rust) when this build has it, so the load is not the bottleneck;
-    otherwise the stdlib loop in :func:`pyload`.
-    """
-    _, load_core = _cores()
-    if engine("bench"):
-        code = (
-            "import json, udpeco; "
-            f"r = udpeco.bench('127.0.0.1', {port}, duration={duration!r}, window={WINDOW}, "
-            f"size={SIZE}); print(json.dumps({{'rate': r['rate']}}))"
-        )
-        tool = "udpeco.bench"
-    else:
-        code = "import json; from udpeco.practica3.scenarios import pyload; " + (
-            f"print(json.dumps({{'rate': pyload({port}, {duration!r})}}))"
-        )
-        tool = "stdlib loop"
-    out = subprocess.run(
-        [*load_core, sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=duration + 30,
-        env=_env(None),
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"load generator failed: {out.stderr.strip().splitlines()[-1:]}")
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["rate"]), tool
-
-
-def pyload(port: int, duration: float) -> float:
-    """The stdlib load loop: WINDOW datagrams of SIZE bytes in flight for ``duration`` s."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.connect(("127.0.0.1", port))
-    s.settimeout(0.5)
-    payload = b"x" * SIZE
-    for _ in range(WINDOW):
-        s.send(payload)
-    got = 0
-    start = time.monotonic()
-    end = start + duration
-    while time.monotonic() < end:
-        try:
-            s.recv(2048)
-        except socket.timeout:  # a lost datagram: refill the window
-            for _ in range(WINDOW):
-                s.send(payload)
-            continue
-        got += 1
-        s.send(payload)
-    elapsed = time.monotonic() - start
-    s.close()
-    return got / elapsed
-
-
-def _run_client(program: str, args: list[object], backend: str, stdin: str, **kw) -> str:
-    out = subprocess.run(
-        [*_lab(program), *map(str, args)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_env(backend, kw.get("scale")),
-        check=False,
-    )
-    return out.stdout + out.stderr
-
-
-def _best_of(opts: Options, runners: list[tuple[str, Callable[[], Row]]]) -> list[Row]:
-    """Runs every runner ``opts.repeat`` times, interleaved, and keeps each one's best run.
-
-    The machine is shared: interleaving and best-of keep a passing load from deciding a ratio.
-    A runner whose engine is missing is given as ``(name, None)`` and says so.
-    """
-    best: dict[str, Row] = {}
-    for _ in range(opts.repeat):
-        for name, fn in runners:
-            if fn is None:
-                best[name] = Row(name, note="engine not available")
-                continue
-            row = fn()
-            old = best.get(name)
-            if old is None or old.figure is None:
-                best[name] = row
-            elif row.figure is not None:
-                better = row.figure < old.figure if row.unit == "s" else row.figure > old.figure
-                if better:
-                    best[name] = row
-    for row in best.values():
-        if row.figure is not None and opts.repeat > 1:
-            row.note += f"; best of {opts.repeat}"
-    return [best[name] for name, _ in runners]
-
+from udpeco.practica3.harness import (
+    SIZE,
+    WINDOW,
+    Options,
+    Row,
+    Scenario,
+    best_of,
+    cores,
+    engine,
+    env,
+    free_ports,
+    keep,
+    lab_cmd,
+    load,
+    normalise,
+    run_client,
+    stop,
+    wait_bound,
+)
 
 # ------------------------------------------------------------------------- scenario v1
 
@@ -287,7 +46,7 @@ V1_MESSAGES = ["hola", "que tal", "adios"]
 
 
 def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Row:
-    server_core, _ = _cores()
+    server_core, _ = cores()
     if backend is None:
         cmd = [
             sys.executable,
@@ -295,12 +54,12 @@ def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Ro
             f"import udpeco; udpeco.EchoServer({port}, stop=b'.').run()",
         ]
     else:
-        cmd = _lab("servidor_eco_v1") + [str(port)]
+        cmd = lab_cmd("servidor_eco_v1") + [str(port)]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = subprocess.Popen([*server_core, *cmd], stdout=log, stderr=log, env=_env(backend))
+        server = subprocess.Popen([*server_core, *cmd], stdout=log, stderr=log, env=env(backend))
         try:
-            _bound([port], server)
-            client = _run_client(
+            wait_bound([port], server)
+            client = run_client(
                 "cliente_eco_v1",
                 ["127.0.0.1", port],
                 backend or "python",
@@ -311,9 +70,9 @@ def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Ro
                 s.sendto(b".", ("127.0.0.1", port))
             server.wait(10)
         finally:
-            _stop(server)
+            stop(server)
         log.seek(0)
-        printed = _keep(log.read(), V1_MESSAGES)
+        printed = keep(log.read(), V1_MESSAGES)
     return Row(
         runner,
         normalise(client + printed),
@@ -324,8 +83,8 @@ def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Ro
 
 
 def scenario_v1(opts: Options) -> list[Row]:
-    (port,) = _free_ports(1)
-    return _best_of(
+    (port,) = free_ports(1)
+    return best_of(
         opts,
         [
             ("stdlib socket", lambda: _v1_server("stdlib socket", "python", port, opts)),
@@ -344,8 +103,8 @@ def scenario_v1(opts: Options) -> list[Row]:
 
 
 def _v3_server(runner: str, backend: str | None, opts: Options) -> Row:
-    p1, p2 = _free_ports(2)
-    server_core, _ = _cores()
+    p1, p2 = free_ports(2)
+    server_core, _ = cores()
     if backend is None:
         cmd = [
             sys.executable,
@@ -353,12 +112,12 @@ def _v3_server(runner: str, backend: str | None, opts: Options) -> Row:
             f"import udpeco; udpeco.EchoServer(ports=[{p1}, {p2}], stop=None, silence=5).run()",
         ]
     else:
-        cmd = _lab("servidor_eco_v3") + [str(p1), str(p2)]
+        cmd = lab_cmd("servidor_eco_v3") + [str(p1), str(p2)]
     seen = []
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = subprocess.Popen([*server_core, *cmd], stdout=log, stderr=log, env=_env(backend))
+        server = subprocess.Popen([*server_core, *cmd], stdout=log, stderr=log, env=env(backend))
         try:
-            _bound([p1, p2], server)
+            wait_bound([p1, p2], server)
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                 s.settimeout(5)
                 for data, port, tag in (
@@ -374,9 +133,9 @@ def _v3_server(runner: str, backend: str | None, opts: Options) -> Row:
                     )
             rate, tool = load(p1, opts.duration)
         finally:
-            _stop(server)
+            stop(server)
         log.seek(0)
-        printed = _keep(log.read(), [": uno", ": dos", ": tres"])
+        printed = keep(log.read(), [": uno", ": dos", ": tres"])
     printed = printed.replace(f"', {p1})", "', PORT1)").replace(f"', {p2})", "', PORT2)")
     client = "".join(seen)
     transcript = client + normalise(printed) if backend else None
@@ -384,7 +143,7 @@ def _v3_server(runner: str, backend: str | None, opts: Options) -> Row:
 
 
 def scenario_v3(opts: Options) -> list[Row]:
-    return _best_of(
+    return best_of(
         opts,
         [
             ("stdlib socket", lambda: _v3_server("stdlib socket", "python", opts)),
@@ -419,11 +178,11 @@ def _replies(text: str) -> str:
 
 
 def _client(runner: str, backend: str | None, port: int, lines: str, n: int) -> Row:
-    _, client_core = _cores()
+    _, client_core = cores()
     if backend is None:
         cmd = [sys.executable, "-c", _CLIENT_ENGINE % port]
     else:
-        cmd = [*_lab("cliente_eco_v1"), "127.0.0.1", str(port)]
+        cmd = [*lab_cmd("cliente_eco_v1"), "127.0.0.1", str(port)]
     start = time.monotonic()
     out = subprocess.run(
         [*client_core, *cmd],
@@ -431,7 +190,7 @@ def _client(runner: str, backend: str | None, port: int, lines: str, n: int) -> 
         capture_output=True,
         text=True,
         timeout=300,
-        env=_env(backend),
+        env=env(backend),
         check=False,
     )
     took = time.monotonic() - start
@@ -446,20 +205,20 @@ def _client(runner: str, backend: str | None, port: int, lines: str, n: int) -> 
 
 
 def scenario_client(opts: Options) -> list[Row]:
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     n = opts.requests
     lines = "".join(f"mensaje {i}\n" for i in range(n))
-    server_core, _ = _cores()
+    server_core, _ = cores()
     # One server for every row: servidor_eco_v1 on the stdlib, printing to nowhere.
     server = subprocess.Popen(
-        [*server_core, *_lab("servidor_eco_v1"), str(port)],
+        [*server_core, *lab_cmd("servidor_eco_v1"), str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=_env("python"),
+        env=env("python"),
     )
     try:
-        _bound([port], server)
-        return _best_of(
+        wait_bound([port], server)
+        return best_of(
             opts,
             [
                 ("stdlib socket", lambda: _client("stdlib socket", "python", port, lines, n)),
@@ -473,21 +232,21 @@ def scenario_client(opts: Options) -> list[Row]:
             ],
         )
     finally:
-        _stop(server)
+        stop(server)
 
 
 # --------------------------------------------------------------------- scenario final1
 
 
 def scenario_final1(opts: Options) -> list[Row]:
-    ports = _free_ports(opts.range_size, consecutive=True)
+    ports = free_ports(opts.range_size, consecutive=True)
     first, last = ports[0], ports[-1]
     server = subprocess.Popen(
-        [*_lab("servidor_final1"), str(first), str(last)],
+        [*lab_cmd("servidor_final1"), str(first), str(last)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=_env("python"),
+        env=env("python"),
     )
     rows = []
     try:
@@ -496,10 +255,10 @@ def scenario_final1(opts: Options) -> list[Row]:
         if not found:
             raise RuntimeError(f"servidor_final1: {line.strip()}")
         port = int(found.group(1))
-        _bound([port], server)
+        wait_bound([port], server)
         for runner, backend in (("stdlib socket", "python"), ("udpeco drop-in", "rust")):
             start = time.monotonic()
-            out = _run_client("cliente_final1", ["127.0.0.1", first, last], backend, "")
+            out = run_client("cliente_final1", ["127.0.0.1", first, last], backend, "")
             took = time.monotonic() - start
             rows.append(
                 Row(runner, out.replace(str(port), "N"), took, "s", "sequential, 0.5 s per port")
@@ -531,7 +290,7 @@ def scenario_final1(opts: Options) -> list[Row]:
         else:
             rows.append(Row("udpeco.scan", note="engine not available"))
     finally:
-        _stop(server)
+        stop(server)
     for row in rows:
         row.note += f" ({last - first + 1} ports, server on port #{port - first + 1})"
     return rows
@@ -543,8 +302,8 @@ FINAL2_MESSAGES = [b"hola", "ma\u00f1ana".encode(), b"caf\xe9", b"dos\nlineas", 
 
 
 def _final2(runner: str, backend: str | None, opts: Options) -> Row:
-    (port,) = _free_ports(1)
-    server_core, _ = _cores()
+    (port,) = free_ports(1)
+    server_core, _ = cores()
     with tempfile.TemporaryDirectory() as tmp:
         name = os.path.join(tmp, "mensajes.txt")
         if backend is None:
@@ -555,15 +314,15 @@ def _final2(runner: str, backend: str | None, opts: Options) -> Row:
                 "idle_timeout=0.5).run()",
             ]
         else:
-            cmd = _lab("servidor_final2") + [str(port), name]
+            cmd = lab_cmd("servidor_final2") + [str(port), name]
         server = subprocess.Popen(
             [*server_core, *cmd],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env=_env(backend, 0.1),
+            env=env(backend, 0.1),
         )
         try:
-            _bound([port], server)
+            wait_bound([port], server)
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                 s.settimeout(5)
                 s.connect(("127.0.0.1", port))
@@ -581,7 +340,7 @@ def _final2(runner: str, backend: str | None, opts: Options) -> Row:
                 rate = got / (time.monotonic() - start)
             server.wait(30)
         finally:
-            _stop(server)
+            stop(server)
         try:
             with open(name, encoding="utf-8", errors="backslashreplace") as f:
                 lines = f.read().splitlines(keepends=True)
@@ -595,7 +354,7 @@ def _final2(runner: str, backend: str | None, opts: Options) -> Row:
 
 def scenario_final2(opts: Options) -> list[Row]:
     name = "udpeco.EchoServer(log=)"
-    return _best_of(
+    return best_of(
         opts,
         [
             ("stdlib socket", lambda: _final2("stdlib socket", "python", opts)),
