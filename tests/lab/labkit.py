@@ -181,8 +181,15 @@ def finish(proc: subprocess.Popen, timeout: float = 10.0) -> tuple[int, str, str
     return proc.returncode, out, err
 
 
-def interrupt(proc: subprocess.Popen, timeout: float = 5.0) -> tuple[int, str, str]:
-    """Ctrl+C: sends SIGINT and waits for the end: ``(rc, stdout, stderr)``."""
+def interrupt(
+    proc: subprocess.Popen, timeout: float = 5.0, settle: float = 0.1
+) -> tuple[int, str, str]:
+    """Ctrl+C: sends SIGINT and waits for the end: ``(rc, stdout, stderr)``.
+
+    It waits ``settle`` s first: the v1/v2 servers print a message just after echoing it, so a
+    client can have its echo a moment before the server's line is written.
+    """
+    time.sleep(settle)
     proc.send_signal(signal.SIGINT)
     return finish(proc, timeout)
 
