@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("serve", "client", "scan", "bench")
+COMMANDS = ("serve", "client", "scan", "bench", "compare")
 
 
 class OneLineParser(argparse.ArgumentParser):

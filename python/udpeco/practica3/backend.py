@@ -1,0 +1,133 @@
+"""The one helper every lab program shares: backend choice, arguments, timings, Ctrl+C.
+
+``UDPECO_BACKEND`` picks the module the program's ``socket.socket(...)`` and
+``select.select(...)`` calls go to:
+
+- ``rust`` (the default): udpeco's drop-ins (``udpeco.socket``, ``udpeco.select``);
+- ``python``: the stdlib's ``socket`` and ``select`` modules.
+
+Any other value is a one-line error and exit code 2.
+
+``PRACTICA_TIMEOUT_SCALE`` (a positive number, 1 by default) multiplies every time the
+práctica fixes (the 5 s of silence, the 20 s of exercise 9, the 3 s sleep of exercise 10,
+``settimeout(5.0)``, the 3 s of the stdin example, the 0.5 s scan timeout of final 1, the 5 s
+of final 2), so that tests can run them shorter. Messages print the time actually used.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import types
+from collections.abc import Callable
+
+#: The backends ``UDPECO_BACKEND`` accepts.
+BACKENDS = ("rust", "python")
+
+# Lines appear as soon as they are printed, also when stdout is a pipe (tests, `tee`).
+if hasattr(sys.stdout, "reconfigure"):
+    sys.stdout.reconfigure(line_buffering=True)
+
+
+def die(message: str, code: int = 2) -> None:
+    """Prints ``message`` (one line, on stderr) and exits with ``code``."""
+    print(message, file=sys.stderr)
+    sys.exit(code)
+
+
+def _load() -> tuple[types.ModuleType, types.SimpleNamespace | types.ModuleType]:
+    """The ``(socket, select)`` pair for the backend ``UDPECO_BACKEND`` names."""
+    name = os.environ.get("UDPECO_BACKEND", "rust").strip().lower() or "rust"
+    if name == "python":
+        import select as stdlib_select
+        import socket as stdlib_socket
+
+        return stdlib_socket, stdlib_select
+    if name == "rust":
+        try:
+            import udpeco
+        except ImportError as e:
+            die(f"UDPECO_BACKEND=rust: udpeco cannot be imported ({e}); use UDPECO_BACKEND=python")
+        if not hasattr(udpeco, "socket") or not hasattr(udpeco, "select"):
+            die("UDPECO_BACKEND=rust: this udpeco has no socket/select; use UDPECO_BACKEND=python")
+        # `udpeco` has the stdlib socket module's names (socket, AF_INET, SOCK_DGRAM, error,
+        # timeout...); `select.select` must name udpeco's select function.
+        return udpeco, types.SimpleNamespace(select=udpeco.select)
+    die(f"UDPECO_BACKEND must be one of {', '.join(BACKENDS)}, not {name!r}")
+    raise AssertionError  # unreachable: die() exits
+
+
+def _scale() -> float:
+    """The factor ``PRACTICA_TIMEOUT_SCALE`` gives (1.0 when unset)."""
+    text = os.environ.get("PRACTICA_TIMEOUT_SCALE", "").strip()
+    if not text:
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1e6:
+        die(f"PRACTICA_TIMEOUT_SCALE must be a positive number, not {text!r}")
+    return value
+
+
+socket, select = _load()
+SCALE = _scale()
+
+
+def segundos(value: float) -> float:
+    """A práctica time (in seconds) scaled by ``PRACTICA_TIMEOUT_SCALE``."""
+    return value * SCALE
+
+
+def fmt(value: float) -> str:
+    """A time as the práctica prints it: ``5``, ``20``, ``0.5``."""
+    return f"{value:g}"
+
+
+def port_arg(text: str, usage: str) -> int:
+    """``text`` as a UDP port number (0-65535); otherwise prints ``usage`` and exits 2."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        die(f"Puerto no valido: {text!r}. {usage}")
+    return port
+
+
+def seconds_arg(text: str, usage: str) -> float:
+    """``text`` as a non-negative number of seconds; otherwise prints ``usage`` and exits 2."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e6:
+        die(f"Tiempo no valido: {text!r}. {usage}")
+    return value
+
+
+def texto(data: bytes) -> str:
+    """Received bytes as text: UTF-8, with any invalid byte shown as ``\\xNN``."""
+    return data.decode("utf-8", "backslashreplace")
+
+
+def run(main: Callable[[], object]) -> None:
+    """Runs a program's ``main`` and exits with its return value.
+
+    Ctrl+C ends it quietly with exit code 130; a socket error the program leaves uncaught
+    (v1 has no ``try``) is one line on stderr and exit code 1, never a traceback.
+    """
+    # Ctrl+C raises KeyboardInterrupt even if the parent started us with SIGINT ignored
+    # (a non-interactive shell's `&`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except OSError as e:  # a socket error the program does not handle itself (v1): one line
+        die(f"{type(e).__name__}: {e}", 1)
+    sys.exit(code if isinstance(code, int) else 0)

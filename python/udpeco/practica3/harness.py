@@ -1,0 +1,272 @@
+"""The machinery under ``udpeco compare``: processes, ports, load, and best-of runs.
+
+Everything a scenario (:mod:`udpeco.practica3.scenarios`) needs to run a lab program or an
+engine as its own process on the right core, wait for its ports, load it, and keep the best of
+several interleaved runs. A row whose engine is not in this build says so; nothing is faked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+#: The load every rate is measured with: datagrams in flight and their size (as udpload).
+WINDOW = 64
+SIZE = 64
+
+
+@dataclass
+class Row:
+    """One run of a scenario: who ran it, what it printed, how fast."""
+
+    runner: str
+    transcript: str | None = None
+    figure: float | None = None
+    unit: str = ""
+    note: str = ""
+    #: The part of the transcript a client sees; an engine whose own printing is not the lab
+    #: script's is compared on this part only (``transcript`` is then None).
+    client: str | None = None
+
+
+@dataclass
+class Options:
+    """What the user chose on the command line."""
+
+    duration: float = 2.0
+    range_size: int = 11
+    messages: int = 20000
+    requests: int = 5000
+    repeat: int = 3
+
+
+@dataclass
+class Scenario:
+    """A named scenario: what it shows (for ``--help``) and the function that runs it."""
+
+    name: str
+    help: str
+    run: Callable[[Options], list[Row]]
+
+
+def cores() -> tuple[list[str], list[str]]:
+    """``taskset`` prefixes for the server (core 0) and the load (core 1), if possible."""
+    if (os.cpu_count() or 1) >= 2 and which("taskset"):
+        return ["taskset", "-c", "0"], ["taskset", "-c", "1"]
+    return [], []
+
+
+def which(name: str) -> bool:
+    return any(
+        os.access(os.path.join(d, name), os.X_OK) for d in os.environ.get("PATH", "").split(":")
+    )
+
+
+def env(backend: str | None, scale: float | None = None) -> dict[str, str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("PRACTICA_TIMEOUT_SCALE", None)
+    if backend is not None:
+        env["UDPECO_BACKEND"] = backend
+    if scale is not None:
+        env["PRACTICA_TIMEOUT_SCALE"] = str(scale)
+    return env
+
+
+def free_ports(n: int, consecutive: bool = False) -> list[int]:
+    """``n`` UDP ports free right now on every interface (consecutive if asked)."""
+    for _ in range(200):
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("", 0))
+        base = probe.getsockname()[1]
+        probe.close()
+        ports = list(range(base, base + n)) if consecutive else []
+        socks = []
+        try:
+            if consecutive:
+                for port in ports:
+                    socks.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    socks[-1].bind(("", port))
+            else:
+                for _ in range(n):
+                    socks.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    socks[-1].bind(("", 0))
+                ports = [s.getsockname()[1] for s in socks]
+            return ports
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free UDP ports")
+
+
+def wait_bound(ports: list[int], proc: subprocess.Popen, limit: float = 10.0) -> None:
+    """Waits until every port has a bound socket (from /proc/net/udp)."""
+    want = set(ports)
+    deadline = time.monotonic() + limit
+    while True:
+        have = set()
+        for name in ("/proc/net/udp", "/proc/net/udp6"):
+            try:
+                with open(name) as f:
+                    next(f)
+                    have |= {int(line.split()[1].rsplit(":", 1)[1], 16) for line in f}
+            except OSError:
+                pass
+        if want <= have:
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before binding")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"ports {sorted(want)} not bound after {limit} s")
+        time.sleep(0.02)
+
+
+def lab_cmd(program: str) -> list[str]:
+    return [sys.executable, "-m", f"udpeco.practica3.{program}"]
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Ends a server: SIGINT (Ctrl+C), then kill if it does not end."""
+    if proc.poll() is None:
+        proc.send_signal(2)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+_EPHEMERAL = re.compile(r"127\.0\.0\.1:\d+")
+
+
+def normalise(text: str) -> str:
+    """A transcript without the client's ephemeral ports."""
+    return _EPHEMERAL.sub("127.0.0.1:PORT", text)
+
+
+def keep(text: str, payloads: list[str]) -> str:
+    """Only the server lines about the scenario's own messages (not the load, not strangers)."""
+    return "".join(
+        line
+        for line in text.splitlines(keepends=True)
+        if line.rstrip("\n").endswith(tuple(payloads))
+    )
+
+
+_ENGINES: dict[str, bool] = {}
+
+
+def engine(name: str) -> bool:
+    """Whether this build of udpeco has the engine ``name`` (EchoServer, bench, scan)."""
+    if name not in _ENGINES:
+        try:
+            import udpeco
+
+            _ENGINES[name] = hasattr(udpeco, name)
+        except ImportError:
+            _ENGINES[name] = False
+    return _ENGINES[name]
+
+
+def load(port: int, duration: float) -> tuple[float, str]:
+    """Closed-loop load on 127.0.0.1:PORT from another process (core 1): ``(echoes/s, tool)``.
+
+    ``udpeco.bench`` (Rust) when this build has it, so the load is not the bottleneck;
+    otherwise the stdlib loop in :func:`pyload`.
+    """
+    _, load_core = cores()
+    if engine("bench"):
+        code = (
+            "import json, udpeco; "
+            f"r = udpeco.bench('127.0.0.1', {port}, duration={duration!r}, window={WINDOW}, "
+            f"size={SIZE}); print(json.dumps({{'rate': r['rate']}}))"
+        )
+        tool = "udpeco.bench"
+    else:
+        code = "import json; from udpeco.practica3.harness import pyload; " + (
+            f"print(json.dumps({{'rate': pyload({port}, {duration!r})}}))"
+        )
+        tool = "stdlib loop"
+    out = subprocess.run(
+        [*load_core, sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=duration + 30,
+        env=env(None),
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"load generator failed: {out.stderr.strip().splitlines()[-1:]}")
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["rate"]), tool
+
+
+def pyload(port: int, duration: float) -> float:
+    """The stdlib load loop: WINDOW datagrams of SIZE bytes in flight for ``duration`` s."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", port))
+    s.settimeout(0.5)
+    payload = b"x" * SIZE
+    for _ in range(WINDOW):
+        s.send(payload)
+    got = 0
+    start = time.monotonic()
+    end = start + duration
+    while time.monotonic() < end:
+        try:
+            s.recv(2048)
+        except socket.timeout:  # a lost datagram: refill the window
+            for _ in range(WINDOW):
+                s.send(payload)
+            continue
+        got += 1
+        s.send(payload)
+    elapsed = time.monotonic() - start
+    s.close()
+    return got / elapsed
+
+
+def run_client(program: str, args: list[object], backend: str, stdin: str, **kw) -> str:
+    out = subprocess.run(
+        [*lab_cmd(program), *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env(backend, kw.get("scale")),
+        check=False,
+    )
+    return out.stdout + out.stderr
+
+
+def best_of(opts: Options, runners: list[tuple[str, Callable[[], Row]]]) -> list[Row]:
+    """Runs every runner ``opts.repeat`` times, interleaved, and keeps each one's best run.
+
+    The machine is shared: interleaving and best-of keep a passing load from deciding a ratio.
+    A runner whose engine is missing is given as ``(name, None)`` and says so.
+    """
+    best: dict[str, Row] = {}
+    for _ in range(opts.repeat):
+        for name, fn in runners:
+            if fn is None:
+                best[name] = Row(name, note="engine not available")
+                continue
+            row = fn()
+            old = best.get(name)
+            if old is None or old.figure is None:
+                best[name] = row
+            elif row.figure is not None:
+                better = row.figure < old.figure if row.unit == "s" else row.figure > old.figure
+                if better:
+                    best[name] = row
+    for row in best.values():
+        if row.figure is not None and opts.repeat > 1:
+            row.note += f"; best of {opts.repeat}"
+    return [best[name] for name, _ in runners]

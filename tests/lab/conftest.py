@@ -1,0 +1,14 @@
+"""pytest wiring for the lab checks: the fixtures and hooks live in :mod:`labkit`.
+
+The helpers are in a module with a unique name (``labkit``) so that test modules import them
+without clashing with other directories' ``conftest`` modules.
+"""
+
+from labkit import (  # noqa: F401
+    backend,
+    lab,
+    peer,
+    pytest_collection_modifyitems,
+    pytest_sessionfinish,
+    v3_9_background,
+)

@@ -1,0 +1,396 @@
+"""The lab checks' helpers and fixtures (conftest.py re-exports the fixtures and hooks).
+
+Run a lab program on a backend, talk to it, read what it prints.
+
+Every scenario runs on both backends (``backend`` fixture: ``python`` = stdlib socket/select,
+``rust`` = udpeco's drop-ins). Transcripts are compared exactly, after :func:`normalise`
+replaces the client's ephemeral port, so both backends must print the same text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+
+import pytest
+
+BACKENDS = ("python", "rust")
+
+
+def _rust_available() -> bool:
+    try:
+        import udpeco
+    except ImportError:
+        return False
+    return hasattr(udpeco, "socket") and hasattr(udpeco, "select")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The value of ``UDPECO_BACKEND`` for this run of the scenario."""
+    if request.param == "rust" and not _rust_available():
+        pytest.skip("udpeco.socket/udpeco.select are not in this build")
+    return request.param
+
+
+def backends() -> list[str]:
+    """The backends a test that runs both at once (in parallel) should use."""
+    return [b for b in BACKENDS if b == "python" or _rust_available()]
+
+
+def free_ports(n: int, consecutive: bool = False) -> list[int]:
+    """``n`` UDP ports that are free on every interface right now (consecutive if asked)."""
+    if not consecutive:
+        socks = []
+        try:
+            for _ in range(n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind(("", 0))
+                socks.append(s)
+            return [s.getsockname()[1] for s in socks]
+        finally:
+            for s in socks:
+                s.close()
+    for _ in range(200):
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("", 0))
+        base = probe.getsockname()[1]
+        probe.close()
+        if base + n > 65535:
+            continue
+        socks = []
+        try:
+            for port in range(base, base + n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("", port))
+            return list(range(base, base + n))
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no run of free consecutive ports")
+
+
+def bound_udp_ports() -> set[int]:
+    """Local ports of every UDP socket on the machine (from /proc/net/udp and udp6)."""
+    ports = set()
+    for name in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    ports.add(int(line.split()[1].rsplit(":", 1)[1], 16))
+        except OSError:
+            pass
+    return ports
+
+
+def wait_bound(ports: Iterable[int], proc: subprocess.Popen | None = None, limit: float = 10.0):
+    """Waits until a socket is bound on each port (fails if ``proc`` exits first)."""
+    want = set(ports)
+    deadline = time.monotonic() + limit
+    while not want <= bound_udp_ports():
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"program exited ({proc.returncode}) before binding: {out!r} {err!r}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"ports {sorted(want)} not bound after {limit} s")
+        time.sleep(0.02)
+
+
+class Lab:
+    """Starts lab programs as real processes and makes sure none outlives the test."""
+
+    def __init__(self, cwd: str) -> None:
+        self.cwd = cwd
+        self.procs: list[subprocess.Popen] = []
+
+    def start(
+        self,
+        program: str,
+        *args: object,
+        backend: str,
+        scale: float | None = None,
+        stdin: int | None = subprocess.DEVNULL,
+        script: bool = False,
+    ) -> subprocess.Popen:
+        """Runs ``python -m udpeco.practica3.PROGRAM ARGS`` (or the file, if ``script``)."""
+        env = dict(os.environ, UDPECO_BACKEND=backend, PYTHONUNBUFFERED="1")
+        env.pop("PRACTICA_TIMEOUT_SCALE", None)
+        if scale is not None:
+            env["PRACTICA_TIMEOUT_SCALE"] = str(scale)
+        if script:
+            import udpeco.practica3
+
+            path = os.path.join(os.path.dirname(udpeco.practica3.__file__), program + ".py")
+            cmd = [sys.executable, path]
+        else:
+            cmd = [sys.executable, "-m", f"udpeco.practica3.{program}"]
+        proc = subprocess.Popen(
+            cmd + [str(a) for a in args],
+            cwd=self.cwd,
+            env=env,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        self.procs.append(proc)
+        return proc
+
+    def run(self, program: str, *args: object, backend: str, input: str = "", **kw):
+        """Runs a program to its end with ``input`` on stdin: ``(rc, stdout, stderr)``."""
+        proc = self.start(program, *args, backend=backend, stdin=subprocess.PIPE, **kw)
+        out, err = proc.communicate(input, timeout=60)
+        return proc.returncode, out, err
+
+    def cleanup(self) -> None:
+        for proc in self.procs:
+            if proc.stdin is not None and proc.stdin.closed:
+                proc.stdin = None
+            if proc.poll() is None:
+                proc.kill()
+            try:
+                proc.communicate(timeout=5)
+            except (subprocess.TimeoutExpired, ValueError):
+                pass
+
+
+@pytest.fixture
+def lab(tmp_path) -> Iterator[Lab]:
+    """A :class:`Lab` whose programs run in ``tmp_path`` and are killed at the end."""
+    runner = Lab(str(tmp_path))
+    yield runner
+    runner.cleanup()
+
+
+def finish(proc: subprocess.Popen, timeout: float = 10.0) -> tuple[int, str, str]:
+    """Waits for ``proc`` to end by itself: ``(rc, stdout, stderr)``."""
+    if proc.stdin is not None and proc.stdin.closed:
+        proc.stdin = None  # communicate() would try to flush it
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def interrupt(
+    proc: subprocess.Popen, timeout: float = 5.0, settle: float = 0.1
+) -> tuple[int, str, str]:
+    """Ctrl+C: sends SIGINT and waits for the end: ``(rc, stdout, stderr)``.
+
+    It waits ``settle`` s first: the v1/v2 servers print a message just after echoing it, so a
+    client can have its echo a moment before the server's line is written.
+    """
+    time.sleep(settle)
+    proc.send_signal(signal.SIGINT)
+    return finish(proc, timeout)
+
+
+def read_line(proc: subprocess.Popen, timeout: float = 10.0) -> str:
+    """The next line of ``proc``'s stdout, failing after ``timeout`` s ("" at end of file).
+
+    Reads the pipe byte by byte with ``os.read``, past Python's buffer, so that ``select``
+    tells the truth about what is left (one ``print`` may write two lines at once).
+    """
+    import select as stdlib_select
+
+    fd = proc.stdout.fileno()
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not data.endswith(b"\n"):
+        ready, _, _ = stdlib_select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            pytest.fail(f"no output line within {timeout} s (got {data!r})")
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        data += byte
+    return data.decode("utf-8")
+
+
+class Peer:
+    """The test's own UDP peer (stdlib socket on 127.0.0.1, 5 s timeout)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(5.0)
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def send(self, data: bytes, port: int) -> None:
+        self.sock.sendto(data, ("127.0.0.1", port))
+
+    def recv(self) -> tuple[bytes, tuple[str, int]]:
+        return self.sock.recvfrom(65535)
+
+    def echo(self, data: bytes, port: int) -> bytes:
+        """Sends ``data`` and returns the answer, which must come from ``port``."""
+        self.send(data, port)
+        reply, addr = self.recv()
+        assert addr == ("127.0.0.1", port)
+        return reply
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def peer() -> Iterator[Peer]:
+    p = Peer()
+    yield p
+    p.close()
+
+
+_EPHEMERAL = re.compile(r"127\.0\.0\.1:\d+")
+_EPHEMERAL_TUPLE = re.compile(r"\('127\.0\.0\.1', \d+\)")
+_TIME = re.compile(r"^\d+\.\d+(?=\[)", re.M)
+
+
+def normalise(text: str) -> str:
+    """A transcript without what changes from run to run: client ports and ``time.time()``."""
+    text = _EPHEMERAL.sub("127.0.0.1:PORT", text)
+    text = _EPHEMERAL_TUPLE.sub("('127.0.0.1', PORT)", text)
+    return _TIME.sub("TIME", text)
+
+
+_MESSAGE = re.compile(
+    r"^(Message\[[^\]]*\] - |recibido (en mi socket .*? desde el origen|desde) \S+: )(.*)$"
+)
+
+
+def ours(text: str, payloads: Iterable[str]) -> str:
+    """``text`` without the lines for datagrams the test did not send.
+
+    Other processes on this shared machine scan loopback ports (nmap, udpeco scan tests);
+    their probes reach our servers too. A message line whose payload is not one the test sent
+    is dropped (with the blank line v3 prints after some lines).
+    """
+    keep = set(payloads)
+    out = []
+    for line in text.splitlines(keepends=True):
+        m = _MESSAGE.match(line.rstrip("\n"))
+        if m and m.group(3) not in keep:
+            continue
+        out.append(line)
+    return "".join(out)
+
+
+def watch(procs: list[subprocess.Popen], limit: float) -> tuple[float, dict[int, list]]:
+    """Reads the stdout lines of ``procs`` as they come, until all end (or ``limit`` s).
+
+    Returns the start time and, per pid, the ``(seconds since start, line)`` pairs.
+    """
+    import select as stdlib_select
+
+    start = time.monotonic()
+    lines: dict[int, list] = {p.pid: [] for p in procs}
+    pending = {p.stdout.fileno(): p for p in procs}
+    partial = {fd: b"" for fd in pending}
+    while pending and time.monotonic() - start < limit:
+        ready, _, _ = stdlib_select.select(list(pending), [], [], 0.5)
+        now = time.monotonic() - start
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            data = partial[fd] + chunk
+            *complete, partial[fd] = data.split(b"\n")
+            if not chunk:  # end of file: what is left is the last line
+                complete, partial[fd] = [*complete, partial[fd]] if partial[fd] else complete, b""
+            pid = pending[fd].pid
+            lines[pid].extend((now, part.decode("utf-8") + "\n") for part in complete)
+            if not chunk:
+                del pending[fd]
+    return start, lines
+
+
+def after_last_datagram(timed: list, marker: str) -> tuple[float, list]:
+    """The time of the last line containing ``marker`` (0 if none) and the lines after it.
+
+    On this shared machine a foreign datagram (another process scanning loopback) restarts a
+    silence count; timings are checked from the last datagram the server printed.
+    """
+    t0, rest = 0.0, list(timed)
+    for i, (t, line) in enumerate(timed):
+        if marker in line:
+            t0, rest = t, timed[i + 1 :]
+    return t0, rest
+
+
+def no_traceback(err: str) -> None:
+    """The program's stderr has no Python traceback."""
+    assert "Traceback" not in err, err
+
+
+# ----------------------------------------------------------------------------------------
+# The longest práctica timing (exercise 9's 20 s) runs in the background from the start of the
+# session, so that the rest of the suite runs meanwhile; its test only collects the result.
+
+SLOW_V3_9 = "test_practica_timings_5s_silence_and_exercise9_20s"
+
+
+class Background:
+    """servidor_eco_v3_9 on each backend with the práctica's values, watched by a thread."""
+
+    def __init__(self) -> None:
+        import tempfile
+        import threading
+
+        self.lab = Lab(tempfile.mkdtemp(prefix="lab-v3_9-"))
+        self.peer = Peer()
+        self.runs = []
+        for backend in backends():
+            p1, p2 = free_ports(2)
+            self.runs.append(
+                (backend, self.lab.start("servidor_eco_v3_9", p1, p2, backend=backend), p1, p2)
+            )
+        for _, proc, p1, p2 in self.runs:
+            wait_bound([p1, p2], proc)
+            # The 20 s count from this datagram (the server prints it).
+            assert self.peer.echo(b"empieza", p2) == b"empieza"
+        self.result: tuple[float, dict[int, list]] | None = None
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        self.result = watch([proc for _, proc, *_ in self.runs], limit=60)
+
+    def wait(self) -> dict[int, list]:
+        """The timed lines per pid, once every server has ended (or 60 s passed)."""
+        self.thread.join(65)
+        assert self.result is not None
+        return self.result[1]
+
+    def close(self) -> None:
+        self.lab.cleanup()
+        self.peer.close()
+
+
+_background: dict[str, Background] = {}
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    if config.option.collectonly:
+        return
+    if any(item.name == SLOW_V3_9 for item in items):
+        _background["v3_9"] = Background()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    for bg in _background.values():
+        bg.close()
+
+
+@pytest.fixture
+def v3_9_background() -> Background:
+    """The background exercise-9 run started when the session began."""
+    return _background["v3_9"]

@@ -1,0 +1,85 @@
+"""``udpeco compare``: práctica scenarios side by side on the stdlib, the drop-in, the engine."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from udpeco.practica3.scenarios import SCENARIOS
+
+
+def compare(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "udpeco", "compare", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def rows(out: str) -> dict[str, str]:
+    """Each table row by its runner name (first column)."""
+    found = {}
+    for line in out.splitlines():
+        m = re.match(r"(stdlib socket|udpeco drop-in|udpeco\.\S+)\s+(.*)$", line)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def test_help_explains_every_scenario():
+    out = compare("--help")
+    assert out.returncode == 0
+    for name, scenario in SCENARIOS.items():
+        assert f"{name}: " in out.stdout
+        assert scenario.help.split()[0] in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [["nope"], ["v1", "--duration", "0"], ["final1", "--ports", "x"], ["--repeat", "0"]]
+)
+def test_bad_arguments_are_one_line(args):
+    out = compare(*args)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def check_table(out: subprocess.CompletedProcess, unit: str) -> dict[str, str]:
+    assert out.returncode == 0, out.stdout + out.stderr
+    table = rows(out.stdout)
+    assert table["stdlib socket"].startswith("reference")
+    assert table["udpeco drop-in"].startswith("same")  # the same transcript on both backends
+    assert unit in table["stdlib socket"] and unit in table["udpeco drop-in"]
+    engines = [v for k, v in table.items() if k.startswith("udpeco.")]
+    assert len(engines) == 1
+    engine = engines[0]
+    assert "engine not available" in engine or unit in engine
+    return table
+
+
+def test_v1_rates():
+    check_table(compare("v1", "--duration", "0.3", "--repeat", "1"), "echoes/s")
+
+
+def test_final1_scan_times():
+    table = check_table(compare("final1", "--ports", "3"), " s ")
+    # cliente_final1's scan waits 0.5 s on every silent port before the server's.
+    m = re.search(r"server on port #(\d+)", table["stdlib socket"])
+    silent = int(m.group(1)) - 1
+    took = float(re.search(r"([\d.]+) s ", table["stdlib socket"]).group(1))
+    assert 0.5 * silent <= took <= 0.5 * silent + 2.0
+
+
+def test_final2_lines():
+    table = check_table(compare("final2", "--messages", "500", "--repeat", "1"), "lines/s")
+    assert "505 lines;" in table["stdlib socket"] and "505 lines;" in table["udpeco drop-in"]
+
+
+def test_client_requests():
+    table = check_table(compare("client", "--requests", "200", "--repeat", "1"), "req/s")
+    engine = table["udpeco.Client"]
+    assert engine.startswith("same (client)") or "engine not available" in engine

@@ -1,0 +1,215 @@
+"""Práctica v3.0 (select, Listado 3) and exercises 8, 9 and 10."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+from labkit import (
+    after_last_datagram,
+    backends,
+    bound_udp_ports,
+    finish,
+    free_ports,
+    interrupt,
+    normalise,
+    ours,
+    read_line,
+    wait_bound,
+)
+
+PROMPT = "Enter message to send : "
+
+
+def received(port: int, data: str) -> str:
+    return f"recibido en mi socket ('0.0.0.0', {port}) desde el origen 127.0.0.1:PORT: {data}\n"
+
+
+def test_select_over_two_sockets_replies_from_the_receiving_one(lab, peer, backend):
+    p1, p2 = free_ports(2)
+    # PRACTICA_TIMEOUT_SCALE=0.1: the silence message after 0.5 s.
+    server = lab.start("servidor_eco_v3", p1, p2, backend=backend, scale=0.1)
+    wait_bound([p1, p2], server)
+    assert peer.echo(b"uno", p1) == b"uno"  # Peer.echo checks the reply's source port
+    assert peer.echo(b"dos", p2) == b"dos"
+    assert peer.echo(b"tres", p1) == b"tres"
+    assert normalise(read_line(server)) == received(p1, "uno")
+    # Silence: the message comes, with the blank line the práctica's "\n" adds.
+    while read_line(server) != "Han pasado 0.5 seg sin recibir nada por ningun socket.\n":
+        pass
+    assert read_line(server) == "\n"
+    rc, out, err = interrupt(server)
+    assert (rc, err) == (130, "")
+
+
+def test_transcript(lab, peer, backend):
+    p1, p2 = free_ports(2)
+    server = lab.start("servidor_eco_v3", p1, p2, backend=backend, scale=0.1)
+    wait_bound([p1, p2], server)
+    for data, port in ((b"uno", p1), (b"dos", p2), (b"tres", p1)):
+        assert peer.echo(data, port) == data
+    time.sleep(0.75)  # one silence period after the last datagram
+    rc, out, err = interrupt(server)
+    assert (rc, err) == (130, "")
+    text = normalise(ours(out, ["uno", "dos", "tres"]))
+    silence = "Han pasado 0.5 seg sin recibir nada por ningun socket.\n\n"
+    assert text.startswith(received(p1, "uno") + received(p2, "dos") + received(p1, "tres"))
+    assert text.endswith(silence)
+
+
+def test_exercise8_two_ncat_terminals(lab, backend):
+    """Two netcat 'terminals', one per server port; each gets its echo."""
+    p1, p2 = free_ports(2)
+    server = lab.start("servidor_eco_v3", p1, p2, backend=backend)
+    wait_bound([p1, p2], server)
+    for port, word in ((p1, "a ocho"), (p2, "a nueve")):
+        nc = subprocess.Popen(
+            ["ncat", "-u", "127.0.0.1", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        lab.procs.append(nc)
+        nc.stdin.write(word + "\n")
+        nc.stdin.flush()
+        assert any(read_line(nc).endswith(word + "\n") for _ in range(5))
+        nc.kill()
+    rc, out, err = interrupt(server)
+    assert (rc, err) == (130, "")
+    # netcat sends the line with its newline; v3 prints the data as received (then a blank line).
+    lines = [
+        line + "\n"
+        for line in normalise(out).splitlines()
+        if line.endswith((" a ocho", " a nueve"))
+    ]
+    assert lines == [received(p1, "a ocho"), received(p2, "a nueve")]
+
+
+def test_default_ports_8888_9999(lab, peer, backend):
+    server = lab.start("servidor_eco_v3", backend=backend)
+    wait_bound([8888, 9999], server)
+    assert peer.echo(b"x", 8888) == b"x"
+    assert peer.echo(b"y", 9999) == b"y"
+    rc, out, err = interrupt(server)
+    assert (rc, err) == (130, "")
+    assert normalise(ours(out, ["x", "y"])) == received(8888, "x") + received(9999, "y")
+
+
+def test_practica_timings_5s_silence_and_exercise9_20s(v3_9_background):
+    """The práctica's own values, both backends at once: a message every 5 s, exit at 20 s.
+
+    The servers were started when the session began (conftest.Background), so the other
+    tests ran during these 20 s.
+    """
+    lines = v3_9_background.wait()
+    for backend, proc, p1, p2 in v3_9_background.runs:
+        rc, out, err = finish(proc)
+        assert (rc, err) == (0, ""), backend
+        timed = lines[proc.pid]
+        t0, rest = after_last_datagram(timed, "recibido en mi socket")
+        assert any("empieza" in line for _, line in timed), backend
+        assert [line for _, line in rest if line != "\n"] == [
+            "Han pasado 5 seg sin recibir nada por ningun socket.\n",
+        ] * 3 + ["Han pasado 20 seg sin recibir nada. Cierro los sockets y salgo.\n"], backend
+        stamps = [t - t0 for t, line in rest if line != "\n"]
+        for i, t in enumerate(stamps, start=1):
+            assert 5 * i - 0.3 <= t <= 5 * i + 1.0, (backend, stamps)
+        assert not {p1, p2} & bound_udp_ports(), "sockets still open"
+
+
+def test_exercise9_a_datagram_restarts_the_count(lab, peer, backend):
+    p1, p2 = free_ports(2)
+    # Scale 0.1: 0.5 s per select, ends after 2 s of silence.
+    server = lab.start("servidor_eco_v3_9", p1, p2, backend=backend, scale=0.1)
+    wait_bound([p1, p2], server)
+    silence = "Han pasado 0.5 seg sin recibir nada por ningun socket.\n"
+    # Two silences (1 s of the 2 s), then a datagram: the count starts again from zero.
+    seen = [read_line(server) for _ in range(4)]
+    assert seen == [silence, "\n", silence, "\n"]
+    assert peer.echo(b"sigo", p2) == b"sigo"
+    sent = time.monotonic()
+    rc, out, err = finish(server)
+    quiet = time.monotonic() - sent
+    assert (rc, err) == (0, "")
+    assert 1.9 <= quiet <= 3.5, quiet
+    assert normalise(ours(out, ["sigo"])) == (
+        received(p2, "sigo")
+        + (silence + "\n") * 3
+        + "Han pasado 2 seg sin recibir nada. Cierro los sockets y salgo.\n"
+    )
+
+
+def test_exercise10_three_second_sleep_vs_x1_and_x4(lab):
+    """The práctica's 3 s sleep: X=1 gives up after 1 s, X=4 gets the echo after 3 s.
+
+    Both backends and both X at once, each client with its own server (the server sleeps
+    before each echo, so two clients of one server would wait for each other).
+    """
+    runs = []
+    for backend in backends():
+        for x in (1, 4):
+            p1, p2 = free_ports(2)
+            server = lab.start("servidor_eco_v3_10", p1, p2, backend=backend)
+            runs.append([backend, x, server, p1, p2])
+    for _, _, server, p1, p2 in runs:
+        wait_bound([p1, p2], server)
+    start = time.monotonic()
+    for run in runs:
+        backend, x, server, p1, p2 = run
+        client = lab.start(
+            "cliente_eco_v3_10", "127.0.0.1", p1, x, backend=backend, stdin=subprocess.PIPE
+        )
+        client.stdin.write("hola\n")
+        client.stdin.close()
+        run.append(client)
+    for backend, x, _server, _p1, _p2, client in runs:
+        rc, out, err = finish(client)
+        took = time.monotonic() - start
+        if x == 1:
+            assert (rc, out, err) == (
+                1,
+                f"{PROMPT}No ha llegado respuesta del servidor en 1 seg.\n",
+                "",
+            )
+        else:
+            assert (rc, out, err) == (0, f"{PROMPT}Server reply : hola\n{PROMPT}\n", "")
+            assert 2.9 <= took <= 5.0, (backend, took)
+    for _backend, _x, server, p1, _p2, _client in runs:
+        rc, out, err = interrupt(server)
+        assert (rc, err) == (130, "")
+        assert normalise(ours(out, ["hola"])).startswith(received(p1, "hola"))
+
+
+def test_exercise10_client_x_timing_short(lab, backend):
+    """X=0.3 against a port that never answers: gives up after about 0.3 s."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        start = time.monotonic()
+        rc, out, err = lab.run(
+            "cliente_eco_v3_10",
+            "127.0.0.1",
+            silent.getsockname()[1],
+            "0.3",
+            backend=backend,
+            input="hola\n",
+        )
+        took = time.monotonic() - start
+    finally:
+        silent.close()
+    assert (rc, out, err) == (1, f"{PROMPT}No ha llegado respuesta del servidor en 0.3 seg.\n", "")
+    assert took < 2.5
+
+
+def test_usage_errors(lab, backend):
+    for program, args in [
+        ("servidor_eco_v3", ["8888"]),
+        ("servidor_eco_v3_9", ["1", "x"]),
+        ("servidor_eco_v3_10", ["1", "2", "3"]),
+        ("cliente_eco_v3_10", ["127.0.0.1", "9"]),
+        ("cliente_eco_v3_10", ["127.0.0.1", "9", "-1"]),
+    ]:
+        rc, out, err = lab.run(program, *args, backend=backend)
+        assert rc == 2, (program, args)
+        assert (out + err).count("\n") == 1 and "Usage: python" in out + err, (program, out, err)
