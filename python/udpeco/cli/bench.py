@@ -17,31 +17,7 @@ from typing import Any, Callable
 
 from udpeco import bench
 from udpeco.cli import fail
-from udpeco.cli.client import port_number, seconds
-
-
-def _int_in(low: int, high: int, what: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: not a number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: must be {low}-{high}")
-        return value
-
-    return parse
-
-
-def rate(text: str) -> float:
-    """An argparse type: datagrams per second, > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid rate {text!r}: not a number") from None
-    if not 0 < value <= 1e8:
-        raise argparse.ArgumentTypeError(f"invalid rate {text!r}: must be > 0 and <= 1e8")
-    return value
+from udpeco.cli.argtypes import float_in, int_in, port, seconds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -53,25 +29,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "percentiles (closed loop with --window in flight, or open loop at --rate).",
     )
     p.add_argument("host", help="server name or address")
-    p.add_argument("port", type=port_number, help="server port")
+    p.add_argument("port", type=port, help="server port")
     p.add_argument("--duration", type=seconds, default=3.0, metavar="S", help="seconds (3)")
     p.add_argument(
         "--window",
-        type=_int_in(1, 65536, "window"),
+        type=int_in(1, 65536, "window"),
         default=64,
         metavar="N",
         help="datagrams in flight in the closed loop (64; 1 = ping-pong)",
     )
     p.add_argument(
         "--size",
-        type=_int_in(8, 65507, "size"),
+        type=int_in(8, 65507, "size"),
         default=64,
         metavar="B",
         help="bytes per datagram, 8-65507 (64)",
     )
     p.add_argument(
         "--rate",
-        type=rate,
+        type=float_in(0, 1e8, "rate"),
         default=None,
         metavar="R",
         help="open loop: send R datagrams/s whatever the replies (default: closed loop)",

@@ -17,42 +17,10 @@ from collections.abc import Iterator
 
 from udpeco import Client
 from udpeco.cli import fail
+from udpeco.cli.argtypes import int_in, port, seconds
 
 #: The prompt of cliente_eco.
 PROMPT = "Enter message to send : "
-
-
-def port_number(text: str) -> int:
-    """An argparse type: a port 1-65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: not a number") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: must be 1-65535")
-    return port
-
-
-def seconds(text: str) -> float:
-    """An argparse type: a positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
-    if not 0 < value < 1e9:
-        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}: must be > 0")
-    return value
-
-
-def count(text: str) -> int:
-    """An argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}: not a number") from None
-    if not 0 <= value <= 1_000_000:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be 0-1000000")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -64,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "Exits 1 when the server does not answer in time.",
     )
     p.add_argument("host", help="server name or address")
-    p.add_argument("port", type=port_number, help="server port")
+    p.add_argument("port", type=port, help="server port")
     p.add_argument(
         "--timeout",
         type=seconds,
@@ -74,14 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--retries",
-        type=count,
+        type=int_in(0, 1_000_000, "number of retries"),
         default=0,
         metavar="N",
         help="resend a line up to N more times when no reply comes (default: 0)",
     )
     p.add_argument(
         "--bufsize",
-        type=lambda t: max(1, count(t)),
+        type=int_in(1, 65535, "buffer size"),
         default=1024,
         metavar="B",
         help="longest reply kept, longer ones are truncated (default: 1024, as recvfrom(1024))",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
+from udpeco.cli.argtypes import float_in, int_in
 from udpeco.practica3.harness import Options, Row
 from udpeco.practica3.scenarios import SCENARIOS
 
@@ -43,68 +44,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--duration",
-        type=_positive,
+        type=float_in(0, 3600, "duration"),
         default=2.0,
         metavar="S",
         help="seconds of load for each echoes/s figure (default: 2)",
     )
     parser.add_argument(
         "--ports",
-        type=_range_size,
+        type=int_in(1, 1000, "port count"),
         default=11,
         metavar="N",
         help="final1: size of the port range scanned (default: 11; the práctica's is 101)",
     )
     parser.add_argument(
         "--messages",
-        type=_count,
+        type=int_in(1, 10_000_000, "count"),
         default=20000,
         metavar="N",
         help="final2: datagrams written to the file (default: 20000)",
     )
     parser.add_argument(
         "--requests",
-        type=_count,
+        type=int_in(1, 10_000_000, "count"),
         default=5000,
         metavar="N",
         help="client: requests each client sends (default: 5000)",
     )
     parser.add_argument(
         "--repeat",
-        type=_repeat,
+        type=int_in(1, 100, "repeat count"),
         default=3,
         metavar="N",
         help="v1, v3, client, final2: runs per row, interleaved; the best is shown (default: 3)",
     )
     parser.set_defaults(func=run)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"not a duration in seconds: {text!r}")
-    return value
-
-
-def _range_size(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 1000:
-        raise argparse.ArgumentTypeError(f"not a port count between 1 and 1000: {text!r}")
-    return int(text)
-
-
-def _repeat(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 100:
-        raise argparse.ArgumentTypeError(f"not a repeat count between 1 and 100: {text!r}")
-    return int(text)
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 10_000_000:
-        raise argparse.ArgumentTypeError(f"not a message count: {text!r}")
-    return int(text)
 
 
 def _figure(row: Row) -> str:

@@ -13,6 +13,7 @@ import time
 
 from udpeco import _udpeco
 from udpeco.cli import fail
+from udpeco.cli.argtypes import float_in, int_in, seconds
 
 #: Verdicts in the order the summary lists them.
 STATES = ("open", "open|filtered", "filtered", "closed")
@@ -34,16 +35,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("host", metavar="HOST", help="name or IPv4/IPv6 address (resolved once)")
     p.add_argument("ports", metavar="PORTS", help="ports, e.g. 20000-20100 or 7,9,20000-20100")
-    p.add_argument("--timeout", type=float, default=0.5, metavar="S", help="wait per probe (0.5 s)")
+    p.add_argument(
+        "--timeout", type=seconds, default=0.5, metavar="S", help="wait per probe (0.5 s)"
+    )
     p.add_argument(
         "--retries",
-        type=int,
+        type=int_in(1, 100, "number of retries"),
         default=1,
         metavar="N",
         help="probes again before open|filtered (1, at least 1)",
     )
     p.add_argument(
-        "--rate", type=float, default=None, metavar="R", help="at most R probes per second"
+        "--rate",
+        type=float_in(0, 1e9, "rate"),
+        default=None,
+        metavar="R",
+        help="at most R probes per second",
     )
     p.add_argument(
         "--probe", default="udpeco", metavar="TEXT", help="payload of each probe (udpeco)"

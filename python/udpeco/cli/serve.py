@@ -8,58 +8,16 @@ Ctrl+C or SIGTERM stops it (the log is flushed); the counters are printed on std
 from __future__ import annotations
 
 import argparse
-import math
 import signal
 import sys
 from types import FrameType
 
 from udpeco.cli import fail
+from udpeco.cli.argtypes import int_in, port_range, seconds, seconds_or_zero
 
 
 class _Terminated(Exception):
     """Raised by the SIGTERM handler so that the server stops like on Ctrl+C."""
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number of seconds: {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"seconds must be >= 0, not {text!r}")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    value = _seconds(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("seconds must be more than 0")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _port_range(text: str) -> tuple[int, int]:
-    first, sep, last = text.partition("-")
-    try:
-        lo, hi = int(first), int(last)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid port range {text!r}: expected FIRST-LAST, e.g. 20000-20100"
-        ) from None
-    if not sep or not 1 <= lo <= hi <= 65535:
-        raise argparse.ArgumentTypeError(
-            f"invalid port range {text!r}: expected FIRST-LAST within 1-65535, FIRST <= LAST"
-        )
-    return lo, hi
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -86,13 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--random-port",
-        type=_port_range,
+        type=port_range,
         metavar="FIRST-LAST",
         help="final exercise 1: listen on a random port in this range and print it",
     )
     p.add_argument(
         "--bufsize",
-        type=_positive_int,
+        type=int_in(1, 65535, "buffer size"),
         default=1024,
         help="receive buffer: longer datagrams are truncated, as recvfrom(1024) (default 1024)",
     )
@@ -111,20 +69,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--delay",
-        type=_seconds,
+        type=seconds_or_zero,
         default=0.0,
         metavar="S",
         help="exercise 10: send each reply S seconds after its datagram arrived",
     )
     p.add_argument(
         "--idle-timeout",
-        type=_positive_seconds,
+        type=seconds,
         metavar="S",
         help="exercise 9: stop after S seconds without any datagram",
     )
     p.add_argument(
         "--silence",
-        type=_positive_seconds,
+        type=seconds,
         metavar="S",
         help="v3: print 'Han pasado S seg sin recibir nada...' after each S s of silence",
     )
@@ -136,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--quiet", action="store_true", help="do not print a line per datagram")
     p.add_argument(
         "--workers",
-        type=_positive_int,
+        type=int_in(1, 1024, "number of workers"),
         default=1,
         metavar="N",
         help="N threads sharing the ports with SO_REUSEPORT (default 1)",
