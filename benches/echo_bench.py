@@ -116,7 +116,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--seconds", type=float, default=1.5)
-    ap.add_argument("--tools", type=Path, default=HERE.parent.parent.parent / "shared" / "tools")
+    ap.add_argument("--tools", type=Path, default=HERE.parent.parent / "shared" / "tools")
     args = ap.parse_args()
     tools = args.tools.resolve()
     if not (tools / "udpload").exists() or not (tools / "echo_mmsg").exists():

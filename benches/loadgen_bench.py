@@ -38,7 +38,6 @@ def tools_dir() -> Path:
     for candidate in (
         os.environ.get("UDPECO_TOOLS"),
         ROOT.parent / "shared" / "tools",
-        "/work/shared/tools",
     ):
         if candidate and (Path(candidate) / "udpload.c").exists():
             return Path(candidate)

@@ -19,8 +19,6 @@ from pathlib import Path
 TOOLS = Path(
     os.environ.get("UDPECO_TOOLS", Path(__file__).resolve().parents[1].parent / "shared" / "tools")
 )
-if not (TOOLS / "echo_mmsg.c").exists():
-    TOOLS = Path("/work/shared/tools")
 
 
 def free_udp_port() -> int:
