@@ -336,6 +336,8 @@ def no_traceback(err: str) -> None:
 # session, so that the rest of the suite runs meanwhile; its test only collects the result.
 
 SLOW_V3_9 = "test_practica_timings_5s_silence_and_exercise9_20s"
+#: Every test that collects the background run's result.
+BACKGROUND_TESTS = {SLOW_V3_9, "test_practica_timings_on_the_rust_engine"}
 
 
 class Background:
@@ -353,7 +355,21 @@ class Background:
             self.runs.append(
                 (backend, self.lab.start("servidor_eco_v3_9", p1, p2, backend=backend), p1, p2)
             )
-        for _, proc, p1, p2 in self.runs:
+        # The Rust engine doing the same job: `udpeco serve` with v3's silence message and
+        # exercise 9's idle timeout, at the práctica's values too.
+        self.engine: tuple[subprocess.Popen, int, int] | None = None
+        self.engine_end: float | None = None
+        if _rust_available():
+            p1, p2 = free_ports(2)
+            cmd = [sys.executable, "-m", "udpeco", "serve", "--bind", "127.0.0.1"]
+            cmd += ["--port", str(p1), "--port", str(p2), "--silence", "5", "--idle-timeout", "20"]
+            proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
+            )
+            self.lab.procs.append(proc)
+            self.engine = (proc, p1, p2)
+        servers = [(proc, p1, p2) for _, proc, p1, p2 in self.runs]
+        for proc, p1, p2 in servers + ([self.engine] if self.engine else []):
             wait_bound([p1, p2], proc)
             # The 20 s count from this datagram (the server prints it).
             assert self.peer.echo(b"empieza", p2) == b"empieza"
@@ -362,7 +378,14 @@ class Background:
         self.thread.start()
 
     def _watch(self) -> None:
-        self.result = watch([proc for _, proc, *_ in self.runs], limit=60)
+        procs = [proc for _, proc, *_ in self.runs]
+        if self.engine:
+            procs.append(self.engine[0])
+        self.result = watch(procs, limit=60)
+        if self.engine:
+            self.engine[0].wait(5)
+            # Every stdout line has been read; the engine's exit is within a tick of its EOF.
+            self.engine_end = time.monotonic() - self.result[0]
 
     def wait(self) -> dict[int, list]:
         """The timed lines per pid, once every server has ended (or 60 s passed)."""
@@ -381,7 +404,7 @@ _background: dict[str, Background] = {}
 def pytest_collection_modifyitems(session, config, items) -> None:
     if config.option.collectonly:
         return
-    if any(item.name == SLOW_V3_9 for item in items):
+    if any(item.name in BACKGROUND_TESTS for item in items):
         _background["v3_9"] = Background()
 
 

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import time
 
+import pytest
 from labkit import (
     after_last_datagram,
     backends,
@@ -116,6 +117,30 @@ def test_practica_timings_5s_silence_and_exercise9_20s(v3_9_background):
         for i, t in enumerate(stamps, start=1):
             assert 5 * i - 0.3 <= t <= 5 * i + 1.0, (backend, stamps)
         assert not {p1, p2} & bound_udp_ports(), "sockets still open"
+
+
+def test_practica_timings_on_the_rust_engine(v3_9_background):
+    """`udpeco serve --silence 5 --idle-timeout 20` (v3's message, exercise 9's exit), run in
+    the background beside the lab scripts with the práctica's values."""
+    if v3_9_background.engine is None:
+        pytest.skip("udpeco's compiled engine is not installed")
+    lines = v3_9_background.wait()
+    proc, p1, p2 = v3_9_background.engine
+    rc, out, err = finish(proc)
+    assert rc == 0, err
+    assert "udpeco serve:" in err and "Traceback" not in err
+    timed = lines[proc.pid]
+    t0, rest = after_last_datagram(timed, "Message[127.0.0.1:")
+    assert any(line.endswith("] - empieza\n") for _, line in timed)
+    assert [line for _, line in rest if line != "\n"] == [
+        "Han pasado 5 seg sin recibir nada por ningun socket.\n",
+    ] * 3
+    stamps = [t - t0 for t, line in rest if line != "\n"]
+    for i, t in enumerate(stamps, start=1):
+        assert 5 * i - 0.3 <= t <= 5 * i + 1.0, stamps
+    assert v3_9_background.engine_end is not None
+    assert 20 - 0.3 <= v3_9_background.engine_end - t0 <= 21.5, v3_9_background.engine_end - t0
+    assert not {p1, p2} & bound_udp_ports(), "sockets still open"
 
 
 def test_exercise9_a_datagram_restarts_the_count(lab, peer, backend):
