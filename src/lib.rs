@@ -13,6 +13,8 @@
 //! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
 //! - [`echo`]: the echo server engine; [`mmsg`]: batched `recvmmsg`/`sendmmsg` I/O.
 
+#![warn(missing_docs)]
+
 pub mod addr;
 pub mod cancel;
 pub mod client;
