@@ -51,6 +51,12 @@ fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     f(&mut vec![0u8; size])
 }
 
+/// The bytes a receive of `n` wrote into `buf`. With `MSG_TRUNC` the kernel returns the
+/// datagram's real length, which can exceed the buffer; only what was written is returned.
+fn received(buf: &[u8], n: usize) -> &[u8] {
+    &buf[..n.min(buf.len())]
+}
+
 /// Seconds (a float or an int) to nanoseconds, exactly as the interpreter's
 /// `_PyTime_FromSecondsObject(..., _PyTime_ROUND_TIMEOUT)` converts a timeout: floats are
 /// rounded away from zero, ints must be integers (`__index__`), and the two overflow cases
@@ -290,7 +296,7 @@ impl PySocket {
         let inner = &self.inner;
         let (data, addr) = with_scratch(size, |buf| {
             let (n, addr) = detach_interruptible(py, |c| inner.recv_from(buf, flags, c))?;
-            Ok::<_, PyErr>((PyBytes::new(py, &buf[..n]), addr))
+            Ok::<_, PyErr>((PyBytes::new(py, received(buf, n)), addr))
         })?;
         (data, Self::addr_or_none(py, addr)?).into_pyobject(py)
     }
@@ -308,7 +314,7 @@ impl PySocket {
         let inner = &self.inner;
         with_scratch(size, |buf| {
             let n = detach_interruptible(py, |c| inner.recv(buf, flags, c))?;
-            Ok(PyBytes::new(py, &buf[..n]))
+            Ok(PyBytes::new(py, received(buf, n)))
         })
     }
 
