@@ -18,7 +18,7 @@ use socket2::Socket;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::load::target::{connect_udp, resolve};
-use crate::wait::{wait_fd, READ_EVENTS};
+use crate::wait::{deadline_after, wait_fd, READ_EVENTS};
 
 /// A UDP request/response client bound to one server.
 #[derive(Debug)]
@@ -131,7 +131,7 @@ impl Client {
         discard_stale(sock, buf);
         for _ in 0..=self.retries {
             sock.send(data)?;
-            let deadline = self.timeout.map(|t| Instant::now() + t);
+            let deadline = self.timeout.and_then(deadline_after);
             loop {
                 let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                 if !wait_fd(sock.as_raw_fd(), READ_EVENTS, left, cancel)? {
@@ -252,6 +252,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.request(b"slow", &Cancel::new()).unwrap(), b"slow");
+        drop(t);
+    }
+
+    #[test]
+    fn a_timeout_of_centuries_waits_without_panicking() {
+        // `Instant::now() + Duration::MAX` used to panic ("overflow when adding duration").
+        let (addr, t) = echo_once(Duration::ZERO, 1);
+        let mut c =
+            Client::connect("127.0.0.1", addr.port(), Some(Duration::MAX), 0, 1024).unwrap();
+        assert_eq!(c.request(b"far", &Cancel::new()).unwrap(), b"far");
         drop(t);
     }
 

@@ -507,8 +507,11 @@ impl<'a> Engine<'a> {
         let mut wake = now + TICK;
         for (fifo, wait) in self.flights.iter().zip([self.retry_after(), timeout]) {
             if let Some(&(idx, _)) = fifo.front() {
-                if let Some(sent) = self.table.slots[idx].sent_at {
-                    wake = wake.min(sent + wait);
+                if let Some(due) = self.table.slots[idx]
+                    .sent_at
+                    .and_then(|s| s.checked_add(wait))
+                {
+                    wake = wake.min(due);
                 }
             }
         }
