@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyFloat, PyTuple};
@@ -26,8 +26,29 @@ thread_local! {
     static RECV_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with a scratch buffer of `size` bytes (reused when possible).
-fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+/// A zeroed buffer of `size` bytes, or `None` when the allocator refuses (an absurd `bufsize`
+/// must raise `MemoryError`, as the stdlib does, not abort the process as `vec!` would).
+/// Allocated with `alloc_zeroed`, so a large buffer costs no more than the pages touched.
+fn try_zeroed(size: usize) -> Option<Vec<u8>> {
+    if size == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u8>(size).ok()?;
+    // SAFETY: `layout` has a non-zero size (checked above).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of `[u8; size]`, which is
+    // the layout a `Box<[u8]>` of `size` bytes frees with, and all its bytes are initialised
+    // (zeroed).
+    let boxed = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, size)) };
+    Some(boxed.into_vec())
+}
+
+/// Runs `f` with a scratch buffer of `size` bytes (reused when possible); `MemoryError` when
+/// a buffer that large cannot be allocated.
+fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> PyResult<R>) -> PyResult<R> {
     if size <= REUSED_BUFFER_MAX {
         let reused = RECV_BUF.with(|cell| {
             // A signal handler that calls recvfrom re-enters here: it gets a fresh buffer.
@@ -48,7 +69,8 @@ fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
             return r;
         }
     }
-    f(&mut vec![0u8; size])
+    let mut buf = try_zeroed(size).ok_or_else(|| PyMemoryError::new_err(()))?;
+    f(&mut buf)
 }
 
 /// The bytes a receive of `n` wrote into `buf`. With `MSG_TRUNC` the kernel returns the

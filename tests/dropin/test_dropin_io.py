@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 from dropin_helpers import LOOPBACK, raises_exactly
 
 
@@ -90,6 +91,14 @@ def test_msg_trunc_reports_the_real_length_without_crashing(conn, peer) -> None:
     buf = bytearray(5)
     assert conn.recv_into(buf, 0, socket.MSG_TRUNC) == 11
     assert buf == b"hello"
+
+
+def test_absurd_bufsize_is_memory_error(conn) -> None:
+    # udpeco used to abort the whole process ("memory allocation ... failed").
+    with pytest.raises(MemoryError):
+        conn.recv(1 << 62)
+    with pytest.raises(MemoryError):
+        conn.recvfrom(1 << 62)
 
 
 def test_recvfrom_zero_bufsize_consumes_a_datagram(conn, peer) -> None:
