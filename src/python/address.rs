@@ -1,6 +1,6 @@
 //! Python address tuples to and from socket addresses, with the stdlib's checks and messages.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
@@ -126,16 +126,12 @@ pub fn to_tuple<'py>(py: Python<'py>, addr: &SocketAddr) -> PyResult<Bound<'py, 
 
 /// The unspecified address of a family as Python shows it for an unbound socket.
 pub fn unbound_tuple(py: Python<'_>, family: i32) -> PyResult<Bound<'_, PyTuple>> {
-    let any = if family == AF_INET6 {
-        "[::]:0"
+    let any: IpAddr = if family == AF_INET6 {
+        Ipv6Addr::UNSPECIFIED.into()
     } else {
-        "0.0.0.0:0"
+        Ipv4Addr::UNSPECIFIED.into()
     };
-    to_tuple(
-        py,
-        &any.parse()
-            .map_err(|_| PyTypeError::new_err("bad address"))?,
-    )
+    to_tuple(py, &SocketAddr::new(any, 0))
 }
 
 /// Dotted-quad text of an IPv4 address, without the formatting machinery (hot path of
