@@ -9,11 +9,8 @@ use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
 use crate::addr::{self, AF_INET6};
 
 /// Extracts the host part of an address tuple: `str`, `bytes` or `bytearray`, refusing a NUL
-/// inside as the stdlib does.
-///
-/// Drop-in fix: the first version let the NUL reach the lookup, which raised
-/// `ValueError('embedded null character')`; the stdlib raises
-/// `TypeError('host name must not contain null character')`.
+/// inside as the stdlib does (`TypeError('host name must not contain null character')`,
+/// before any lookup).
 fn host_text(host: &Bound<'_, PyAny>) -> PyResult<String> {
     let text = host_text_any(host)?;
     if text.contains('\0') {
@@ -68,8 +65,8 @@ pub fn to_socket_addr(
         }));
     }
     let host = tuple.get_item(0)?;
-    // Drop-in fix: a port beyond the C `long` range (`2**70`) gave pyo3's "Python int too large
-    // to convert to C long"; the stdlib maps every overflow to its port message.
+    // The stdlib maps every overflow, even beyond the C `long` range (`2**70`), to its port
+    // message.
     let port_overflow = || PyOverflowError::new_err(format!("{caller}(): port must be 0-65535."));
     let port: i64 = tuple.get_item(1)?.extract().map_err(|e: PyErr| {
         if e.is_instance_of::<PyOverflowError>(py) {

@@ -83,11 +83,8 @@ fn received(buf: &[u8], n: usize) -> &[u8] {
 /// `_PyTime_FromSecondsObject(..., _PyTime_ROUND_TIMEOUT)` converts a timeout: floats are
 /// rounded away from zero, ints must be integers (`__index__`), and the two overflow cases
 /// keep the interpreter's two different messages. `settimeout` and `select` both use it,
-/// as the stdlib's do, so their errors match.
-///
-/// Drop-in fix: the first version accepted anything with `__float__` and raised
-/// "timestamp too large to convert to C `_PyTime_t`" for `inf`, where the stdlib says
-/// "timestamp out of range for platform `time_t`".
+/// as the stdlib's do, so their errors match (`inf` is "timestamp out of range for platform
+/// `time_t`"; an object with only `__float__` is refused).
 pub(crate) fn seconds_to_ns(value: &Bound<'_, PyAny>) -> PyResult<i64> {
     const TOO_LARGE: &str = "timestamp too large to convert to C _PyTime_t";
     if let Ok(f) = value.cast::<PyFloat>() {
@@ -416,8 +413,8 @@ impl PySocket {
         optlen: Option<u32>,
     ) -> PyResult<()> {
         if value.is_none() {
-            // Drop-in fix: the stdlib parses a 3-argument call's value as a buffer, so a
-            // lone None is "a bytes-like object is required, not 'NoneType'".
+            // The stdlib parses a 3-argument call's value as a buffer, so a lone None is
+            // "a bytes-like object is required, not 'NoneType'".
             let Some(len) = optlen else {
                 return Err(PyTypeError::new_err(
                     "a bytes-like object is required, not 'NoneType'",
@@ -442,8 +439,7 @@ impl PySocket {
         optname: i32,
         buflen: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        // Drop-in fix: CPython treats `buflen == 0` like no buflen (an int result); the first
-        // version raised "getsockopt buflen out of range" for it.
+        // CPython treats `buflen == 0` like no buflen (an int result).
         match buflen.filter(|&n| n != 0) {
             None => Ok(self
                 .inner
@@ -527,9 +523,8 @@ impl PySocket {
 }
 
 impl PySocket {
-    /// `EBADF` once closed. Drop-in fix: the stdlib's `settimeout`/`setblocking` record the new
-    /// timeout and then set `O_NONBLOCK` with `fcntl`, which fails with `EBADF` on a closed
-    /// socket; the first version silently accepted the call.
+    /// `EBADF` once closed: the stdlib's `settimeout`/`setblocking` record the new timeout and
+    /// then set `O_NONBLOCK` with `fcntl`, which fails with `EBADF` on a closed socket.
     fn ebadf_if_closed(&self) -> PyResult<()> {
         if self.inner.is_closed() {
             return Err(Error::from_errno(libc::EBADF).into());
