@@ -18,7 +18,7 @@ use socket2::Socket;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::load::target::{connect_udp, resolve};
-use crate::wait::{wait_fd, READ_EVENTS};
+use crate::wait::{deadline_after, wait_fd, READ_EVENTS};
 
 /// A UDP request/response client bound to one server.
 #[derive(Debug)]
@@ -60,7 +60,9 @@ impl Client {
             peer,
             timeout,
             retries,
-            buf: vec![0; bufsize],
+            // No datagram is longer than 64 KiB: a larger `bufsize` truncates nothing more, and
+            // allocating it as given would abort the process for an absurd value.
+            buf: vec![0; bufsize.min(MAX_DATAGRAM)],
         })
     }
 
@@ -131,7 +133,7 @@ impl Client {
         discard_stale(sock, buf);
         for _ in 0..=self.retries {
             sock.send(data)?;
-            let deadline = self.timeout.map(|t| Instant::now() + t);
+            let deadline = self.timeout.and_then(deadline_after);
             loop {
                 let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                 if !wait_fd(sock.as_raw_fd(), READ_EVENTS, left, cancel)? {
@@ -160,6 +162,9 @@ impl Client {
         self.sock = None;
     }
 }
+
+/// The size of the largest UDP datagram (a 16-bit length), the most a reply can fill.
+const MAX_DATAGRAM: usize = 1 << 16;
 
 /// Most datagrams [`discard_stale`] drops before a request (bounds the work if a peer floods).
 const MAX_STALE: usize = 4096;
@@ -252,6 +257,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.request(b"slow", &Cancel::new()).unwrap(), b"slow");
+        drop(t);
+    }
+
+    #[test]
+    fn a_timeout_of_centuries_waits_without_panicking() {
+        // `Instant::now() + Duration::MAX` used to panic ("overflow when adding duration").
+        let (addr, t) = echo_once(Duration::ZERO, 1);
+        let mut c =
+            Client::connect("127.0.0.1", addr.port(), Some(Duration::MAX), 0, 1024).unwrap();
+        assert_eq!(c.request(b"far", &Cancel::new()).unwrap(), b"far");
+        drop(t);
+    }
+
+    #[test]
+    fn an_absurd_bufsize_does_not_abort() {
+        // `vec![0; usize::MAX]` used to abort the process (Python: `Client(..., bufsize=2**62)`).
+        let (addr, t) = echo_once(Duration::ZERO, 1);
+        let mut c = Client::connect(
+            "127.0.0.1",
+            addr.port(),
+            Some(Duration::from_secs(2)),
+            0,
+            usize::MAX,
+        )
+        .unwrap();
+        assert_eq!(c.request(b"big", &Cancel::new()).unwrap(), b"big");
         drop(t);
     }
 

@@ -22,7 +22,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::addr::{self, AF_INET, AF_INET6};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::wait::wait_fd;
+use crate::wait::{deadline_after, wait_fd};
 
 /// Largest buffer `getsockopt` may be asked to fill, as in `CPython`.
 pub const GETSOCKOPT_MAX: usize = 1024;
@@ -204,7 +204,7 @@ impl UdpSocket {
         let fd = self.fd();
         let mode = self.mode();
         let deadline = match mode {
-            Mode::Timeout(d) => Some(Instant::now() + d),
+            Mode::Timeout(d) => deadline_after(d),
             _ => None,
         };
         loop {
@@ -215,10 +215,9 @@ impl UdpSocket {
                         wait_fd(fd, events, None, cancel)?;
                     }
                     Mode::Timeout(_) => {
-                        let left = deadline
-                            .map(|d| d.saturating_duration_since(Instant::now()))
-                            .unwrap_or_default();
-                        if left.is_zero() || !wait_fd(fd, events, Some(left), cancel)? {
+                        // No deadline: a timeout beyond what an Instant can hold.
+                        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                        if left == Some(Duration::ZERO) || !wait_fd(fd, events, left, cancel)? {
                             return Err(Error::Timeout);
                         }
                     }

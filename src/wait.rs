@@ -29,6 +29,14 @@ fn slice_ms(deadline: Option<Instant>) -> libc::c_int {
     libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
 }
 
+/// The instant `timeout` from now, or `None` when it lies beyond what an [`Instant`] can hold
+/// (a timeout of centuries, e.g. `1e19` seconds from Python): a wait that long has no
+/// deadline. `Instant + Duration` would panic instead.
+#[must_use]
+pub fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
 /// Polls `fds` until at least one has an event, `timeout` passes, or `cancel` says stop.
 ///
 /// `timeout` of `None` waits forever; `Some(ZERO)` polls once without sleeping. Returns the
@@ -41,7 +49,7 @@ pub fn poll_fds(
     timeout: Option<Duration>,
     cancel: &Cancel,
 ) -> Result<usize> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.and_then(deadline_after);
     let nfds = libc::nfds_t::try_from(fds.len()).map_err(|_| Error::from_errno(libc::EINVAL))?;
     loop {
         if cancel.is_stopped() {
@@ -135,6 +143,19 @@ mod tests {
         assert!(matches!(r, Err(Error::Interrupted)));
         // Generous bound: the machine may be loaded; the point is that it ends at all, promptly.
         assert!(t.elapsed() < Duration::from_millis(100) + TICK * 10);
+    }
+
+    #[test]
+    fn a_timeout_beyond_instant_range_is_no_deadline() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        a.send_to(b"x", a.local_addr().unwrap()).unwrap();
+        let ready = wait_fd(
+            a.as_raw_fd(),
+            libc::POLLIN,
+            Some(Duration::MAX),
+            &Cancel::new(),
+        );
+        assert!(ready.unwrap());
     }
 
     #[test]

@@ -36,6 +36,15 @@ def test_closed_port() -> None:
     assert (r.port, r.state, r.reply, r.rtt) == (port, "closed", None, None)
 
 
+def test_timeout_of_centuries_does_not_panic() -> None:
+    # Instant + 1e19 s used to overflow: PanicException instead of a verdict.
+    with servers(1, 0, 1) as (_, _, [sock]):
+        port = sock.getsockname()[1]
+        sock.close()
+        [r] = udpeco.scan("127.0.0.1", [port], timeout=1e19)
+    assert (r.port, r.state) == (port, "closed")
+
+
 def test_silent_socket_is_open_filtered_after_a_second_probe() -> None:
     with servers(1, 0, 1) as (_, _, [sock]):
         port = sock.getsockname()[1]

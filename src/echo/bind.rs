@@ -1,10 +1,11 @@
 //! Creating and binding an echo server's sockets.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::config::{EchoConfig, PortChoice};
+use crate::addr;
 use crate::error::{Error, Result};
 
 /// `SO_RCVBUF` asked for when a server has few sockets: room for a burst of tens of
@@ -19,7 +20,7 @@ const FEW_SOCKETS: usize = 64;
 /// taken as is (IPv6 with or without brackets), anything else is a host name resolved once.
 ///
 /// # Errors
-/// [`Error::Gai`] when the name does not resolve.
+/// [`Error::Gai`] with the resolver's own code and message when the name does not resolve.
 pub fn resolve_host(host: &str) -> Result<IpAddr> {
     let h = host.trim();
     if h.is_empty() {
@@ -32,15 +33,7 @@ pub fn resolve_host(host: &str) -> Result<IpAddr> {
     if let Ok(ip) = literal.parse::<IpAddr>() {
         return Ok(ip);
     }
-    (h, 0)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut it| it.next())
-        .map(|a| a.ip())
-        .ok_or_else(|| Error::Gai {
-            code: -2,
-            message: "Name or service not known".into(),
-        })
+    addr::lookup(h, addr::AF_UNSPEC)
 }
 
 /// Sets the receive buffer, past `rmem_max` when allowed (`SO_RCVBUFFORCE`).
@@ -48,15 +41,13 @@ fn size_rcvbuf(sock: &Socket, bytes: usize) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
-        /// `SO_RCVBUFFORCE` (asm-generic value, as on x86 and ARM).
-        const SO_RCVBUFFORCE: libc::c_int = 33;
         let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
         // SAFETY: a valid socket and a c_int option value of the right size.
         let r = unsafe {
             libc::setsockopt(
                 sock.as_raw_fd(),
                 libc::SOL_SOCKET,
-                SO_RCVBUFFORCE,
+                libc::SO_RCVBUFFORCE,
                 std::ptr::from_ref(&v).cast(),
                 libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4),
             )

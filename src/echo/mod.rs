@@ -2,8 +2,8 @@
 //! 1 and 2) as one Rust loop.
 //!
 //! [`EchoServer::bind`] binds one or many ports (`SO_REUSEPORT` sockets per worker thread),
-//! and [`EchoServer::run`] serves until the stop sentinel, the idle timeout or a [`Cancel`]:
-//! batched receive and send (`recvmmsg`/`sendmmsg`, see [`crate::mmsg`]), replies from the
+//! and [`EchoServer::run`] serves until the stop sentinel, the idle timeout or a
+//! [`Cancel`](crate::Cancel): batched receive and send (`recvmmsg`/`sendmmsg`, see [`crate::mmsg`]), replies from the
 //! socket that received, in the order received. Counters are shared atomics.
 //!
 //! Files: [`config`] (options), [`bind`] (sockets), [`server`] (runs the workers),

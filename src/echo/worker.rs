@@ -356,8 +356,6 @@ impl<'a> Worker<'a> {
 /// (`SO_MEMINFO`'s `SK_MEMINFO_DROPS`), where the system tells.
 #[cfg(target_os = "linux")]
 fn kernel_drops(fd: RawFd) -> Option<u32> {
-    /// `SO_MEMINFO` (asm-generic value, as on x86 and ARM).
-    const SO_MEMINFO: libc::c_int = 55;
     /// Number of `SK_MEMINFO_*` entries the kernel fills.
     const VARS: usize = 9;
     let mut info = [0u32; VARS];
@@ -367,7 +365,7 @@ fn kernel_drops(fd: RawFd) -> Option<u32> {
         libc::getsockopt(
             fd,
             libc::SOL_SOCKET,
-            SO_MEMINFO,
+            libc::SO_MEMINFO,
             info.as_mut_ptr().cast(),
             &raw mut len,
         )

@@ -1,6 +1,6 @@
 //! Python address tuples to and from socket addresses, with the stdlib's checks and messages.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
@@ -9,11 +9,8 @@ use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
 use crate::addr::{self, AF_INET6};
 
 /// Extracts the host part of an address tuple: `str`, `bytes` or `bytearray`, refusing a NUL
-/// inside as the stdlib does.
-///
-/// Drop-in fix: the first version let the NUL reach the lookup, which raised
-/// `ValueError('embedded null character')`; the stdlib raises
-/// `TypeError('host name must not contain null character')`.
+/// inside as the stdlib does (`TypeError('host name must not contain null character')`,
+/// before any lookup).
 fn host_text(host: &Bound<'_, PyAny>) -> PyResult<String> {
     let text = host_text_any(host)?;
     if text.contains('\0') {
@@ -68,8 +65,8 @@ pub fn to_socket_addr(
         }));
     }
     let host = tuple.get_item(0)?;
-    // Drop-in fix: a port beyond the C `long` range (`2**70`) gave pyo3's "Python int too large
-    // to convert to C long"; the stdlib maps every overflow to its port message.
+    // The stdlib maps every overflow, even beyond the C `long` range (`2**70`), to its port
+    // message.
     let port_overflow = || PyOverflowError::new_err(format!("{caller}(): port must be 0-65535."));
     let port: i64 = tuple.get_item(1)?.extract().map_err(|e: PyErr| {
         if e.is_instance_of::<PyOverflowError>(py) {
@@ -126,16 +123,12 @@ pub fn to_tuple<'py>(py: Python<'py>, addr: &SocketAddr) -> PyResult<Bound<'py, 
 
 /// The unspecified address of a family as Python shows it for an unbound socket.
 pub fn unbound_tuple(py: Python<'_>, family: i32) -> PyResult<Bound<'_, PyTuple>> {
-    let any = if family == AF_INET6 {
-        "[::]:0"
+    let any: IpAddr = if family == AF_INET6 {
+        Ipv6Addr::UNSPECIFIED.into()
     } else {
-        "0.0.0.0:0"
+        Ipv4Addr::UNSPECIFIED.into()
     };
-    to_tuple(
-        py,
-        &any.parse()
-            .map_err(|_| PyTypeError::new_err("bad address"))?,
-    )
+    to_tuple(py, &SocketAddr::new(any, 0))
 }
 
 /// Dotted-quad text of an IPv4 address, without the formatting machinery (hot path of

@@ -11,7 +11,7 @@ use crate::client::Client;
 
 /// Seconds from Python (`None`: no limit) as a `Duration`, with the stdlib's error for a
 /// negative value.
-pub fn timeout_arg(seconds: Option<f64>) -> PyResult<Option<Duration>> {
+fn timeout_arg(seconds: Option<f64>) -> PyResult<Option<Duration>> {
     match seconds {
         None => Ok(None),
         Some(s) if s.is_nan() => Err(PyValueError::new_err("Invalid value NaN (not a number)")),

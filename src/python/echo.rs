@@ -204,6 +204,9 @@ impl PyEchoServer {
 
     /// Serves in a background thread until `stop()` (or the sentinel, or the idle timeout).
     fn start(&self, py: Python<'_>) -> PyResult<()> {
+        // Flush before taking the lock: Python code may release the GIL, and another thread
+        // that then takes the GIL and asks `running` would block on the lock forever.
+        let _ = py.import("sys")?.getattr("stdout")?.call_method0("flush");
         let mut slot = self.lock_thread();
         if slot.as_ref().is_some_and(|h| !h.is_finished()) {
             return Err(PyRuntimeError::new_err(
@@ -214,7 +217,6 @@ impl PyEchoServer {
             let _ = old.join();
         }
         let server = self.engine()?;
-        let _ = py.import("sys")?.getattr("stdout")?.call_method0("flush");
         self.token.reset();
         self.stop_requested.store(false, Ordering::SeqCst);
         let token = self.token.clone();

@@ -4,14 +4,14 @@
 //! re-acquires the GIL for a moment to run `PyErr_CheckSignals`. The core calls the hook only
 //! between poll slices (at most every [`crate::cancel::TICK`]) or after `EINTR`, so the fast
 //! path never touches the GIL. If a signal handler raised (`KeyboardInterrupt`), the work
-//! ends with [`Error::Interrupted`] and that exact Python exception is returned.
+//! ends with [`Error::Interrupted`](crate::Error::Interrupted) and that exact Python
+//! exception is returned.
 
 use std::cell::RefCell;
 
 use pyo3::prelude::*;
 
 use crate::cancel::Cancel;
-use crate::error::Error;
 
 thread_local! {
     /// The exception raised by a signal handler during the current detached call.
@@ -31,16 +31,14 @@ fn check_signals_hook() -> bool {
     })
 }
 
-/// The Python error for a core error, preferring an exception raised by a signal handler.
+/// The call's outcome: an exception raised by a signal handler during the call wins, as it
+/// would in `CPython` (the handler's exception propagates even if the work then finished), so
+/// it is neither lost nor left behind to surface from a later, unrelated call.
 fn finish<T>(result: crate::Result<T>) -> PyResult<T> {
-    match result {
-        Ok(v) => Ok(v),
-        Err(Error::Interrupted) => match PENDING.with(|p| p.borrow_mut().take()) {
-            Some(py_err) => Err(py_err),
-            None => Err(Error::Interrupted.into()),
-        },
-        Err(e) => Err(e.into()),
+    if let Some(py_err) = PENDING.with(|p| p.borrow_mut().take()) {
+        return Err(py_err);
     }
+    result.map_err(PyErr::from)
 }
 
 /// Runs `work` without the GIL, giving it this thread's signal-aware [`Cancel`].
@@ -54,7 +52,9 @@ where
 {
     let token = TOKEN.with(Cancel::clone);
     let result = py.detach(|| work(&token));
-    if result.is_err() {
+    // The hook latches a stop into the shared per-thread flag: clear it for the next call,
+    // also when the work finished anyway.
+    if result.is_err() || token.is_stopped() {
         token.reset();
     }
     finish(result)

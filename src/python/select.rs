@@ -29,14 +29,11 @@ fn c_int(value: &Bound<'_, PyAny>) -> PyResult<RawFd> {
 }
 
 /// The descriptor of one object, found as `select.select` finds it
-/// (`PyObject_AsFileDescriptor` in the stdlib's C code).
-///
-/// Drop-in fix: the first version raised a `ValueError` ("filedescriptor out of range") for
-/// a descriptor beyond the C `int` range, where the stdlib raises `OverflowError` (and does
-/// so before the sign check).
+/// (`PyObject_AsFileDescriptor` in the stdlib's C code): a descriptor beyond the C `int`
+/// range is an `OverflowError`, checked before the sign.
 fn descriptor(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
     // Fast path for udpeco's own socket class only: a subclass may override `fileno()`, which
-    // the stdlib would call (drop-in fix: the first version skipped such an override).
+    // the stdlib would call.
     let fd = if let Ok(s) = obj.cast_exact::<PySocket>() {
         s.get().core().fd()
     } else if obj.is_instance_of::<PyInt>() {
@@ -77,10 +74,7 @@ fn gather<'py>(arg: &Bound<'py, PyAny>) -> PyResult<(Vec<Bound<'py, PyAny>>, Vec
 
 /// Converts the timeout argument, with the stdlib's checks: seconds to nanoseconds as
 /// the stdlib does (see [`seconds_to_ns`]), a `TypeError` there becoming "timeout must be a
-/// float or None", then the sign check.
-///
-/// Drop-in fix: the first version turned a huge timeout (`1e100`) into `Duration::MAX`, and
-/// adding that to `Instant::now()` panicked (`PanicException`); the stdlib raises
+/// float or None", then the sign check. A huge timeout (`1e100`) is the stdlib's
 /// `OverflowError`.
 fn timeout_from_py(timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
     let Some(t) = timeout.filter(|t| !t.is_none()) else {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyFloat, PyTuple};
@@ -26,8 +26,29 @@ thread_local! {
     static RECV_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with a scratch buffer of `size` bytes (reused when possible).
-fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+/// A zeroed buffer of `size` bytes, or `None` when the allocator refuses (an absurd `bufsize`
+/// must raise `MemoryError`, as the stdlib does, not abort the process as `vec!` would).
+/// Allocated with `alloc_zeroed`, so a large buffer costs no more than the pages touched.
+fn try_zeroed(size: usize) -> Option<Vec<u8>> {
+    if size == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u8>(size).ok()?;
+    // SAFETY: `layout` has a non-zero size (checked above).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of `[u8; size]`, which is
+    // the layout a `Box<[u8]>` of `size` bytes frees with, and all its bytes are initialised
+    // (zeroed).
+    let boxed = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, size)) };
+    Some(boxed.into_vec())
+}
+
+/// Runs `f` with a scratch buffer of `size` bytes (reused when possible); `MemoryError` when
+/// a buffer that large cannot be allocated.
+fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> PyResult<R>) -> PyResult<R> {
     if size <= REUSED_BUFFER_MAX {
         let reused = RECV_BUF.with(|cell| {
             // A signal handler that calls recvfrom re-enters here: it gets a fresh buffer.
@@ -48,18 +69,22 @@ fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
             return r;
         }
     }
-    f(&mut vec![0u8; size])
+    let mut buf = try_zeroed(size).ok_or_else(|| PyMemoryError::new_err(()))?;
+    f(&mut buf)
+}
+
+/// The bytes a receive of `n` wrote into `buf`. With `MSG_TRUNC` the kernel returns the
+/// datagram's real length, which can exceed the buffer; only what was written is returned.
+fn received(buf: &[u8], n: usize) -> &[u8] {
+    &buf[..n.min(buf.len())]
 }
 
 /// Seconds (a float or an int) to nanoseconds, exactly as the interpreter's
 /// `_PyTime_FromSecondsObject(..., _PyTime_ROUND_TIMEOUT)` converts a timeout: floats are
 /// rounded away from zero, ints must be integers (`__index__`), and the two overflow cases
 /// keep the interpreter's two different messages. `settimeout` and `select` both use it,
-/// as the stdlib's do, so their errors match.
-///
-/// Drop-in fix: the first version accepted anything with `__float__` and raised
-/// "timestamp too large to convert to C `_PyTime_t`" for `inf`, where the stdlib says
-/// "timestamp out of range for platform `time_t`".
+/// as the stdlib's do, so their errors match (`inf` is "timestamp out of range for platform
+/// `time_t`"; an object with only `__float__` is refused).
 pub(crate) fn seconds_to_ns(value: &Bound<'_, PyAny>) -> PyResult<i64> {
     const TOO_LARGE: &str = "timestamp too large to convert to C _PyTime_t";
     if let Ok(f) = value.cast::<PyFloat>() {
@@ -290,7 +315,7 @@ impl PySocket {
         let inner = &self.inner;
         let (data, addr) = with_scratch(size, |buf| {
             let (n, addr) = detach_interruptible(py, |c| inner.recv_from(buf, flags, c))?;
-            Ok::<_, PyErr>((PyBytes::new(py, &buf[..n]), addr))
+            Ok::<_, PyErr>((PyBytes::new(py, received(buf, n)), addr))
         })?;
         (data, Self::addr_or_none(py, addr)?).into_pyobject(py)
     }
@@ -308,7 +333,7 @@ impl PySocket {
         let inner = &self.inner;
         with_scratch(size, |buf| {
             let n = detach_interruptible(py, |c| inner.recv(buf, flags, c))?;
-            Ok(PyBytes::new(py, &buf[..n]))
+            Ok(PyBytes::new(py, received(buf, n)))
         })
     }
 
@@ -388,8 +413,8 @@ impl PySocket {
         optlen: Option<u32>,
     ) -> PyResult<()> {
         if value.is_none() {
-            // Drop-in fix: the stdlib parses a 3-argument call's value as a buffer, so a
-            // lone None is "a bytes-like object is required, not 'NoneType'".
+            // The stdlib parses a 3-argument call's value as a buffer, so a lone None is
+            // "a bytes-like object is required, not 'NoneType'".
             let Some(len) = optlen else {
                 return Err(PyTypeError::new_err(
                     "a bytes-like object is required, not 'NoneType'",
@@ -414,8 +439,7 @@ impl PySocket {
         optname: i32,
         buflen: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        // Drop-in fix: CPython treats `buflen == 0` like no buflen (an int result); the first
-        // version raised "getsockopt buflen out of range" for it.
+        // CPython treats `buflen == 0` like no buflen (an int result).
         match buflen.filter(|&n| n != 0) {
             None => Ok(self
                 .inner
@@ -499,9 +523,8 @@ impl PySocket {
 }
 
 impl PySocket {
-    /// `EBADF` once closed. Drop-in fix: the stdlib's `settimeout`/`setblocking` record the new
-    /// timeout and then set `O_NONBLOCK` with `fcntl`, which fails with `EBADF` on a closed
-    /// socket; the first version silently accepted the call.
+    /// `EBADF` once closed: the stdlib's `settimeout`/`setblocking` record the new timeout and
+    /// then set `O_NONBLOCK` with `fcntl`, which fails with `EBADF` on a closed socket.
     fn ebadf_if_closed(&self) -> PyResult<()> {
         if self.inner.is_closed() {
             return Err(Error::from_errno(libc::EBADF).into());

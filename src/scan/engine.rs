@@ -306,10 +306,16 @@ impl<'a> Engine<'a> {
             .min(self.opts.timeout)
     }
 
+    /// Silences after which a port is `open|filtered`, and most probes it may get. Saturating:
+    /// `retries` comes from Python and may be `u32::MAX`.
+    fn probe_limits(&self) -> (u32, u32) {
+        let max_silences = self.opts.retries.saturating_add(1);
+        (max_silences, max_silences.saturating_add(EXTRA_PROBES))
+    }
+
     /// Expires probes that waited long enough, and lost canaries.
     fn expire(&mut self, now: Instant) {
-        let max_silences = self.opts.retries + 1;
-        let max_probes = max_silences + EXTRA_PROBES;
+        let (max_silences, max_probes) = self.probe_limits();
         for (last, wait) in [(false, self.retry_after()), (true, self.opts.timeout)] {
             let fifo = usize::from(last);
             while let Some(&(idx, seq)) = self.flights[fifo].front() {
@@ -433,8 +439,7 @@ impl<'a> Engine<'a> {
             ports.push(c);
         }
         let n = self.sender.send(&self.sock, &ports)?;
-        let max_silences = self.opts.retries + 1;
-        let max_probes = max_silences + EXTRA_PROBES;
+        let (max_silences, max_probes) = self.probe_limits();
         self.blocked = n < ports.len();
         for (i, &idx) in idxs.iter().enumerate() {
             if i >= n {
@@ -507,8 +512,11 @@ impl<'a> Engine<'a> {
         let mut wake = now + TICK;
         for (fifo, wait) in self.flights.iter().zip([self.retry_after(), timeout]) {
             if let Some(&(idx, _)) = fifo.front() {
-                if let Some(sent) = self.table.slots[idx].sent_at {
-                    wake = wake.min(sent + wait);
+                if let Some(due) = self.table.slots[idx]
+                    .sent_at
+                    .and_then(|s| s.checked_add(wait))
+                {
+                    wake = wake.min(due);
                 }
             }
         }

@@ -81,7 +81,10 @@ impl Evidence {
     /// The earliest time an outstanding canary expires.
     #[must_use]
     pub fn next_canary_deadline(&self, timeout: Duration) -> Option<Instant> {
-        self.canary_out.values().map(|(_, at)| *at + timeout).min()
+        self.canary_out
+            .values()
+            .filter_map(|(_, at)| at.checked_add(timeout))
+            .min()
     }
 
     /// True when the silence of probe `seq` (sent at `sent`) says something about its port:

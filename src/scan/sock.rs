@@ -85,10 +85,8 @@ impl ProbeSocket {
     /// # Errors
     /// [`Error::Io`] when `getsockname` fails.
     pub fn local_port(&self) -> Result<u16> {
-        // SAFETY: an all-zero sockaddr_storage is valid for getsockname to fill.
-        let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        let mut len =
-            libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_storage>()).unwrap_or(0);
+        let mut storage = addr::raw_storage();
+        let mut len = libc::socklen_t::try_from(std::mem::size_of_val(&storage)).unwrap_or(0);
         // SAFETY: storage and len are valid for writing.
         let rc = unsafe {
             libc::getsockname(

@@ -227,3 +227,15 @@ fn the_scanners_own_port_is_probed_from_another_socket() {
         "the scanner heard its own probe"
     );
 }
+
+#[test]
+fn the_largest_retries_does_not_overflow() {
+    // `retries + 1` overflowed (a panic from Python's `scan(..., retries=2**32 - 1)`).
+    let closed = free_port("127.0.0.1:0");
+    let opts = Options {
+        retries: u32::MAX,
+        ..quick()
+    };
+    let r = scan("127.0.0.1", &[closed], &opts, &Cancel::new(), None).unwrap();
+    assert_eq!(r[0].state, State::Closed);
+}

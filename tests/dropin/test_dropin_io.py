@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 from dropin_helpers import LOOPBACK, raises_exactly
 
 
@@ -77,6 +78,27 @@ def test_datagram_larger_than_buffer_is_truncated_rest_discarded(conn, peer) -> 
     assert conn.recvfrom(5) == (b"hello", peer.getsockname())
     # The rest of the first datagram is gone: the next read gets the next datagram.
     assert conn.recvfrom(1024) == (b"next", peer.getsockname())
+
+
+def test_msg_trunc_reports_the_real_length_without_crashing(conn, peer) -> None:
+    # With MSG_TRUNC the kernel returns the datagram's full length (11), more than the
+    # buffer (5). udpeco used to slice its buffer with that length and panic.
+    for _ in range(3):
+        peer.send(b"hello world")
+    assert conn.recv(5, socket.MSG_TRUNC)[:5] == b"hello"
+    data, addr = conn.recvfrom(5, socket.MSG_TRUNC)
+    assert (data[:5], addr) == (b"hello", peer.getsockname())
+    buf = bytearray(5)
+    assert conn.recv_into(buf, 0, socket.MSG_TRUNC) == 11
+    assert buf == b"hello"
+
+
+def test_absurd_bufsize_is_memory_error(conn) -> None:
+    # udpeco used to abort the whole process ("memory allocation ... failed").
+    with pytest.raises(MemoryError):
+        conn.recv(1 << 62)
+    with pytest.raises(MemoryError):
+        conn.recvfrom(1 << 62)
 
 
 def test_recvfrom_zero_bufsize_consumes_a_datagram(conn, peer) -> None:
