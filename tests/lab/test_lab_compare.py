@@ -48,6 +48,27 @@ def test_bad_arguments_are_one_line(args):
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        subprocess.TimeoutExpired(["servidor_eco_v1"], 10),
+        ValueError("could not convert string to float: ''"),
+    ],
+)
+def test_a_scenario_that_fails_is_one_line(monkeypatch, capsys, error):
+    from udpeco.cli import main
+    from udpeco.practica3.harness import Scenario
+
+    def fails(opts):
+        raise error
+
+    monkeypatch.setitem(SCENARIOS, "v1", Scenario("v1", "fails", fails))
+    assert main(["compare", "v1"]) == 1
+    out = capsys.readouterr()
+    assert out.out.startswith("v1: could not run: ") and out.out.count("\n") == 1
+    assert out.err == ""
+
+
 def check_table(out: subprocess.CompletedProcess, unit: str) -> dict[str, str]:
     assert out.returncode == 0, out.stdout + out.stderr
     table = rows(out.stdout)
