@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -58,15 +59,9 @@ class Scenario:
 
 def cores() -> tuple[list[str], list[str]]:
     """``taskset`` prefixes for the server (core 0) and the load (core 1), if possible."""
-    if (os.cpu_count() or 1) >= 2 and which("taskset"):
+    if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
         return ["taskset", "-c", "0"], ["taskset", "-c", "1"]
     return [], []
-
-
-def which(name: str) -> bool:
-    return any(
-        os.access(os.path.join(d, name), os.X_OK) for d in os.environ.get("PATH", "").split(":")
-    )
 
 
 def env(backend: str | None, scale: float | None = None) -> dict[str, str]:
