@@ -232,6 +232,7 @@ def scenario_final1(opts: Options) -> list[Row]:
     )
     rows = []
     try:
+        assert server.stdout is not None  # stdout=PIPE
         line = server.stdout.readline()
         found = re.search(r"puerto (\d+)", line)
         if not found:
@@ -253,7 +254,7 @@ def scenario_final1(opts: Options) -> list[Row]:
             " for x in r if x.state == 'open']"
         )
         start = time.monotonic()
-        out = subprocess.run(
+        proc = subprocess.run(
             [sys.executable, "-c", code],
             capture_output=True,
             text=True,
@@ -261,9 +262,9 @@ def scenario_final1(opts: Options) -> list[Row]:
             check=False,
         )
         took = time.monotonic() - start
-        lines = out.stdout.splitlines()
-        if out.returncode != 0 or not lines:
-            rows.append(Row("udpeco.scan", note=f"failed: {out.stderr.strip()[-200:]}"))
+        lines = proc.stdout.splitlines()
+        if proc.returncode != 0 or not lines:
+            rows.append(Row("udpeco.scan", note=f"failed: {proc.stderr.strip()[-200:]}"))
         else:
             transcript = "".join(x + "\n" for x in lines[1:]).replace(str(port), "N")
             note = f"parallel; scan call {float(lines[0]) * 1000:.1f} ms"
