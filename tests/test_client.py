@@ -48,7 +48,7 @@ def test_timeout_is_the_practicas_five_seconds() -> None:
             c.request(b"hola")
         took = time.monotonic() - t
         assert e.value.errno is None and str(e.value) == "timed out"
-        assert 5.0 <= took < 5.4, took
+        assert 5.0 <= took < 6.0, took
 
 
 def test_exercise_10_short_timeout_against_a_slow_server() -> None:
@@ -58,7 +58,7 @@ def test_exercise_10_short_timeout_against_a_slow_server() -> None:
         t = time.monotonic()
         with pytest.raises(socket.timeout):
             c.request(b"hola")
-        assert 1.0 <= time.monotonic() - t < 1.3
+        assert 1.0 <= time.monotonic() - t < 1.5  # the echo comes at 1.5 s
     with EchoThread(delay=0.3) as slow:
         assert udpeco.Client("127.0.0.1", slow.port, timeout=0.6).request(b"x") == b"x"
 
@@ -71,7 +71,7 @@ def test_retries_resend_and_each_try_waits_the_timeout() -> None:
         with pytest.raises(socket.timeout):
             c.request(b"again")
         took = time.monotonic() - t
-        assert 0.45 <= took < 0.7, took
+        assert 0.45 <= took < 1.0, took
         assert [peer.recv(100) for _ in range(3)] == [b"again"] * 3
 
 

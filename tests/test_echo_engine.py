@@ -229,7 +229,7 @@ def test_stop_from_another_thread_ends_a_foreground_run() -> None:
     threading.Timer(0.2, srv.stop).start()
     t = time.monotonic()
     stats = srv.run()
-    assert time.monotonic() - t < 0.5
+    assert time.monotonic() - t < 1.5
     assert stats["datagrams"] == 0
 
 

@@ -23,7 +23,7 @@ def test_echo_server_is_open_with_reply_and_rtt() -> None:
     r = by_port[echo[0]]
     assert r.state == "open"
     assert r.reply == b"ping?"
-    assert isinstance(r.rtt, float) and 0 < r.rtt < 0.1
+    assert isinstance(r.rtt, float) and 0 < r.rtt < 1.0  # loopback; generous for a loaded machine
     assert repr(r).startswith(f"ScanResult(port={echo[0]}, state='open', reply=b'ping?', rtt=")
     assert [x.port for x in results] == list(ports), "results in the order given"
 

@@ -70,6 +70,7 @@ def test_unknown_host_is_one_line() -> None:
     p = run("scan", "no-such-host.invalid", "1")
     assert p.returncode != 0
     assert len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr
+    assert "cannot resolve 'no-such-host.invalid'" in p.stderr
 
 
 def test_ctrl_c_ends_the_command_promptly() -> None:

@@ -56,6 +56,16 @@ def test_dot_stops_the_server_like_v1_and_quiet_prints_nothing() -> None:
     assert "2 datagrams, 6 bytes, 1 clients, 0 drops" in err
 
 
+def test_ctrl_c_stops_it_when_started_with_sigint_ignored() -> None:
+    """`udpeco serve &` from a script inherits SIGINT ignored; `kill -INT` must still stop it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        proc, _ = start_serve("--quiet")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert finish(proc)[0] == 130
+
+
 def test_reply_stop_no_stop_custom_stop_and_bufsize() -> None:
     proc, port = start_serve("--reply-stop", "--stop", "fin", "--bufsize", "4")
     c = client()

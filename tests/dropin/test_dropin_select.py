@@ -77,7 +77,7 @@ def test_timeout_zero_polls(bk, conn) -> None:
     start = time.monotonic()
     assert bk.select([conn], [], [], 0) == ([], [], [])
     assert bk.select([conn], [], [], 0.0) == ([], [], [])
-    assert time.monotonic() - start < 0.05
+    assert time.monotonic() - start < 0.5  # does not block; slack for a loaded machine
 
 
 def test_float_timeout_expires(bk, conn) -> None:

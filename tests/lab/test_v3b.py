@@ -84,5 +84,5 @@ def test_v3_select_answers_at_once_where_v3b_11_waits(lab, peer, backend):
     wait_bound([p1, p2], server)
     start = time.monotonic()
     assert peer.echo(b"para s2", p2) == b"para s2"
-    assert time.monotonic() - start < 0.3
+    assert time.monotonic() - start < 0.5  # v3b_11 takes >= 0.6 s here
     interrupt(server)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -46,6 +48,10 @@ def fail(message: str, code: int = 1) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``udpeco`` script and of ``python -m udpeco``."""
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl+C (SIGINT) raises KeyboardInterrupt even if the parent started us with SIGINT
+        # ignored (a non-interactive shell's `&`), as the lab programs do (practica3.backend).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

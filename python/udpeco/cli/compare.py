@@ -9,6 +9,7 @@ side-by-side table: whether each transcript matches the stdlib's, and the figure
 from __future__ import annotations
 
 import argparse
+import subprocess
 import textwrap
 
 from udpeco.cli.argtypes import float_in, int_in
@@ -151,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         try:
             rows = SCENARIOS[name].run(opts)
-        except (RuntimeError, OSError) as e:
+        except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as e:
+            # A program that hangs (TimeoutExpired) or a load whose output is not a figure
+            # (ValueError) fails this scenario in one line, not with a traceback.
             print(f"{name}: could not run: {e}", flush=True)
             status = 1
             continue

@@ -8,6 +8,7 @@ when stderr is a terminal and the scan lasts long enough to need one.
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import time
 
@@ -102,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         elapsed_ms = (time.monotonic() - start) * 1000
     except (ValueError, OverflowError) as e:
         return fail(str(e), 2)
+    except socket.gaierror as e:  # the same words as `udpeco client` and `udpeco bench`
+        return fail(f"cannot resolve {args.host!r}: {e.strerror or e}")
     counts = dict.fromkeys(STATES, 0)
     for r in results:
         counts[r.state] += 1

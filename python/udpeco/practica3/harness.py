@@ -2,7 +2,7 @@
 
 Everything a scenario (:mod:`udpeco.practica3.scenarios`) needs to run a lab program or an
 engine as its own process on the right core, wait for its ports, load it, and keep the best of
-several interleaved runs. A row whose engine is not in this build says so; nothing is faked.
+several interleaved runs.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -58,15 +59,9 @@ class Scenario:
 
 def cores() -> tuple[list[str], list[str]]:
     """``taskset`` prefixes for the server (core 0) and the load (core 1), if possible."""
-    if (os.cpu_count() or 1) >= 2 and which("taskset"):
+    if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
         return ["taskset", "-c", "0"], ["taskset", "-c", "1"]
     return [], []
-
-
-def which(name: str) -> bool:
-    return any(
-        os.access(os.path.join(d, name), os.X_OK) for d in os.environ.get("PATH", "").split(":")
-    )
 
 
 def env(backend: str | None, scale: float | None = None) -> dict[str, str]:
@@ -161,40 +156,17 @@ def keep(text: str, payloads: list[str]) -> str:
     )
 
 
-_ENGINES: dict[str, bool] = {}
-
-
-def engine(name: str) -> bool:
-    """Whether this build of udpeco has the engine ``name`` (EchoServer, bench, scan)."""
-    if name not in _ENGINES:
-        try:
-            import udpeco
-
-            _ENGINES[name] = hasattr(udpeco, name)
-        except ImportError:
-            _ENGINES[name] = False
-    return _ENGINES[name]
-
-
 def load(port: int, duration: float) -> tuple[float, str]:
     """Closed-loop load on 127.0.0.1:PORT from another process (core 1): ``(echoes/s, tool)``.
 
-    ``udpeco.bench`` (Rust) when this build has it, so the load is not the bottleneck;
-    otherwise the stdlib loop in :func:`pyload`.
+    ``udpeco.bench`` (Rust), so the load is not the bottleneck.
     """
     _, load_core = cores()
-    if engine("bench"):
-        code = (
-            "import json, udpeco; "
-            f"r = udpeco.bench('127.0.0.1', {port}, duration={duration!r}, window={WINDOW}, "
-            f"size={SIZE}); print(json.dumps({{'rate': r['rate']}}))"
-        )
-        tool = "udpeco.bench"
-    else:
-        code = "import json; from udpeco.practica3.harness import pyload; " + (
-            f"print(json.dumps({{'rate': pyload({port}, {duration!r})}}))"
-        )
-        tool = "stdlib loop"
+    code = (
+        "import json, udpeco; "
+        f"r = udpeco.bench('127.0.0.1', {port}, duration={duration!r}, window={WINDOW}, "
+        f"size={SIZE}); print(json.dumps({{'rate': r['rate']}}))"
+    )
     out = subprocess.run(
         [*load_core, sys.executable, "-c", code],
         capture_output=True,
@@ -205,32 +177,7 @@ def load(port: int, duration: float) -> tuple[float, str]:
     )
     if out.returncode != 0:
         raise RuntimeError(f"load generator failed: {out.stderr.strip().splitlines()[-1:]}")
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["rate"]), tool
-
-
-def pyload(port: int, duration: float) -> float:
-    """The stdlib load loop: WINDOW datagrams of SIZE bytes in flight for ``duration`` s."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.connect(("127.0.0.1", port))
-    s.settimeout(0.5)
-    payload = b"x" * SIZE
-    for _ in range(WINDOW):
-        s.send(payload)
-    got = 0
-    start = time.monotonic()
-    end = start + duration
-    while time.monotonic() < end:
-        try:
-            s.recv(2048)
-        except socket.timeout:  # a lost datagram: refill the window
-            for _ in range(WINDOW):
-                s.send(payload)
-            continue
-        got += 1
-        s.send(payload)
-    elapsed = time.monotonic() - start
-    s.close()
-    return got / elapsed
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["rate"]), "udpeco.bench"
 
 
 def run_client(program: str, args: list[object], backend: str, stdin: str, **kw) -> str:
@@ -250,14 +197,10 @@ def best_of(opts: Options, runners: list[tuple[str, Callable[[], Row]]]) -> list
     """Runs every runner ``opts.repeat`` times, interleaved, and keeps each one's best run.
 
     The machine is shared: interleaving and best-of keep a passing load from deciding a ratio.
-    A runner whose engine is missing is given as ``(name, None)`` and says so.
     """
     best: dict[str, Row] = {}
     for _ in range(opts.repeat):
         for name, fn in runners:
-            if fn is None:
-                best[name] = Row(name, note="engine not available")
-                continue
             row = fn()
             old = best.get(name)
             if old is None or old.figure is None:

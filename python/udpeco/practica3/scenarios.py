@@ -6,8 +6,6 @@ engine that does the same job whole (``udpeco.EchoServer``, ``udpeco.scan``). Ev
 runs as its own process, servers pinned to core 0 and load to core 1 when there are two cores.
 Each run gives a :class:`Row`: the transcript (client ports normalised) and a figure (echoes/s,
 lines/s, or seconds). Rows are compared with the stdlib row's transcript.
-
-A row whose engine is not in this build of udpeco says "engine not available"; nothing is faked.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ from udpeco.practica3.harness import (
     Scenario,
     best_of,
     cores,
-    engine,
     env,
     free_ports,
     keep,
@@ -89,12 +86,7 @@ def scenario_v1(opts: Options) -> list[Row]:
         [
             ("stdlib socket", lambda: _v1_server("stdlib socket", "python", port, opts)),
             ("udpeco drop-in", lambda: _v1_server("udpeco drop-in", "rust", port, opts)),
-            (
-                "udpeco.EchoServer",
-                (lambda: _v1_server("udpeco.EchoServer", None, port, opts))
-                if engine("EchoServer")
-                else None,
-            ),
+            ("udpeco.EchoServer", lambda: _v1_server("udpeco.EchoServer", None, port, opts)),
         ],
     )
 
@@ -148,12 +140,7 @@ def scenario_v3(opts: Options) -> list[Row]:
         [
             ("stdlib socket", lambda: _v3_server("stdlib socket", "python", opts)),
             ("udpeco drop-in", lambda: _v3_server("udpeco drop-in", "rust", opts)),
-            (
-                "udpeco.EchoServer",
-                (lambda: _v3_server("udpeco.EchoServer", None, opts))
-                if engine("EchoServer")
-                else None,
-            ),
+            ("udpeco.EchoServer", lambda: _v3_server("udpeco.EchoServer", None, opts)),
         ],
     )
 
@@ -223,12 +210,7 @@ def scenario_client(opts: Options) -> list[Row]:
             [
                 ("stdlib socket", lambda: _client("stdlib socket", "python", port, lines, n)),
                 ("udpeco drop-in", lambda: _client("udpeco drop-in", "rust", port, lines, n)),
-                (
-                    "udpeco.Client",
-                    (lambda: _client("udpeco.Client", None, port, lines, n))
-                    if engine("Client")
-                    else None,
-                ),
+                ("udpeco.Client", lambda: _client("udpeco.Client", None, port, lines, n)),
             ],
         )
     finally:
@@ -250,6 +232,7 @@ def scenario_final1(opts: Options) -> list[Row]:
     )
     rows = []
     try:
+        assert server.stdout is not None  # stdout=PIPE
         line = server.stdout.readline()
         found = re.search(r"puerto (\d+)", line)
         if not found:
@@ -263,32 +246,29 @@ def scenario_final1(opts: Options) -> list[Row]:
             rows.append(
                 Row(runner, out.replace(str(port), "N"), took, "s", "sequential, 0.5 s per port")
             )
-        if engine("scan"):
-            code = (
-                "import time, udpeco; t = time.monotonic(); "
-                f"r = udpeco.scan('127.0.0.1', range({first}, {last + 1})); "
-                "t = time.monotonic() - t; print(t); "
-                "[print('Servidor encontrado en el puerto', x.port)"
-                " for x in r if x.state == 'open']"
-            )
-            start = time.monotonic()
-            out = subprocess.run(
-                [sys.executable, "-c", code],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            took = time.monotonic() - start
-            lines = out.stdout.splitlines()
-            if out.returncode != 0 or not lines:
-                rows.append(Row("udpeco.scan", note=f"failed: {out.stderr.strip()[-200:]}"))
-            else:
-                transcript = "".join(x + "\n" for x in lines[1:]).replace(str(port), "N")
-                note = f"parallel; scan call {float(lines[0]) * 1000:.1f} ms"
-                rows.append(Row("udpeco.scan", transcript, took, "s", note))
+        code = (
+            "import time, udpeco; t = time.monotonic(); "
+            f"r = udpeco.scan('127.0.0.1', range({first}, {last + 1})); "
+            "t = time.monotonic() - t; print(t); "
+            "[print('Servidor encontrado en el puerto', x.port)"
+            " for x in r if x.state == 'open']"
+        )
+        start = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        took = time.monotonic() - start
+        lines = proc.stdout.splitlines()
+        if proc.returncode != 0 or not lines:
+            rows.append(Row("udpeco.scan", note=f"failed: {proc.stderr.strip()[-200:]}"))
         else:
-            rows.append(Row("udpeco.scan", note="engine not available"))
+            transcript = "".join(x + "\n" for x in lines[1:]).replace(str(port), "N")
+            note = f"parallel; scan call {float(lines[0]) * 1000:.1f} ms"
+            rows.append(Row("udpeco.scan", transcript, took, "s", note))
     finally:
         stop(server)
     for row in rows:
@@ -359,7 +339,7 @@ def scenario_final2(opts: Options) -> list[Row]:
         [
             ("stdlib socket", lambda: _final2("stdlib socket", "python", opts)),
             ("udpeco drop-in", lambda: _final2("udpeco drop-in", "rust", opts)),
-            (name, (lambda: _final2(name, None, opts)) if engine("EchoServer") else None),
+            (name, lambda: _final2(name, None, opts)),
         ],
     )
 
