@@ -12,27 +12,7 @@ from __future__ import annotations
 
 import socket as _stdlib_socket
 
-from udpeco._udpeco import Client, EchoServer, ScanResult, bench, scan, select, socket
-
-#: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
-error = _stdlib_socket.error
-timeout = _stdlib_socket.timeout
-gaierror = _stdlib_socket.gaierror
-herror = _stdlib_socket.herror
-
-# The constants are the stdlib's own enum members (same values as udpeco._udpeco's ints), so
-# that ``udpeco.AF_INET`` prints and compares exactly like ``socket.AF_INET``.
-AF_INET = _stdlib_socket.AF_INET
-AF_INET6 = _stdlib_socket.AF_INET6
-SOCK_DGRAM = _stdlib_socket.SOCK_DGRAM
-SOCK_NONBLOCK = _stdlib_socket.SOCK_NONBLOCK
-SOCK_CLOEXEC = _stdlib_socket.SOCK_CLOEXEC
-# Drop-in fix: constants a script may use with a UDP socket that the first version lacked.
-AF_UNSPEC = _stdlib_socket.AF_UNSPEC
-INADDR_ANY = _stdlib_socket.INADDR_ANY
-INADDR_BROADCAST = _stdlib_socket.INADDR_BROADCAST
-INADDR_LOOPBACK = _stdlib_socket.INADDR_LOOPBACK
-from udpeco._udpeco import (  # noqa: E402
+from udpeco._udpeco import (
     IP_MULTICAST_LOOP,
     IP_MULTICAST_TTL,
     IP_TOS,
@@ -57,7 +37,33 @@ from udpeco._udpeco import (  # noqa: E402
     SO_SNDTIMEO,
     SO_TYPE,
     SOL_SOCKET,
+    Client,
+    EchoServer,
+    ScanResult,
+    bench,
+    scan,
+    select,
+    socket,
 )
+
+#: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
+error = _stdlib_socket.error
+timeout = _stdlib_socket.timeout
+gaierror = _stdlib_socket.gaierror
+herror = _stdlib_socket.herror
+
+# The constants are the stdlib's own enum members (same values as udpeco._udpeco's ints), so
+# that ``udpeco.AF_INET`` prints and compares exactly like ``socket.AF_INET``.
+AF_INET = _stdlib_socket.AF_INET
+AF_INET6 = _stdlib_socket.AF_INET6
+SOCK_DGRAM = _stdlib_socket.SOCK_DGRAM
+SOCK_NONBLOCK = _stdlib_socket.SOCK_NONBLOCK
+SOCK_CLOEXEC = _stdlib_socket.SOCK_CLOEXEC
+# More constants a UDP script may use, also the stdlib's own.
+AF_UNSPEC = _stdlib_socket.AF_UNSPEC
+INADDR_ANY = _stdlib_socket.INADDR_ANY
+INADDR_BROADCAST = _stdlib_socket.INADDR_BROADCAST
+INADDR_LOOPBACK = _stdlib_socket.INADDR_LOOPBACK
 
 #: Same as ``socket.getdefaulttimeout``/``setdefaulttimeout``: udpeco sockets honour it.
 getdefaulttimeout = _stdlib_socket.getdefaulttimeout
