@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import udpeco
+from gil_probe import other_thread_ticking
 from load_helpers import (
     TOOLS,
     EchoThread,
@@ -118,22 +118,9 @@ def test_errors() -> None:
 
 
 def test_bench_releases_the_gil() -> None:
-    ticks = 0
-    stop = threading.Event()
-
-    def count() -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
-            time.sleep(0.001)
-
-    t = threading.Thread(target=count)
-    t.start()
-    with silent_peer() as peer:
+    with silent_peer() as peer, other_thread_ticking() as ticks:
         udpeco.bench("127.0.0.1", peer.getsockname()[1], duration=0.3)
-    stop.set()
-    t.join()
-    assert ticks > 50, ticks
+    assert ticks.count > 50, ticks.count
 
 
 def test_ctrl_c_stops_a_bench_within_200_ms() -> None:

@@ -13,6 +13,7 @@ from typing import Callable
 
 import pytest
 import udpeco
+from gil_probe import other_thread_ticking
 from load_helpers import (
     EchoThread,
     closed_port,
@@ -114,23 +115,10 @@ def test_argument_errors_are_the_stdlibs() -> None:
 
 
 def test_request_releases_the_gil() -> None:
-    ticks = 0
-    stop = threading.Event()
-
-    def count() -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
-            time.sleep(0.001)
-
-    t = threading.Thread(target=count)
-    t.start()
-    with silent_peer() as peer:
+    with silent_peer() as peer, other_thread_ticking() as ticks:
         with pytest.raises(socket.timeout):
             udpeco.Client("127.0.0.1", peer.getsockname()[1], timeout=0.3).request(b"x")
-    stop.set()
-    t.join()
-    assert ticks > 50, ticks
+    assert ticks.count > 50, ticks.count
 
 
 def test_ctrl_c_interrupts_a_request_within_200_ms() -> None:

@@ -8,11 +8,11 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import pytest
 import udpeco
+from gil_probe import other_thread_ticking
 from scan_util import drain, servers
 
 
@@ -126,23 +126,10 @@ def test_rate_limit_spaces_probes() -> None:
 
 def test_progress_callback_and_other_threads_run() -> None:
     calls: list[tuple[int, int]] = []
-    ticks = 0
-    stop = threading.Event()
-
-    def spin() -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
-            time.sleep(0.001)
-
-    t = threading.Thread(target=spin)
-    with servers(10, 0, 1) as (ports, _, _):
-        t.start()
+    with servers(10, 0, 1) as (ports, _, _), other_thread_ticking() as ticks:
         udpeco.scan("127.0.0.1", ports, timeout=0.3, progress=lambda d, n: calls.append((d, n)))
-        stop.set()
-        t.join()
     assert calls and calls[-1] == (10, 10)
-    assert ticks > 50, "the GIL is released while scanning"
+    assert ticks.count > 50, "the GIL is released while scanning"
 
 
 CHILD = textwrap.dedent(
