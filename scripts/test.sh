@@ -5,18 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real peers the tests talk to: ncat, socat, OpenBSD nc and nmap (plus iproute2 for `ip netns`).
-need_apt=0
-for tool in ncat socat nc.openbsd nmap ip; do
-    command -v "$tool" >/dev/null 2>&1 || need_apt=1
+# Debian packages the tests need, listed in scripts/apt-packages.txt (real peers such as ncat,
+# socat, nc and nmap, iproute2 for `ip netns`, ...): install the ones that are missing.
+mapfile -t apt_pkgs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/apt-packages.txt)
+missing=()
+for pkg in "${apt_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-if [ "$need_apt" = 1 ]; then
+if [ "${#missing[@]}" -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO="sudo"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends \
-        ncat socat netcat-openbsd nmap iproute2 procps >/dev/null
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # The package itself (a release build by maturin) and the Python test tools.
