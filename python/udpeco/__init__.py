@@ -8,11 +8,10 @@ working. The engines (echo server, multi-port loop, timed client, scanner, load 
 whole loops in Rust.
 """
 
-from __future__ import annotations
-
 import socket as _stdlib_socket
 
 from udpeco._udpeco import (
+    __version__,
     IP_MULTICAST_LOOP,
     IP_MULTICAST_TTL,
     IP_TOS,
@@ -72,9 +71,8 @@ gethostname = _stdlib_socket.gethostname
 gethostbyname = _stdlib_socket.gethostbyname
 getaddrinfo = _stdlib_socket.getaddrinfo
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "AF_INET",
     "AF_INET6",
     "AF_UNSPEC",

@@ -57,6 +57,9 @@ __all__ = [
     "socket",
 ]
 
+#: The version of this build (Cargo.toml's), also ``udpeco.__version__``.
+__version__: str
+
 AF_INET: int
 AF_INET6: int
 SOCK_DGRAM: int

@@ -20,6 +20,8 @@ mod socket;
 #[pymodule]
 #[pyo3(name = "_udpeco")]
 fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The version of the build (Cargo.toml), so `udpeco.__version__` cannot drift from it.
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     socket::register(m)?;
     echo::register(m)?;
     select::register(m)?;

@@ -1,4 +1,4 @@
-"""The ``udpeco`` command line: ``udpeco serve | client | scan | bench | compare``.
+"""The ``udpeco`` command line: ``udpeco serve | client | scan | bench | compare | practica``.
 
 Each subcommand lives in its own module of this package, which exposes ``register(subparsers)``
 to add its parser (setting ``func`` to the function that runs it). A user mistake gives a
@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("serve", "client", "scan", "bench", "compare")
+COMMANDS = ("serve", "client", "scan", "bench", "compare", "practica")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="udpeco",
         description="Fast, correct UDP echo toolkit (Rust core) for the UDP client/server lab.",
     )
+    from udpeco import __version__
+
+    parser.add_argument("--version", action="version", version=f"udpeco {__version__}")
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=OneLineParser
     )
