@@ -75,6 +75,24 @@ def clean_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def udp_port_owners(port: int) -> list[int]:
+    """The pids of the processes with a UDP socket bound to ``port`` (from ``ss``)."""
+    out = subprocess.run(
+        ["ss", "-H", "-u", "-a", "-n", "-p", f"sport = :{port}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return [int(pid) for pid in re.findall(r"pid=(\d+)", out)]
+
+
+def _session_of(pid: int) -> int:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return -1
+
+
 def test_system_python_is_the_one_readme_targets() -> None:
     """On Debian/Ubuntu the system's python3 refuses pip install: the README must not need it."""
     if not SYSTEM_PYTHON.exists():
@@ -118,19 +136,20 @@ def test_readme_install_command_works_in_a_clean_environment(tmp_path: Path) -> 
         start_new_session=True,
     )
     try:
-        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        client.settimeout(0.3)
-        reply = b""
-        deadline = time.monotonic() + 600  # a cold release build on a loaded 2-core machine
+        # Wait until a process of the command's own session has bound UDP 44444 (another
+        # program on this machine may use that port too: only our server's echo counts).
+        deadline = time.monotonic() + 900  # a cold release build on a loaded 2-core machine
         while time.monotonic() < deadline and proc.poll() is None:
-            client.sendto(b"hola", ("127.0.0.1", 44444))
-            try:
-                reply = client.recv(100)
+            if any(_session_of(pid) == proc.pid for pid in udp_port_owners(44444)):
                 break
-            except (socket.timeout, ConnectionRefusedError):
-                continue
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stdout.read().decode(errors="replace")[-2000:]
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client.settimeout(0.5)
+        client.sendto(b"hola", ("127.0.0.1", 44444))
+        reply = client.recv(100)
         client.close()
-        assert reply == b"hola", (proc.poll(), proc.stdout.read() if proc.poll() else "")
+        assert reply == b"hola"
         os.killpg(proc.pid, signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
     finally:
