@@ -48,7 +48,7 @@ def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Ro
         cmd = [
             sys.executable,
             "-c",
-            f"import udpeco; udpeco.EchoServer({port}, stop=b'.').run()",
+            f"import udpeco; udpeco.EchoServer({port}, stop=b'.', rate_limit=0).run()",
         ]
     else:
         cmd = lab_cmd("servidor_eco_v1") + [str(port)]
@@ -101,7 +101,7 @@ def _v3_server(runner: str, backend: str | None, opts: Options) -> Row:
         cmd = [
             sys.executable,
             "-c",
-            f"import udpeco; udpeco.EchoServer(ports=[{p1}, {p2}], stop=None, silence=5).run()",
+            f"import udpeco; udpeco.EchoServer(ports=[{p1}, {p2}], stop=None, silence=5, rate_limit=0).run()",
         ]
     else:
         cmd = lab_cmd("servidor_eco_v3") + [str(p1), str(p2)]
@@ -291,7 +291,7 @@ def _final2(runner: str, backend: str | None, opts: Options) -> Row:
                 sys.executable,
                 "-c",
                 f"import udpeco; udpeco.EchoServer({port}, stop=None, quiet=True, log={name!r}, "
-                "idle_timeout=0.5).run()",
+                "idle_timeout=0.5, rate_limit=0).run()",
             ]
         else:
             cmd = lab_cmd("servidor_final2") + [str(port), name]
