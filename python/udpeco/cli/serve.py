@@ -298,21 +298,18 @@ def run(args: argparse.Namespace) -> int:
         what = f"{args.random_port[0]}-{args.random_port[1]}" if args.random_port else spec
         return fail(f"cannot listen on {where}:{what}: {e}")
     ports = server.ports
-    if args.random_port:
-        print(f"Listening on port {ports[0]}", flush=True)
+    banner = [(f"Listening on port {ports[0]}", False)] if args.random_port else []
     host = f"[{server.host}]" if ":" in server.host else server.host
     shown = ",".join(map(str, ports)) if len(ports) <= 8 else f"{ports[0]}-... ({len(ports)} ports)"
-    print(
-        f"udpeco serve: echoing on {host}:{shown} (Ctrl+C to stop)",
-        file=sys.stderr,
-        flush=True,
-    )
-    return _serve(server, args.log)
+    banner.append((f"udpeco serve: echoing on {host}:{shown} (Ctrl+C to stop)", True))
+    return _serve(server, args.log, banner)
 
 
-def _serve(server: object, log: str | None) -> int:
-    """Runs the server until it ends or the first SIGINT/SIGTERM; later signals are ignored
-    until the counters are printed, so that a pair of signals still gives a clean exit."""
+def _serve(server: object, log: str | None, banner: list[tuple[str, bool]]) -> int:
+    """Prints the banner lines (text, to stderr?) and runs the server until it ends or the
+    first SIGINT/SIGTERM. The handlers are in place before the banner tells that the server
+    is up; after the first signal both are ignored, so that a pair of signals still gives a
+    clean exit with the counters."""
     state: dict[str, int | bool] = {"code": 0, "done": False}
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -320,20 +317,21 @@ def _serve(server: object, log: str | None) -> int:
             state["code"] = 128 + signum
             raise _Stop()
 
-    previous: dict[int, object] = {}
     try:
         try:
             for s in (signal.SIGINT, signal.SIGTERM):
-                previous[s] = signal.signal(s, on_signal)
+                signal.signal(s, on_signal)
+            for text, to_stderr in banner:
+                print(text, file=sys.stderr if to_stderr else sys.stdout, flush=True)
             server.run()  # type: ignore[attr-defined]
         finally:
             state["done"] = True
     except _Stop:
         pass
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)
     _print_stats(server)
     error = server.log_error  # type: ignore[attr-defined]
-    for s, h in previous.items():
-        signal.signal(s, h)  # type: ignore[arg-type]
     code = int(state["code"])
     if error:
         fail(f"serve: cannot write log {log}: {error} (the lines lost are counted in drops)")
