@@ -216,6 +216,7 @@ ECHO_LIMITS: dict[str, Any]
 
 def escape(data: bytes) -> str: ...
 def parse_port_spec(spec: str, allow_zero: bool = True) -> list[int]: ...
+
 @final
 class EchoServer:
     """The práctica's echo server run by the Rust engine (binds at construction)."""

@@ -109,7 +109,7 @@ impl RateLimit {
                 "rate limit must be more than 0 and at most {MAX_RATE:e} datagrams/s, not {per_sec}"
             )));
         }
-        if !(burst >= 1.0 && burst <= MAX_RATE) {
+        if !(1.0..=MAX_RATE).contains(&burst) {
             return Err(Error::Value(format!(
                 "burst must be 1-{MAX_RATE:e} datagrams, not {burst}"
             )));
@@ -155,7 +155,11 @@ impl Cidr {
                 "invalid address {t:?}: the prefix must be 0-{max}"
             )));
         }
-        let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+        let mask = if bits == 0 {
+            0
+        } else {
+            u128::MAX << (128 - bits)
+        };
         Ok(Cidr {
             net: ip_bits(ip) & mask,
             mask,
@@ -183,7 +187,7 @@ impl Cidr {
 /// An address as 128 bits, IPv4 (and IPv4-mapped IPv6) as `::ffff:a.b.c.d`.
 fn ip_bits(ip: IpAddr) -> u128 {
     match ip {
-        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped().to_bits()),
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().to_bits(),
         IpAddr::V6(v6) => v6.to_bits(),
     }
 }

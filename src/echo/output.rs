@@ -58,9 +58,9 @@ pub fn open_log(path: &Path, mode: LogMode, truncate: bool) -> Result<File> {
         };
         fail(errno, message)
     })?;
-    let kind = file.metadata().map_err(|e| {
-        fail(e.raw_os_error().unwrap_or(libc::EIO), strerror(libc::EIO))
-    })?;
+    let kind = file
+        .metadata()
+        .map_err(|e| fail(e.raw_os_error().unwrap_or(libc::EIO), strerror(libc::EIO)))?;
     let ft = kind.file_type();
     if !(ft.is_file() || ft.is_char_device()) {
         return Err(fail(
@@ -233,7 +233,11 @@ mod tests {
         std::os::unix::fs::symlink(&path, &link).unwrap();
         let e = LogFile::create(&link, LogMode::Overwrite).unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
-        assert_eq!(std::fs::read(&path).unwrap().len(), 20, "the target is untouched");
+        assert_eq!(
+            std::fs::read(&path).unwrap().len(),
+            20,
+            "the target is untouched"
+        );
         let dir = std::env::temp_dir();
         assert!(LogFile::create(&dir, LogMode::Append).is_err());
         std::fs::remove_file(&link).unwrap();

@@ -113,6 +113,7 @@ impl Printer {
 
     /// Lets the writer drain the queue for at most `grace`, then stops it; returns the lines
     /// that were never printed.
+    #[must_use]
     pub fn finish(mut self, grace: Duration) -> u64 {
         self.inner.lock().deadline = Some(Instant::now() + grace);
         self.inner.ready.notify_one();
@@ -193,7 +194,11 @@ fn write_all(inner: &Inner, mut data: &[u8], whole: bool, mut deadline: Option<I
             inner.broken.store(true, Ordering::Relaxed);
             return false;
         }
-        let n = if whole { data.len() } else { data.len().min(CHUNK) };
+        let n = if whole {
+            data.len()
+        } else {
+            data.len().min(CHUNK)
+        };
         // SAFETY: `data` is valid for `n` bytes.
         let w = unsafe { libc::write(inner.fd, data.as_ptr().cast(), n) };
         if w < 0 {

@@ -112,9 +112,12 @@ fn guard_arg(
     deny: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GuardConfig> {
     let rate = match rate_limit {
-        Some(r) if r == 0.0 => None,
+        Some(0.0) => None,
         Some(r) => Some(RateLimit::new(r, burst.unwrap_or(DEFAULT_BURST.max(r)))?),
-        None if guard => Some(RateLimit::new(DEFAULT_RATE, burst.unwrap_or(DEFAULT_BURST))?),
+        None if guard => Some(RateLimit::new(
+            DEFAULT_RATE,
+            burst.unwrap_or(DEFAULT_BURST),
+        )?),
         None => None,
     };
     Ok(GuardConfig {
@@ -189,7 +192,11 @@ impl PyEchoServer {
         silence=None, random_port=None, guard=True, rate_limit=None, burst=None, allow=None, \
         deny=None, delay_queue=None, overwrite=False)"
     )]
-    #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
+    #[allow(
+        clippy::too_many_arguments,
+        clippy::needless_pass_by_value,
+        clippy::fn_params_excessive_bools
+    )]
     fn new(
         port: i64,
         ports: Option<Bound<'_, PyAny>>,

@@ -234,7 +234,9 @@ def _print_stats(server: object) -> None:
         if stats.get(k)
     ]
     if reasons:
-        line += f"; guard dropped {sum(stats[k.split()[0]] for k in reasons)} ({', '.join(reasons)})"
+        line += (
+            f"; guard dropped {sum(stats[k.split()[0]] for k in reasons)} ({', '.join(reasons)})"
+        )
     if stats.get("unprinted"):
         line += f"; {stats['unprinted']} lines not printed (stdout too slow)"
     print(line, file=sys.stderr, flush=True)

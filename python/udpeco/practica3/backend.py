@@ -120,7 +120,13 @@ def _escape_py(data: bytes) -> str:
             out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
         elif 0xDC80 <= o <= 0xDCFF:  # a byte that is not UTF-8
             out.append(f"\\x{o - 0xDC00:02x}")
-        elif o < 0x20 or 0x7F <= o <= 0x9F or o in (0x2028, 0x2029) or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+        elif (
+            o < 0x20
+            or 0x7F <= o <= 0x9F
+            or o in (0x2028, 0x2029)
+            or 0x202A <= o <= 0x202E
+            or 0x2066 <= o <= 0x2069
+        ):
             out.append("".join(f"\\x{b:02x}" for b in ch.encode()))
         else:
             out.append(ch)

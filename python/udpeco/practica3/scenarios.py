@@ -19,7 +19,6 @@ import tempfile
 import time
 
 from udpeco.practica3.harness import (
-    die_with_parent,
     SIZE,
     WINDOW,
     Options,
@@ -27,6 +26,7 @@ from udpeco.practica3.harness import (
     Scenario,
     best_of,
     cores,
+    die_with_parent,
     env,
     free_ports,
     keep,
@@ -54,7 +54,13 @@ def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Ro
     else:
         cmd = lab_cmd("servidor_eco_v1") + [str(port)]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = subprocess.Popen([*server_core, *cmd], preexec_fn=die_with_parent, stdout=log, stderr=log, env=env(backend))
+        server = subprocess.Popen(
+            [*server_core, *cmd],
+            preexec_fn=die_with_parent,
+            stdout=log,
+            stderr=log,
+            env=env(backend),
+        )
         try:
             wait_bound([port], server)
             client = run_client(
@@ -102,13 +108,20 @@ def _v3_server(runner: str, backend: str | None, opts: Options) -> Row:
         cmd = [
             sys.executable,
             "-c",
-            f"import udpeco; udpeco.EchoServer(ports=[{p1}, {p2}], stop=None, silence=5, rate_limit=0).run()",
+            f"import udpeco; udpeco.EchoServer(ports=[{p1}, {p2}], stop=None, silence=5, "
+            "rate_limit=0).run()",
         ]
     else:
         cmd = lab_cmd("servidor_eco_v3") + [str(p1), str(p2)]
     seen = []
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = subprocess.Popen([*server_core, *cmd], preexec_fn=die_with_parent, stdout=log, stderr=log, env=env(backend))
+        server = subprocess.Popen(
+            [*server_core, *cmd],
+            preexec_fn=die_with_parent,
+            stdout=log,
+            stderr=log,
+            env=env(backend),
+        )
         try:
             wait_bound([p1, p2], server)
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

@@ -45,7 +45,9 @@ def linea(data):
 
 def abrir(nombre):
     """Opens the file to add lines to it: never through a symbolic link, never emptying it."""
-    fd = os.open(nombre, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    fd = os.open(
+        nombre, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644
+    )
     modo = os.fstat(fd).st_mode
     if not (stat.S_ISREG(modo) or stat.S_ISCHR(modo)):
         os.close(fd)
@@ -91,7 +93,9 @@ def main():
             break  # more than 5 s without receiving anything
         data, addr = s.recvfrom(65535)
         try:
-            os.write(fd, (linea(data) + "\n").encode("utf-8"))  # one write per line, nothing buffered
+            os.write(
+                fd, (linea(data) + "\n").encode("utf-8")
+            )  # one write per line, nothing buffered
             n = n + 1
         except OSError as msg:
             perdidos = perdidos + 1
