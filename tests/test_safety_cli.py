@@ -184,7 +184,15 @@ def rss_kib(pid: int) -> int:
 
 def test_the_delay_queue_is_bounded_in_bytes() -> None:
     proc, port = start_serve(
-        "--delay", "30", "--bufsize", "65535", "--quiet", "--rate-limit", "off"
+        "--delay",
+        "30",
+        "--bufsize",
+        "65535",
+        "--quiet",
+        "--rate-limit",
+        "off",
+        "--delay-queue",
+        "8M",
     )
     time.sleep(0.2)
     before = rss_kib(proc.pid)
@@ -196,9 +204,9 @@ def test_the_delay_queue_is_bounded_in_bytes() -> None:
     grown = (rss_kib(proc.pid) - before) / 1024
     code, _, err = finish(proc)
     drops = int(re.search(r"(\d+) drops", err).group(1))  # type: ignore[union-attr]
-    # The default bound is 64 MiB of replies; 20 MiB of slack for the allocator.
-    assert grown < 64 + 20, f"RSS grew by {grown:.0f} MiB"
-    assert drops >= 300, err
+    # 8 MiB of replies at most; 16 MiB of slack for the allocator and the batch buffers.
+    assert grown < 8 + 16, f"RSS grew by {grown:.0f} MiB"
+    assert drops >= 1000, err
 
 
 def test_a_blocked_stdout_neither_slows_the_echo_nor_delays_a_stop() -> None:
