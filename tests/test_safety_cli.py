@@ -137,6 +137,15 @@ def test_a_busy_port_leaves_an_existing_log_alone_and_logs_append(tmp_path: Path
     assert log.read_text() == "only\n"
 
 
+def test_the_log_keeps_datagrams_longer_than_1024_bytes(tmp_path: Path) -> None:
+    log = tmp_path / "largo.txt"
+    proc, port = start_serve("--log", str(log), "--quiet")
+    data = b"z" * 3000 + b"\n"
+    assert ask(client(), port, data) == data
+    finish(proc)
+    assert log.read_text() == "z" * 3000 + "\n", "as servidor_final2's recvfrom(65535)"
+
+
 def test_a_full_disk_is_reported_counted_and_exits_non_zero() -> None:
     proc, port = start_serve("--log", "/dev/full", "--quiet")
     c = client()
