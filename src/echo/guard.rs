@@ -326,6 +326,9 @@ impl Guard {
                 return Some(Reason::ReflectorPort);
             }
         }
+        if self.cfg.rate.is_none() && self.cfg.deny.is_empty() && self.cfg.allow.is_empty() {
+            return None;
+        }
         let ip = ip_bits(key.ip());
         if self.cfg.deny.iter().any(|c| c.contains(ip)) {
             return Some(Reason::Denied);

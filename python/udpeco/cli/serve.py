@@ -125,7 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--bufsize",
-        type=int_in(*LIMITS["bufsize"], "buffer size"),
+        type=int_in(LIMITS["bufsize"][0], LIMITS["bufsize"][1], "buffer size"),
         metavar="N",
         help="receive buffer: longer datagrams are truncated, as recvfrom(1024) "
         "(default 1024; 65535 with --log, so that the log keeps whole datagrams)",
@@ -213,7 +213,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--quiet", action="store_true", help="do not print a line per datagram")
     p.add_argument(
         "--workers",
-        type=int_in(*LIMITS["workers"], "number of workers"),
+        type=int_in(LIMITS["workers"][0], LIMITS["workers"][1], "number of workers"),
         default=1,
         metavar="N",
         help="N threads sharing the ports with SO_REUSEPORT (default 1)",
