@@ -4,6 +4,7 @@ pairs and messages."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -83,6 +84,27 @@ def test_udpeco_client_and_the_lab_programs_print_escaped() -> None:
             check=False,
         ).stdout
         assert b"Server reply : \\x1b]0;t\\x07" in out and b"\x1b" not in out
+
+
+def test_the_summary_says_why_datagrams_were_dropped() -> None:
+    proc, port = start_serve(
+        "--quiet", "--rate-limit", "1/s", "--burst", "2", "--deny", "10.0.0.0/8"
+    )
+    c = client(timeout=0.5)
+    for i in range(6):
+        c.sendto(b"%d" % i, (LOOP, port))
+    replies = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            replies.append(c.recvfrom(10)[0])
+    assert replies == [b"0", b"1"], "the burst of 2, then the bucket is empty"
+    _, _, err = finish(proc)
+    summary = err.strip().splitlines()[-1]
+    dropped = re.search(
+        r"(\d+) datagrams, .*; guard dropped (\d+) \(rate_limited (\d+)\)$", summary
+    )
+    assert dropped, summary
+    assert dropped.groups() == ("2", "4", "4")
 
 
 def test_a_symlinked_log_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
