@@ -107,6 +107,25 @@ def test_the_summary_says_why_datagrams_were_dropped() -> None:
     assert dropped.groups() == ("2", "4", "4")
 
 
+def test_denyfile_and_allowfile(tmp_path: Path) -> None:
+    deny = tmp_path / "deny.txt"
+    deny.write_text("# this lab's loopback\n127.0.0.0/8  ::1\n")
+    proc, port = start_serve("--quiet", "--denyfile", str(deny))
+    c = client(timeout=0.3)
+    c.sendto(b"hola", (LOOP, port))
+    with pytest.raises(TimeoutError):
+        c.recvfrom(10)
+    _, _, err = finish(proc)
+    assert err.strip().endswith("; guard dropped 1 (denied 1)"), err
+    r = subprocess.run(
+        ["udpeco", "serve", "--allowfile", str(tmp_path / "missing.txt")],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--allowfile" in r.stderr, r
+
+
 def test_a_symlinked_log_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
     target = tmp_path / "precious.txt"
     target.write_text("keep me\n")
