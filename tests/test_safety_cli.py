@@ -126,6 +126,27 @@ def test_denyfile_and_allowfile(tmp_path: Path) -> None:
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--allowfile" in r.stderr, r
 
 
+@pytest.mark.parametrize("backend", ["python", "rust"])
+def test_the_lab_server_prints_injected_bytes_escaped(backend: str) -> None:
+    from udpeco.practica3.harness import free_ports, wait_bound
+
+    (port,) = free_ports(1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "udpeco.practica3.servidor_eco_v1", str(port)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "UDPECO_BACKEND": backend},
+    )
+    wait_bound([port], proc)
+    c = client()
+    data = b"\x1b[2Jhi\nMessage[6.6.6.6:66] - forged\x07"
+    c.sendto(data, ("127.0.0.1", port))
+    assert c.recvfrom(100)[0] == data
+    c.sendto(b".", ("127.0.0.1", port))
+    out, _ = proc.communicate(timeout=20)
+    assert out.endswith(b"] - \\x1b[2Jhi\\nMessage[6.6.6.6:66] - forged\\x07\n"), out
+    assert out.count(b"\n") == 1
+
+
 def test_a_symlinked_log_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
     target = tmp_path / "precious.txt"
     target.write_text("keep me\n")
