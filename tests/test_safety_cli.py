@@ -224,6 +224,13 @@ def test_a_full_disk_is_reported_counted_and_exits_non_zero() -> None:
     )
 
 
+def test_echoserver_keeps_the_log_error_and_counts_the_lost_lines() -> None:
+    with udpeco.EchoServer(port=0, host=LOOP, quiet=True, log="/dev/full") as srv:
+        assert ask(client(), srv.ports[0], b"uno\n") == b"uno\n"
+    assert srv.log_error == "[Errno 28] No space left on device"
+    assert srv.stats["drops"] == 1 and srv.stats["datagrams"] == 1
+
+
 def test_servidor_final2_reports_a_full_disk(tmp_path: Path) -> None:
     from udpeco.practica3.harness import free_ports, wait_bound
 

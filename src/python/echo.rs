@@ -172,6 +172,8 @@ pub struct PyEchoServer {
     ip: std::net::IpAddr,
     /// The counters as they were when `close()` ran.
     final_stats: Mutex<Stats>,
+    /// The log's write error as it was when `close()` ran.
+    final_log_error: Mutex<Option<String>>,
     token: Cancel,
     stop_requested: AtomicBool,
     thread: Mutex<Option<JoinHandle<crate::Result<End>>>>,
@@ -263,6 +265,7 @@ impl PyEchoServer {
             ports: server.ports().to_vec(),
             ip: server.ip(),
             final_stats: Mutex::new(server.stats()),
+            final_log_error: Mutex::new(None),
             server: Mutex::new(Some(Arc::new(server))),
             token: Cancel::new(),
             stop_requested: AtomicBool::new(false),
@@ -292,7 +295,14 @@ impl PyEchoServer {
     /// the lines lost are counted in `drops`.
     #[getter]
     fn log_error(&self) -> Option<String> {
-        self.lock_server().as_ref().and_then(|s| s.log_error())
+        match self.lock_server().as_ref() {
+            Some(server) => server.log_error(),
+            None => self
+                .final_log_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
     }
 
     /// True once `close()` released the ports.
@@ -372,6 +382,10 @@ impl PyEchoServer {
                 .final_stats
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = server.stats();
+            *self
+                .final_log_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = server.log_error();
         }
         Ok(())
     }
