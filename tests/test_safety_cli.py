@@ -235,7 +235,7 @@ def test_servidor_final2_reports_a_full_disk(tmp_path: Path) -> None:
     from udpeco.practica3.harness import free_ports, wait_bound
 
     (port,) = free_ports(1)
-    env = {**os.environ, "UDPECO_BACKEND": "python", "PRACTICA_TIMEOUT_SCALE": "0.1"}
+    env = {**os.environ, "UDPECO_BACKEND": "python", "PRACTICA_TIMEOUT_SCALE": "0.4"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "udpeco.practica3.servidor_final2", str(port), "/dev/full"],
         stdout=subprocess.PIPE,
