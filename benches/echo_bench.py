@@ -43,7 +43,8 @@ def free_port() -> int:
 
 
 def servers(tools: Path) -> dict[str, list[str]]:
-    udpeco = [sys.executable, "-m", "udpeco", "serve", "--quiet", "--port", "{port}"]
+    udpeco = [sys.executable, "-m", "udpeco", "serve", "--quiet", "--rate-limit", "off"]
+    udpeco += ["--port", "{port}"]
     return {
         "echo_mmsg (C)": [str(tools / "echo_mmsg"), "{port}"],
         "udpeco serve --quiet": udpeco,

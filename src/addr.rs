@@ -230,6 +230,24 @@ pub struct AddrKey {
     scope: u32,
 }
 
+impl AddrKey {
+    /// The port.
+    #[must_use]
+    pub fn port(self) -> u16 {
+        self.port
+    }
+
+    /// The address (IPv4 for an IPv4 peer; an unknown family gives `0.0.0.0`).
+    #[must_use]
+    pub fn ip(self) -> IpAddr {
+        if self.v6 {
+            IpAddr::V6(Ipv6Addr::from_bits(self.ip))
+        } else {
+            IpAddr::V4(Ipv4Addr::from_bits(u32::try_from(self.ip).unwrap_or(0)))
+        }
+    }
+}
+
 /// The [`AddrKey`] of a raw address; every family other than IPv4/IPv6 shares one key.
 #[must_use]
 pub fn raw_key(raw: &RawAddr) -> AddrKey {

@@ -33,6 +33,16 @@ pub enum Error {
     Value(String),
     /// The operation was cancelled: a stop was requested or a signal arrived.
     Interrupted,
+    /// A file could not be opened or written (`OSError(errno, strerror, filename)`, as
+    /// Python's `open()` raises): the errno, the message to show and the path.
+    File {
+        /// The system's error number.
+        errno: i32,
+        /// What to show (the system's message, or a clearer one such as for a symlink).
+        message: String,
+        /// The file.
+        path: String,
+    },
 }
 
 impl Error {
@@ -53,6 +63,7 @@ impl Error {
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::Io(e) => e.raw_os_error(),
+            Error::File { errno, .. } => Some(*errno),
             _ => None,
         }
     }
@@ -86,6 +97,11 @@ impl fmt::Display for Error {
             Error::Gai { code, message } => write!(f, "[Errno {code}] {message}"),
             Error::Os(m) | Error::Overflow(m) | Error::Value(m) => f.write_str(m),
             Error::Interrupted => f.write_str("interrupted"),
+            Error::File {
+                errno,
+                message,
+                path,
+            } => write!(f, "[Errno {errno}] {message}: {path:?}"),
         }
     }
 }

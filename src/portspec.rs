@@ -43,6 +43,13 @@ pub fn parse_ports(spec: &str, allow_zero: bool) -> Result<Vec<u16>> {
     let mut seen = vec![false; 65536];
     let mut ports = Vec::new();
     for part in spec.split(',') {
+        if let Some(neg) = part.trim().strip_prefix('-') {
+            return Err(Error::Value(format!(
+                "invalid port specification {spec:?}: port -{} is out of range {}-65535",
+                neg.trim(),
+                u8::from(!allow_zero)
+            )));
+        }
         let (first, last) = if let Some((a, b)) = part.split_once('-') {
             (
                 parse_port(a, spec, allow_zero)?,
@@ -109,5 +116,7 @@ mod tests {
                 "{text}"
             );
         }
+        let text = parse_ports("-1", true).unwrap_err().to_string();
+        assert!(text.ends_with("port -1 is out of range 0-65535"), "{text}");
     }
 }

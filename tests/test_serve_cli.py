@@ -239,7 +239,7 @@ def test_defaults_are_the_practicas_v1_server() -> None:
     from udpeco.cli import build_parser
 
     args = build_parser().parse_args(["serve"])
-    assert args.port is None and args.bind == "" and args.bufsize == 1024
+    assert args.port is None and args.bind == "" and args.bufsize is None
     assert args.stop == "." and not args.no_stop and not args.quiet and args.workers == 1
     r = subprocess.run(
         [sys.executable, "-m", "udpeco", "serve", "--help"], capture_output=True, text=True

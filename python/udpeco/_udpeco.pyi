@@ -215,6 +215,11 @@ def scan(
     progress: Callable[[int, int], object] | None = None,
 ) -> list[ScanResult]: ...
 
+ECHO_LIMITS: dict[str, Any]
+
+def escape(data: bytes) -> str: ...
+def parse_port_spec(spec: str, allow_zero: bool = True) -> list[int]: ...
+
 @final
 class EchoServer:
     """The práctica's echo server run by the Rust engine (binds at construction)."""
@@ -225,7 +230,7 @@ class EchoServer:
         *,
         ports: Iterable[int] | str | None = None,
         host: str = "",
-        bufsize: int = 1024,
+        bufsize: int | None = None,
         stop: bytes | str | None = b".",
         reply_stop: bool = False,
         delay: float = 0.0,
@@ -235,7 +240,16 @@ class EchoServer:
         workers: int = 1,
         silence: float | None = None,
         random_port: tuple[int, int] | None = None,
+        guard: bool = True,
+        rate_limit: float | None = None,
+        burst: float | None = None,
+        allow: str | Iterable[str] | None = None,
+        deny: str | Iterable[str] | None = None,
+        delay_queue: int | None = None,
+        overwrite: bool = False,
     ) -> Self: ...
+    @property
+    def log_error(self) -> str | None: ...
     @property
     def ports(self) -> list[int]: ...
     @property

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::guard::GuardConfig;
+use super::output::LogMode;
 use crate::error::{Error, Result};
 
 /// The práctica's server port (`servidor_eco_v1.py`).
@@ -13,8 +15,19 @@ pub const DEFAULT_BUFSIZE: usize = 1024;
 pub const DEFAULT_BATCH: usize = 64;
 /// The largest payload of a UDP datagram over IPv4 or IPv6 (jumbograms aside).
 pub const MAX_BUFSIZE: usize = 65535;
-/// Most replies waiting for their `delay` at once; further datagrams are dropped (counted).
-pub const MAX_PENDING: usize = 1 << 17;
+/// Default bound of the replies waiting for their `delay`, in bytes (data plus bookkeeping);
+/// further datagrams are dropped (counted in `drops`).
+pub const DEFAULT_DELAY_QUEUE: usize = 64 << 20;
+/// The smallest and largest delay-queue bounds accepted.
+pub const DELAY_QUEUE_RANGE: (usize, usize) = (64 << 10, 64 << 30);
+/// Most worker threads.
+pub const MAX_WORKERS: usize = 256;
+/// Datagrams per system call at most.
+pub const MAX_BATCH: usize = 1024;
+/// The shortest time accepted for a timeout or period (one nanosecond: a `Duration` tick).
+pub const MIN_SECONDS: f64 = 1e-9;
+/// Times must be below this many seconds (about 31 years).
+pub const MAX_SECONDS: f64 = 1e9;
 
 /// Which ports to bind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +70,12 @@ pub struct EchoConfig {
     pub batch: usize,
     /// `SO_RCVBUF` to ask for, in bytes (`None`: sized from the number of sockets).
     pub rcvbuf: Option<usize>,
+    /// The loop and reflection guard (on by default).
+    pub guard: GuardConfig,
+    /// Bytes the delay queue may hold.
+    pub delay_queue: usize,
+    /// Whether an existing log is appended to (default) or emptied.
+    pub log_mode: LogMode,
 }
 
 impl Default for EchoConfig {
@@ -75,20 +94,24 @@ impl Default for EchoConfig {
             workers: 1,
             batch: DEFAULT_BATCH,
             rcvbuf: None,
+            guard: GuardConfig::default(),
+            delay_queue: DEFAULT_DELAY_QUEUE,
+            log_mode: LogMode::Append,
         }
     }
 }
 
-/// A duration from seconds given by a user, rejecting negative, NaN and absurd values.
+/// A duration from seconds given by a user (`what` names the option), rejecting negative,
+/// NaN and absurd values: 0 or [`MIN_SECONDS`] up to (not including) [`MAX_SECONDS`].
 ///
 /// # Errors
-/// [`Error::Value`] naming `what`.
+/// [`Error::Value`] naming `what` and the limits.
 pub fn seconds(what: &str, secs: f64) -> Result<Duration> {
-    if (0.0..1e9).contains(&secs) {
+    if secs == 0.0 || (MIN_SECONDS..MAX_SECONDS).contains(&secs) {
         Ok(Duration::from_secs_f64(secs))
     } else {
         Err(Error::Value(format!(
-            "{what} must be a number of seconds >= 0, not {secs}"
+            "{what} must be 0 or {MIN_SECONDS:e} to {MAX_SECONDS:e} seconds (exclusive), not {secs}"
         )))
     }
 }
@@ -105,16 +128,23 @@ impl EchoConfig {
                 self.bufsize
             )));
         }
-        if self.workers == 0 || self.workers > 256 {
+        if self.workers == 0 || self.workers > MAX_WORKERS {
             return Err(Error::Value(format!(
-                "workers must be 1-256, not {}",
+                "workers must be 1-{MAX_WORKERS}, not {}",
                 self.workers
             )));
         }
-        if self.batch == 0 || self.batch > 1024 {
+        if self.batch == 0 || self.batch > MAX_BATCH {
             return Err(Error::Value(format!(
-                "batch must be 1-1024, not {}",
+                "batch must be 1-{MAX_BATCH}, not {}",
                 self.batch
+            )));
+        }
+        let (lo, hi) = DELAY_QUEUE_RANGE;
+        if !(lo..=hi).contains(&self.delay_queue) {
+            return Err(Error::Value(format!(
+                "delay queue must be {lo}-{hi} bytes, not {}",
+                self.delay_queue
             )));
         }
         if self.reply_stop && self.stop.is_none() {

@@ -23,19 +23,25 @@ struct Pending {
     data: Vec<u8>,
 }
 
-/// The queue of replies waiting for their time, bounded by `limit`.
+/// The memory one queued reply takes besides its data.
+pub const ENTRY_OVERHEAD: usize = std::mem::size_of::<Pending>();
+
+/// The queue of replies waiting for their time, bounded in bytes: each reply counts its data
+/// plus [`ENTRY_OVERHEAD`].
 pub struct DelayQueue {
     queue: VecDeque<Pending>,
     limit: usize,
+    bytes: usize,
 }
 
 impl DelayQueue {
-    /// An empty queue holding at most `limit` replies.
+    /// An empty queue holding at most `limit` bytes of replies.
     #[must_use]
     pub fn new(limit: usize) -> Self {
         DelayQueue {
             queue: VecDeque::new(),
             limit,
+            bytes: 0,
         }
     }
 
@@ -67,9 +73,11 @@ impl DelayQueue {
         socket: usize,
         due: Instant,
     ) -> bool {
-        if self.queue.len() >= self.limit {
+        let cost = data.len() + ENTRY_OVERHEAD;
+        if self.bytes + cost > self.limit {
             return false;
         }
+        self.bytes += cost;
         self.queue.push_back(Pending {
             due,
             socket,
@@ -99,10 +107,21 @@ impl DelayQueue {
             let Some(p) = self.queue.pop_front() else {
                 break;
             };
+            self.bytes -= p.data.len() + ENTRY_OVERHEAD;
             if send_to_raw(fds[p.socket], &p.data, &p.addr, p.addr_len, 0).is_err() {
                 failed += 1;
             }
         }
+        if self.queue.is_empty() && self.queue.capacity() > 4096 {
+            // A burst is over: give its memory back.
+            self.queue.shrink_to(4096);
+        }
         failed
+    }
+
+    /// Bytes held now.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 }

@@ -8,12 +8,15 @@
 //!
 //! Files: [`config`] (options), [`bind`] (sockets), [`server`] (runs the workers),
 //! [`worker`] (the loop), [`delay`] (held replies), [`stats`] (counters), [`text`]
-//! (formatting), [`output`] (stdout and log), [`shared`] (per-run shared state).
+//! (formatting and escaping), [`output`] (the log file), [`printer`] (stdout behind a
+//! bounded queue), [`guard`] (loop and reflection guard), [`shared`] (per-run shared state).
 
 pub mod bind;
 pub mod config;
 pub mod delay;
+pub mod guard;
 pub mod output;
+pub mod printer;
 pub mod server;
 pub mod shared;
 pub mod stats;

@@ -3,15 +3,22 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use super::bind::{bind_all, Bound};
 use super::config::EchoConfig;
 use super::output::LogFile;
+use super::printer::Printer;
 use super::shared::{End, Shared};
 use super::stats::{Counters, Stats};
 use super::worker::Worker;
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
+
+/// How long stdout may take to print what is queued when the server stops by itself.
+const PRINT_GRACE: Duration = Duration::from_secs(2);
+/// ... and when it is stopped (Ctrl+C, SIGTERM, `stop()`).
+const STOP_GRACE: Duration = Duration::from_millis(80);
 
 /// An echo server with its sockets bound, ready to [`run`](EchoServer::run).
 #[derive(Debug)]
@@ -24,7 +31,8 @@ pub struct EchoServer {
 }
 
 impl EchoServer {
-    /// Checks `cfg`, binds every socket and creates the log file.
+    /// Checks `cfg`, binds every socket, then (only once every port is bound) opens the log
+    /// file (see [`super::output::open_log`]).
     ///
     /// # Errors
     /// [`Error::Value`] for inconsistent options, [`Error::Io`] for a bind or file error
@@ -33,7 +41,7 @@ impl EchoServer {
         cfg.validate()?;
         let bound = bind_all(&cfg)?;
         let log = match &cfg.log {
-            Some(path) => Some(Arc::new(LogFile::create(path)?)),
+            Some(path) => Some(Arc::new(LogFile::create(path, cfg.log_mode)?)),
             None => None,
         };
         Ok(EchoServer {
@@ -63,6 +71,13 @@ impl EchoServer {
         &self.cfg
     }
 
+    /// The first error writing the log, if one happened (`[Errno 28] No space left on
+    /// device`); the lines lost are in the `drops`.
+    #[must_use]
+    pub fn log_error(&self) -> Option<String> {
+        self.log.as_ref().and_then(|l| l.error())
+    }
+
     /// The counters so far (they keep counting across runs).
     #[must_use]
     pub fn stats(&self) -> Stats {
@@ -83,6 +98,7 @@ impl EchoServer {
         let result = self.run_workers(cancel);
         if let Some(log) = &self.log {
             log.close();
+            self.counters.add_drops(log.take_lost());
         }
         self.running.store(false, Ordering::SeqCst);
         result
@@ -92,16 +108,30 @@ impl EchoServer {
         if let Some(log) = &self.log {
             log.reopen()?;
         }
-        let shared = Shared::new(
+        let prints = !self.cfg.quiet || self.cfg.silence.is_some();
+        let mut shared = Shared::new(
             Arc::clone(&self.cfg),
             Arc::clone(&self.counters),
             self.log.clone(),
+            prints.then(Printer::stdout),
+            self.bound.ports.clone(),
         );
-        if self.bound.sockets.len() == 1 {
-            Worker::new(&shared, &self.bound.sockets[0], true).run(cancel)?;
+        let result = if self.bound.sockets.len() == 1 {
+            Worker::new(&shared, &self.bound.sockets[0], true).run(cancel)
         } else {
-            self.run_threads(&shared, cancel)?;
+            self.run_threads(&shared, cancel)
+        };
+        if let Some(p) = shared.printer.take() {
+            // A stop asked for (Ctrl+C, SIGTERM) is answered at once whatever stdout does;
+            // a server ending by itself lets a slow stdout catch up a little longer.
+            let grace = if shared.end().is_some() {
+                PRINT_GRACE
+            } else {
+                STOP_GRACE
+            };
+            self.counters.add_unprinted(p.finish(grace));
         }
+        result?;
         shared.end().ok_or(Error::Interrupted)
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::config::EchoConfig;
 use super::output::LogFile;
+use super::printer::Printer;
 use super::stats::Counters;
 
 /// Why a run ended by itself.
@@ -27,6 +28,11 @@ pub struct Shared {
     pub counters: Arc<Counters>,
     /// The log file, if any.
     pub log: Option<Arc<LogFile>>,
+    /// Where the per-datagram lines and the silence message go (`None` with nothing to
+    /// print).
+    pub printer: Option<Printer>,
+    /// The server's ports (the guard drops datagrams from them).
+    pub ports: Vec<u16>,
     epoch: Instant,
     last_rx: AtomicU64,
     end: AtomicU8,
@@ -35,11 +41,19 @@ pub struct Shared {
 impl Shared {
     /// State for a run starting now.
     #[must_use]
-    pub fn new(cfg: Arc<EchoConfig>, counters: Arc<Counters>, log: Option<Arc<LogFile>>) -> Self {
+    pub fn new(
+        cfg: Arc<EchoConfig>,
+        counters: Arc<Counters>,
+        log: Option<Arc<LogFile>>,
+        printer: Option<Printer>,
+        ports: Vec<u16>,
+    ) -> Self {
         Shared {
             cfg,
             counters,
             log,
+            printer,
+            ports,
             epoch: Instant::now(),
             last_rx: AtomicU64::new(0),
             end: AtomicU8::new(0),
@@ -58,6 +72,13 @@ impl Shared {
     #[must_use]
     pub fn last_rx(&self) -> Instant {
         self.epoch + Duration::from_nanos(self.last_rx.load(Ordering::Relaxed))
+    }
+
+    /// Prints `bytes` (`lines` lines) through the printer, if any.
+    pub fn print(&self, bytes: &[u8], lines: u64) {
+        if let Some(p) = &self.printer {
+            p.push(bytes, lines);
+        }
     }
 
     /// Records why the run ends; the first reason wins.

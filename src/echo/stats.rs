@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use super::guard::GuardCounters;
 use crate::addr::AddrKey;
 
 /// The most distinct senders remembered; beyond it new senders are no longer counted (a
@@ -23,9 +24,14 @@ pub struct Stats {
     pub bytes: u64,
     /// Distinct senders (address and port).
     pub clients: u64,
-    /// Datagrams lost: dropped by the kernel because a receive queue was full, plus replies
-    /// that could not be sent or queued.
+    /// Datagrams lost: dropped by the kernel because a receive queue was full, replies that
+    /// could not be sent or queued, and log lines that could not be written.
     pub drops: u64,
+    /// Datagrams the guard dropped, per [`Reason`](super::guard::Reason) (in
+    /// [`Reason::ALL`](super::guard::Reason::ALL) order); not counted in `datagrams`.
+    pub guarded: [u64; 7],
+    /// Lines not printed because stdout did not keep up (or was gone).
+    pub unprinted: u64,
 }
 
 /// The live counters.
@@ -35,6 +41,9 @@ pub struct Counters {
     bytes: AtomicU64,
     clients: AtomicU64,
     drops: AtomicU64,
+    unprinted: AtomicU64,
+    /// The guard's drops.
+    pub guard: GuardCounters,
     seen: Mutex<HashSet<AddrKey>>,
 }
 
@@ -49,6 +58,13 @@ impl Counters {
     pub fn add_drops(&self, n: u64) {
         if n > 0 {
             self.drops.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds lines that could not be printed.
+    pub fn add_unprinted(&self, n: u64) {
+        if n > 0 {
+            self.unprinted.fetch_add(n, Ordering::Relaxed);
         }
     }
 
@@ -71,6 +87,8 @@ impl Counters {
             bytes: self.bytes.load(Ordering::Relaxed),
             clients: self.clients.load(Ordering::Relaxed),
             drops: self.drops.load(Ordering::Relaxed),
+            guarded: self.guard.snapshot(),
+            unprinted: self.unprinted.load(Ordering::Relaxed),
         }
     }
 }

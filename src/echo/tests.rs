@@ -210,6 +210,11 @@ fn log_keeps_every_datagram_of_a_burst() {
     let cfg = EchoConfig {
         log: Some(path.clone()),
         idle_timeout: Some(Duration::from_millis(300)),
+        // One sender at full speed: beyond the default per-source rate limit.
+        guard: crate::echo::guard::GuardConfig {
+            rate: None,
+            ..crate::echo::guard::GuardConfig::default()
+        },
         ..config(vec![0])
     };
     let server = Arc::new(EchoServer::bind(cfg).unwrap());

@@ -20,9 +20,8 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use super::config::MAX_PENDING;
 use super::delay::DelayQueue;
-use super::output::write_stdout;
+use super::guard::Guard;
 use super::shared::{End, Shared};
 use super::stats::ClientTracker;
 use super::text::{push_log_line, push_message_line, silence_message, strip};
@@ -38,8 +37,13 @@ pub struct Worker<'a> {
     leader: bool,
     batch: Batch,
     clients: ClientTracker,
+    guard: Guard,
+    /// Per slot of the current batch: answered (true) or dropped by the guard.
+    accepted: Vec<bool>,
     out: Vec<u8>,
+    out_lines: u64,
     log_lines: Vec<u8>,
+    log_count: u64,
     drops_seen: Vec<u32>,
     active: Vec<bool>,
     active_list: Vec<usize>,
@@ -69,12 +73,16 @@ impl<'a> Worker<'a> {
             leader,
             batch: Batch::new(cfg.batch, cfg.bufsize),
             clients: ClientTracker::default(),
+            guard: Guard::new(&cfg.guard, &shared.ports),
+            accepted: vec![true; cfg.batch],
             out: Vec::with_capacity(if cfg.quiet { 0 } else { 64 * 1024 }),
+            out_lines: 0,
             log_lines: Vec::with_capacity(if cfg.log.is_some() { 64 * 1024 } else { 0 }),
+            log_count: 0,
             drops_seen: vec![0; sockets.len()],
             active: vec![false; sockets.len()],
             active_list: Vec::new(),
-            delay: (!cfg.delay.is_zero()).then(|| DelayQueue::new(MAX_PENDING)),
+            delay: (!cfg.delay.is_zero()).then(|| DelayQueue::new(cfg.delay_queue)),
             stopping: false,
             next_tick: now + TICK,
             last_silence: now,
@@ -207,21 +215,38 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Handles slots `0..n` received on socket `s` at `now`: counts, prints, logs, echoes.
+    /// Handles slots `0..n` received on socket `s` at `now`: guards, counts, prints, logs,
+    /// echoes.
     fn handle(&mut self, s: usize, n: usize, now: Instant, nonblocking: bool) -> Flow {
         let cfg = &*self.shared.cfg;
         let counters = &*self.shared.counters;
+        let mut all = true;
+        if !self.guard.is_off() {
+            for i in 0..n {
+                self.accepted[i] = self.guard.check(self.batch.key(i), now);
+                all &= self.accepted[i];
+            }
+            self.guard.publish(&counters.guard);
+            if !self.accepted[..n].contains(&true) {
+                return Flow::Go;
+            }
+        }
         self.shared.touch(now);
         if !self.active[s] {
             self.active[s] = true;
             self.active_list.push(s);
         }
         let mut bytes = 0u64;
+        let mut received = 0u64;
         let mut upto = n;
         let mut sentinel = false;
         for i in 0..n {
+            if !all && !self.accepted[i] {
+                continue;
+            }
             let data = self.batch.data(i);
             bytes += data.len() as u64;
+            received += 1;
             self.clients.note(self.batch.key(i), counters);
             if let Some(stop) = &cfg.stop {
                 if strip(data) == stop.as_slice() {
@@ -232,18 +257,19 @@ impl<'a> Worker<'a> {
             }
             if !cfg.quiet {
                 push_message_line(&mut self.out, self.batch.addr(i), data);
+                self.out_lines += 1;
             }
             if self.shared.log.is_some() {
                 push_log_line(&mut self.log_lines, data);
+                self.log_count += 1;
             }
         }
-        let received = if sentinel { upto + 1 } else { n };
-        counters.add_batch(received as u64, bytes);
+        counters.add_batch(received, bytes);
         if let Some(q) = self.delay.as_mut() {
             let due = now + cfg.delay;
             let mut full = 0;
             for i in 0..upto {
-                if !q.push_slot(&self.batch, i, s, due) {
+                if (all || self.accepted[i]) && !q.push_slot(&self.batch, i, s, due) {
                     full += 1;
                 }
             }
@@ -254,9 +280,11 @@ impl<'a> Worker<'a> {
                 }
             }
             counters.add_drops(full);
-        } else if upto > 0 {
+        } else if all {
             let sent = self.batch.send_skipping(self.fds[s], 0, upto, nonblocking);
             counters.add_drops((upto - sent) as u64);
+        } else {
+            self.send_accepted(s, upto, nonblocking);
         }
         if sentinel && cfg.reply_stop && self.delay.is_none() {
             let stop = cfg.stop.as_deref().unwrap_or(b".");
@@ -265,17 +293,41 @@ impl<'a> Worker<'a> {
                 counters.add_drops(1);
             }
         }
-        write_stdout(&self.out);
-        self.out.clear();
-        if let Some(log) = &self.shared.log {
-            log.write(&self.log_lines);
-            self.log_lines.clear();
-        }
+        self.hand_over();
         if sentinel {
             self.shared.set_end(End::Sentinel);
             Flow::Stop
         } else {
             Flow::Go
+        }
+    }
+
+    /// Echoes the runs of slots `0..upto` the guard accepted.
+    fn send_accepted(&mut self, s: usize, upto: usize, nonblocking: bool) {
+        let mut i = 0;
+        while i < upto {
+            if !self.accepted[i] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < upto && self.accepted[i] {
+                i += 1;
+            }
+            let sent = self.batch.send_skipping(self.fds[s], start, i, nonblocking);
+            self.shared.counters.add_drops((i - start - sent) as u64);
+        }
+    }
+
+    /// Hands this batch's lines to the printer and the log.
+    fn hand_over(&mut self) {
+        self.shared.print(&self.out, self.out_lines);
+        self.out.clear();
+        self.out_lines = 0;
+        if let Some(log) = &self.shared.log {
+            log.write(&self.log_lines, self.log_count);
+            self.log_lines.clear();
+            self.log_count = 0;
         }
     }
 
@@ -308,6 +360,7 @@ impl<'a> Worker<'a> {
         self.active_list.clear();
         if let Some(log) = &self.shared.log {
             log.flush();
+            self.shared.counters.add_drops(log.take_lost());
         }
         if !self.leader {
             return false;
@@ -325,7 +378,8 @@ impl<'a> Worker<'a> {
             let mark = last_rx.max(self.last_silence);
             if now.saturating_duration_since(mark) >= period {
                 self.last_silence = now;
-                write_stdout(silence_message(period.as_secs_f64()).as_bytes());
+                self.shared
+                    .print(silence_message(period.as_secs_f64()).as_bytes(), 1);
             }
         }
         false
@@ -342,12 +396,10 @@ impl<'a> Worker<'a> {
 
     /// Flushes what is still buffered.
     fn flush_outputs(&mut self) {
-        write_stdout(&self.out);
-        self.out.clear();
+        self.hand_over();
         if let Some(log) = &self.shared.log {
-            log.write(&self.log_lines);
-            self.log_lines.clear();
             log.flush();
+            self.shared.counters.add_drops(log.take_lost());
         }
     }
 }

@@ -16,7 +16,15 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use super::interrupt::detach_with_token;
 use crate::cancel::Cancel;
-use crate::echo::config::seconds;
+use crate::echo::config::{
+    seconds, DEFAULT_BUFSIZE, DEFAULT_DELAY_QUEUE, DELAY_QUEUE_RANGE, MAX_BUFSIZE, MAX_SECONDS,
+    MAX_WORKERS, MIN_SECONDS,
+};
+use crate::echo::guard::{
+    Cidr, GuardConfig, RateLimit, Reason, DEFAULT_BURST, DEFAULT_RATE, MAX_RATE, REFLECTOR_PORTS,
+};
+use crate::echo::output::LogMode;
+use crate::echo::text::escape as escape_bytes;
 use crate::echo::{EchoConfig, EchoServer, End, PortChoice, Stats};
 use crate::error::Error;
 use crate::portspec::parse_ports;
@@ -63,13 +71,94 @@ fn ports_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
     Ok(out)
 }
 
-/// The counters as the dict `{datagrams, bytes, clients, drops}`.
+/// The counters as the dict `{datagrams, bytes, clients, drops, <guard reasons>,
+/// unprinted}`.
 fn stats_dict(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("datagrams", s.datagrams)?;
     d.set_item("bytes", s.bytes)?;
     d.set_item("clients", s.clients)?;
     d.set_item("drops", s.drops)?;
+    for (r, n) in Reason::ALL.iter().zip(s.guarded) {
+        d.set_item(r.name(), n)?;
+    }
+    d.set_item("unprinted", s.unprinted)?;
+    Ok(d)
+}
+
+/// An allow/deny argument: a comma-separated string or an iterable of strings.
+fn cidr_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Cidr>> {
+    let Some(obj) = obj else {
+        return Ok(Vec::new());
+    };
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Cidr::parse_list(s.to_str()?)?);
+    }
+    let mut out = Vec::new();
+    for item in obj.try_iter()? {
+        out.extend(Cidr::parse_list(&item?.extract::<String>()?)?);
+    }
+    Ok(out)
+}
+
+/// The guard from the constructor's arguments: `guard=False` turns off the loop checks and
+/// the default rate limit; an explicit `rate_limit` (0 = off) and allow/deny lists apply
+/// either way.
+fn guard_arg(
+    guard: bool,
+    rate_limit: Option<f64>,
+    burst: Option<f64>,
+    allow: Option<&Bound<'_, PyAny>>,
+    deny: Option<&Bound<'_, PyAny>>,
+) -> PyResult<GuardConfig> {
+    let rate = match rate_limit {
+        Some(0.0) => None,
+        Some(r) => Some(RateLimit::new(r, burst.unwrap_or(DEFAULT_BURST.max(r)))?),
+        None if guard => Some(RateLimit::new(
+            DEFAULT_RATE,
+            burst.unwrap_or(DEFAULT_BURST),
+        )?),
+        None => None,
+    };
+    Ok(GuardConfig {
+        loop_checks: guard,
+        rate,
+        allow: cidr_arg(allow)?,
+        deny: cidr_arg(deny)?,
+    })
+}
+
+/// `escape(data)`: received bytes as one line of text, by udpeco's one escaping rule
+/// (printable UTF-8 kept; `\\`, `\n`, `\r`, `\t` and `\xNN` for control characters and
+/// bytes that are not UTF-8).
+#[pyfunction]
+#[allow(clippy::needless_pass_by_value)]
+fn escape(data: Vec<u8>) -> String {
+    escape_bytes(&data)
+}
+
+/// `parse_ports(spec, allow_zero=True)`: a port specification (`"7,9,20000-20100"`) as a
+/// list, or `ValueError` with a one-line reason.
+#[pyfunction]
+#[pyo3(signature = (spec, allow_zero=true))]
+fn parse_port_spec(spec: &str, allow_zero: bool) -> PyResult<Vec<u16>> {
+    Ok(parse_ports(spec, allow_zero)?)
+}
+
+/// The echo server's limits, defined once in the core, for the command line's messages.
+fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("bufsize", (1, MAX_BUFSIZE))?;
+    d.set_item("default_bufsize", DEFAULT_BUFSIZE)?;
+    d.set_item("workers", (1, MAX_WORKERS))?;
+    d.set_item("seconds", (MIN_SECONDS, MAX_SECONDS))?;
+    d.set_item("rate", (0.0, MAX_RATE))?;
+    d.set_item("burst", (1.0, MAX_RATE))?;
+    d.set_item("default_rate", DEFAULT_RATE)?;
+    d.set_item("default_burst", DEFAULT_BURST)?;
+    d.set_item("delay_queue", DELAY_QUEUE_RANGE)?;
+    d.set_item("default_delay_queue", DEFAULT_DELAY_QUEUE)?;
+    d.set_item("reflector_ports", REFLECTOR_PORTS)?;
     Ok(d)
 }
 
@@ -83,6 +172,8 @@ pub struct PyEchoServer {
     ip: std::net::IpAddr,
     /// The counters as they were when `close()` ran.
     final_stats: Mutex<Stats>,
+    /// The log's write error as it was when `close()` ran.
+    final_log_error: Mutex<Option<String>>,
     token: Cancel,
     stop_requested: AtomicBool,
     thread: Mutex<Option<JoinHandle<crate::Result<End>>>>,
@@ -92,21 +183,27 @@ pub struct PyEchoServer {
 impl PyEchoServer {
     #[new]
     #[pyo3(signature = (
-        port=44444, *, ports=None, host=String::new(), bufsize=1024, stop=StopArg::Default,
+        port=44444, *, ports=None, host=String::new(), bufsize=None, stop=StopArg::Default,
         reply_stop=false, delay=0.0, idle_timeout=None, log=None, quiet=false, workers=1,
-        silence=None, random_port=None
+        silence=None, random_port=None, guard=true, rate_limit=None, burst=None, allow=None,
+        deny=None, delay_queue=None, overwrite=false
     ))]
     #[pyo3(
-        text_signature = "(port=44444, *, ports=None, host='', bufsize=1024, stop=b'.', \
+        text_signature = "(port=44444, *, ports=None, host='', bufsize=None, stop=b'.', \
         reply_stop=False, delay=0.0, idle_timeout=None, log=None, quiet=False, workers=1, \
-        silence=None, random_port=None)"
+        silence=None, random_port=None, guard=True, rate_limit=None, burst=None, allow=None, \
+        deny=None, delay_queue=None, overwrite=False)"
     )]
-    #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
+    #[allow(
+        clippy::too_many_arguments,
+        clippy::needless_pass_by_value,
+        clippy::fn_params_excessive_bools
+    )]
     fn new(
         port: i64,
         ports: Option<Bound<'_, PyAny>>,
         host: String,
-        bufsize: usize,
+        bufsize: Option<usize>,
         stop: StopArg,
         reply_stop: bool,
         delay: f64,
@@ -116,12 +213,26 @@ impl PyEchoServer {
         workers: usize,
         silence: Option<f64>,
         random_port: Option<(i64, i64)>,
+        guard: bool,
+        rate_limit: Option<f64>,
+        burst: Option<f64>,
+        allow: Option<Bound<'_, PyAny>>,
+        deny: Option<Bound<'_, PyAny>>,
+        delay_queue: Option<usize>,
+        overwrite: bool,
     ) -> PyResult<Self> {
         let ports = match (random_port, ports) {
             (Some((a, b)), _) => PortChoice::Random(port_number(a)?, port_number(b)?),
             (None, Some(p)) => PortChoice::List(ports_arg(&p)?),
             (None, None) => PortChoice::List(vec![port_number(port)?]),
         };
+        // A log keeps whole datagrams (final 2's recvfrom(65535)); the echo alone
+        // truncates as the práctica's recvfrom(1024).
+        let bufsize = bufsize.unwrap_or(if log.is_some() {
+            MAX_BUFSIZE
+        } else {
+            DEFAULT_BUFSIZE
+        });
         let cfg = EchoConfig {
             host,
             ports,
@@ -140,6 +251,13 @@ impl PyEchoServer {
             log,
             quiet,
             workers,
+            guard: guard_arg(guard, rate_limit, burst, allow.as_ref(), deny.as_ref())?,
+            delay_queue: delay_queue.unwrap_or(DEFAULT_DELAY_QUEUE),
+            log_mode: if overwrite {
+                LogMode::Overwrite
+            } else {
+                LogMode::Append
+            },
             ..EchoConfig::default()
         };
         let server = EchoServer::bind(cfg)?;
@@ -147,6 +265,7 @@ impl PyEchoServer {
             ports: server.ports().to_vec(),
             ip: server.ip(),
             final_stats: Mutex::new(server.stats()),
+            final_log_error: Mutex::new(None),
             server: Mutex::new(Some(Arc::new(server))),
             token: Cancel::new(),
             stop_requested: AtomicBool::new(false),
@@ -170,6 +289,20 @@ impl PyEchoServer {
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         stats_dict(py, self.current_stats())
+    }
+
+    /// The first error writing the log (`"[Errno 28] No space left on device"`), or `None`;
+    /// the lines lost are counted in `drops`.
+    #[getter]
+    fn log_error(&self) -> Option<String> {
+        match self.lock_server().as_ref() {
+            Some(server) => server.log_error(),
+            None => self
+                .final_log_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
     }
 
     /// True once `close()` released the ports.
@@ -249,6 +382,10 @@ impl PyEchoServer {
                 .final_stats
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = server.stats();
+            *self
+                .final_log_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = server.log_error();
         }
         Ok(())
     }
@@ -319,5 +456,8 @@ impl Drop for PyEchoServer {
 
 /// Adds `EchoServer` to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyEchoServer>()
+    m.add_class::<PyEchoServer>()?;
+    m.add_function(wrap_pyfunction!(escape, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_port_spec, m)?)?;
+    m.add("ECHO_LIMITS", limits(m.py())?)
 }

@@ -26,6 +26,11 @@ impl From<Error> for PyErr {
             Error::Overflow(m) => PyOverflowError::new_err(m),
             Error::Value(m) => PyValueError::new_err(m),
             Error::Interrupted => PyOSError::new_err((libc::EINTR, strerror(libc::EINTR))),
+            Error::File {
+                errno,
+                message,
+                path,
+            } => PyOSError::new_err((errno, message, path)),
         }
     }
 }

@@ -15,7 +15,7 @@ import socket
 import sys
 from collections.abc import Iterator
 
-from udpeco import Client
+from udpeco import Client, escape
 from udpeco.cli import fail
 from udpeco.cli.argtypes import int_in, port, seconds
 
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
                 return fail(f"no reply from {where} within {args.timeout:g} s{how}")
             except ConnectionRefusedError:
                 return fail(f"{where} refused the datagram: no server is listening on that port")
-            print("Server reply : " + reply.decode("utf-8", "replace"), flush=True)
+            print("Server reply : " + escape(reply), flush=True)
             if reply.strip() == b".":
                 break
     return 0

@@ -9,6 +9,7 @@ side-by-side table: whether each transcript matches the stdlib's, and the figure
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import textwrap
 
@@ -148,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
         requests=args.requests,
         repeat=args.repeat,
     )
+    # SIGTERM stops the scenarios like Ctrl+C does: their `finally` blocks stop every lab
+    # server they started (which also die with this process: harness.die_with_parent).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     status = 0
     for name in names:
         try:

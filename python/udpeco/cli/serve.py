@@ -12,12 +12,86 @@ import signal
 import sys
 from types import FrameType
 
+from udpeco._udpeco import ECHO_LIMITS, parse_port_spec
 from udpeco.cli import fail
-from udpeco.cli.argtypes import int_in, port_range, seconds, seconds_or_zero
+from udpeco.cli.argtypes import int_in, port_range
+
+LIMITS = ECHO_LIMITS
+_LOW_S, _HIGH_S = LIMITS["seconds"]
 
 
-class _Terminated(Exception):
-    """Raised by the SIGTERM handler so that the server stops like on Ctrl+C."""
+class _Stop(Exception):
+    """Raised by the first SIGINT or SIGTERM, so that the server stops and prints its counters."""
+
+
+def _port_spec(text: str) -> str:
+    """``--port``: checked by the core's parser (the same rules as EchoServer's ``ports``)."""
+    try:
+        parse_port_spec(text, True)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _seconds(zero_ok: bool):  # type: ignore[no-untyped-def]
+    """A number of seconds within the core's limits (0 too when ``zero_ok``)."""
+    bound = f"{'0 or ' if zero_ok else ''}from {_LOW_S:g} to below {_HIGH_S:g} seconds"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if (zero_ok and value == 0) or _LOW_S <= value < _HIGH_S:
+            return value
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: must be {bound}")
+
+    return parse
+
+
+def _rate(text: str) -> float:
+    """``--rate-limit N`` or ``N/s``; ``0`` or ``off`` turns it off."""
+    t = text.strip().lower().removesuffix("/s")
+    if t in ("off", "0"):
+        return 0.0
+    low, high = LIMITS["rate"]
+    try:
+        value = float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate (N or N/s, or off)") from None
+    if not low < value <= high:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range: must be more than {low:g} and at most {high:g} "
+            "datagrams/s (or off)"
+        )
+    return value
+
+
+def _burst(text: str) -> float:
+    low, high = LIMITS["burst"]
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: must be {low:g}-{high:g}")
+    return value
+
+
+def _bytes(text: str) -> int:
+    """``--delay-queue``: bytes, with an optional K, M or G (powers of 1024)."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(t[-1:], 1)
+    low, high = LIMITS["delay_queue"]
+    try:
+        value = int(float(t[:-1] if scale > 1 else t) * scale)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 64M)") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range: must be {low >> 10}K-{high >> 30}G"
+        )
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,6 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--port",
         action="append",
+        type=_port_spec,
         metavar="PORTS",
         help="port(s) to listen on, repeatable: 44444, 8888,9999, 30000-39999 (default 44444)",
     )
@@ -50,9 +125,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--bufsize",
-        type=int_in(1, 65535, "buffer size"),
-        default=1024,
-        help="receive buffer: longer datagrams are truncated, as recvfrom(1024) (default 1024)",
+        type=int_in(LIMITS["bufsize"][0], LIMITS["bufsize"][1], "buffer size"),
+        metavar="N",
+        help="receive buffer: longer datagrams are truncated, as recvfrom(1024) "
+        "(default 1024; 65535 with --log, so that the log keeps whole datagrams)",
     )
     stop = p.add_mutually_exclusive_group()
     stop.add_argument(
@@ -69,32 +145,75 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--delay",
-        type=seconds_or_zero,
+        type=_seconds(True),
         default=0.0,
         metavar="S",
         help="exercise 10: send each reply S seconds after its datagram arrived",
     )
     p.add_argument(
         "--idle-timeout",
-        type=seconds,
+        type=_seconds(False),
         metavar="S",
         help="exercise 9: stop after S seconds without any datagram",
     )
     p.add_argument(
         "--silence",
-        type=seconds,
+        type=_seconds(False),
         metavar="S",
         help="v3: print 'Han pasado S seg sin recibir nada...' after each S s of silence",
     )
     p.add_argument(
         "--log",
         metavar="FILE",
-        help="final exercise 2: write one line per datagram to FILE (UTF-8, \\xNN for other bytes)",
+        help="final exercise 2: append one line per datagram to FILE (escaped: docs/echo.md)",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="empty an existing --log file first (default: append to it)",
+    )
+    p.add_argument(
+        "--delay-queue",
+        type=_bytes,
+        metavar="BYTES",
+        help=f"most bytes of replies waiting for --delay (default "
+        f"{LIMITS['default_delay_queue'] >> 20}M); beyond it datagrams are dropped (drops)",
+    )
+    guard = p.add_argument_group("guard (on by default; see docs/echo.md)")
+    guard.add_argument(
+        "--no-guard",
+        action="store_true",
+        help="answer datagrams from the server's own ports, port 0 and reflector ports "
+        f"({LIMITS['reflector_ports']}), and turn off the default rate limit",
+    )
+    guard.add_argument(
+        "--rate-limit",
+        type=_rate,
+        metavar="N/s",
+        help=f"datagrams a second from one source address (default "
+        f"{LIMITS['default_rate']:g}/s; 0 or off: no limit)",
+    )
+    guard.add_argument(
+        "--burst",
+        type=_burst,
+        metavar="N",
+        help=f"datagrams one source may send at once (default {LIMITS['default_burst']:g})",
+    )
+    guard.add_argument(
+        "--allow",
+        action="append",
+        metavar="LIST",
+        help="answer only these addresses/networks: 10.0.0.0/8,192.168.1.5 (repeatable)",
+    )
+    guard.add_argument(
+        "--deny", action="append", metavar="LIST", help="never answer these addresses/networks"
+    )
+    guard.add_argument("--allowfile", metavar="FILE", help="--allow entries, one per line")
+    guard.add_argument("--denyfile", metavar="FILE", help="--deny entries, one per line")
     p.add_argument("--quiet", action="store_true", help="do not print a line per datagram")
     p.add_argument(
         "--workers",
-        type=int_in(1, 1024, "number of workers"),
+        type=int_in(LIMITS["workers"][0], LIMITS["workers"][1], "number of workers"),
         default=1,
         metavar="N",
         help="N threads sharing the ports with SO_REUSEPORT (default 1)",
@@ -102,17 +221,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run, parser=p)
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated()
-
-
-def _print_stats(stats: dict[str, int]) -> None:
-    print(
+def _print_stats(server: object) -> None:
+    stats: dict[str, int] = server.stats  # type: ignore[attr-defined]
+    line = (
         f"udpeco serve: {stats['datagrams']} datagrams, {stats['bytes']} bytes, "
-        f"{stats['clients']} clients, {stats['drops']} drops",
-        file=sys.stderr,
-        flush=True,
+        f"{stats['clients']} clients, {stats['drops']} drops"
     )
+    reasons = [
+        f"{k} {stats[k]}"
+        for k in ("self", "port0", "reflector_port", "denied", "not_allowed", "rate_limited")
+        + ("table_full",)
+        if stats.get(k)
+    ]
+    if reasons:
+        line += (
+            f"; guard dropped {sum(stats[k.split()[0]] for k in reasons)} ({', '.join(reasons)})"
+        )
+    if stats.get("unprinted"):
+        line += f"; {stats['unprinted']} lines not printed (stdout too slow)"
+    print(line, file=sys.stderr, flush=True)
+
+
+def _read_list(path: str | None, flag: str) -> list[str]:
+    if path is None:
+        return []
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [f.read()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise SystemExit(fail(f"{flag} {path}: {getattr(e, 'strerror', None) or e}", 2)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,11 +263,10 @@ def run(args: argparse.Namespace) -> int:
         parser.error("--stop needs a non-blank text")
     if args.random_port and args.port:
         parser.error("--random-port and --port cannot be used together")
-    if args.log is not None:
-        try:
-            open(args.log, "w").close()
-        except OSError as e:
-            return fail(f"cannot write log {args.log}: {e.strerror}")
+    if args.overwrite and args.log is None:
+        parser.error("--overwrite needs --log")
+    allow = (args.allow or []) + _read_list(args.allowfile, "--allowfile")
+    deny = (args.deny or []) + _read_list(args.denyfile, "--denyfile")
     spec = ",".join(args.port) if args.port else "44444"
     try:
         server = EchoServer(
@@ -146,32 +282,60 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             silence=args.silence,
             random_port=args.random_port,
+            guard=not args.no_guard,
+            rate_limit=args.rate_limit,
+            burst=args.burst,
+            allow=allow,
+            deny=deny,
+            delay_queue=args.delay_queue,
+            overwrite=args.overwrite,
         )
     except (ValueError, OverflowError) as e:
-        parser.error(str(e))
+        flag = "--allow/--deny" if "address" in str(e) else "--rate-limit/--burst"
+        parser.error(f"argument {flag}: {e}")
     except OSError as e:
+        if e.filename is not None:
+            return fail(f"cannot write log {args.log}: {e.strerror}")
         where = args.bind or "*"
         what = f"{args.random_port[0]}-{args.random_port[1]}" if args.random_port else spec
         return fail(f"cannot listen on {where}:{what}: {e}")
     ports = server.ports
-    if args.random_port:
-        print(f"Listening on port {ports[0]}", flush=True)
+    banner = [(f"Listening on port {ports[0]}", False)] if args.random_port else []
     host = f"[{server.host}]" if ":" in server.host else server.host
     shown = ",".join(map(str, ports)) if len(ports) <= 8 else f"{ports[0]}-... ({len(ports)} ports)"
-    print(
-        f"udpeco serve: echoing on {host}:{shown} (Ctrl+C to stop)",
-        file=sys.stderr,
-        flush=True,
-    )
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    code = 0
+    banner.append((f"udpeco serve: echoing on {host}:{shown} (Ctrl+C to stop)", True))
+    return _serve(server, args.log, banner)
+
+
+def _serve(server: object, log: str | None, banner: list[tuple[str, bool]]) -> int:
+    """Prints the banner lines (text, to stderr?) and runs the server until it ends or the
+    first SIGINT/SIGTERM. The handlers are in place before the banner tells that the server
+    is up; after the first signal both are ignored, so that a pair of signals still gives a
+    clean exit with the counters."""
+    state: dict[str, int | bool] = {"code": 0, "done": False}
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not state["code"] and not state["done"]:
+            state["code"] = 128 + signum
+            raise _Stop()
+
     try:
-        server.run()
-    except KeyboardInterrupt:
-        code = 130
-    except _Terminated:
-        code = 143
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    _print_stats(server.stats)
+        try:
+            for s in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(s, on_signal)
+            for text, to_stderr in banner:
+                print(text, file=sys.stderr if to_stderr else sys.stdout, flush=True)
+            server.run()  # type: ignore[attr-defined]
+        finally:
+            state["done"] = True
+    except _Stop:
+        pass
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)
+    _print_stats(server)
+    error = server.log_error  # type: ignore[attr-defined]
+    code = int(state["code"])
+    if error:
+        fail(f"serve: cannot write log {log}: {error} (the lines lost are counted in drops)")
+        return code or 1
     return code

@@ -108,9 +108,47 @@ def seconds_arg(text: str, usage: str) -> float:
     return value
 
 
-def texto(data: bytes) -> str:
-    """Received bytes as text: UTF-8, with any invalid byte shown as ``\\xNN``."""
-    return data.decode("utf-8", "backslashreplace")
+def _escape_py(data: bytes) -> str:
+    """udpeco's escaping rule (docs/echo.md), for a checkout where udpeco is not installed;
+    tests/test_safety_text.py checks that it matches ``udpeco.escape`` byte for byte."""
+    out = []
+    for ch in data.decode("utf-8", "surrogateescape"):
+        o = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+        elif 0xDC80 <= o <= 0xDCFF:  # a byte that is not UTF-8
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif (
+            o < 0x20
+            or 0x7F <= o <= 0x9F
+            or o in (0x2028, 0x2029)
+            or 0x202A <= o <= 0x202E
+            or 0x2066 <= o <= 0x2069
+        ):
+            out.append("".join(f"\\x{b:02x}" for b in ch.encode()))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+try:
+    from udpeco._udpeco import escape as _escape
+except ImportError:  # run as a script from a checkout where udpeco is not installed
+    _escape = _escape_py
+
+
+def texto(data: bytes, fin: bool = True) -> str:
+    """Received bytes as text that cannot act on the terminal nor forge a line: udpeco's one
+    escaping rule (``\\xNN`` for control characters and bytes that are not UTF-8, ``\\n``,
+    ``\\r``, ``\\t``, ``\\\\``; printable text as it is). One line end at the very end stays
+    as it is (unless ``fin=False``), so that the práctica's ``print(... + data)`` looks the
+    same for typed text."""
+    for end in (b"\r\n", b"\n") if fin else ():
+        if data.endswith(end):
+            return _escape(data[: -len(end)]) + end.decode()
+    return _escape(data)
 
 
 def run(main: Callable[[], object]) -> None:

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -122,6 +123,19 @@ def wait_bound(ports: list[int], proc: subprocess.Popen, limit: float = 10.0) ->
         if time.monotonic() > deadline:
             raise RuntimeError(f"ports {sorted(want)} not bound after {limit} s")
         time.sleep(0.02)
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` for every child: on Linux the child gets SIGTERM when the process that
+    started it dies, even by SIGKILL (``PR_SET_PDEATHSIG``), so no lab server outlives
+    ``udpeco compare``. Children are started from the main thread only (the signal follows the
+    thread that started them)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
 
 
 def lab_cmd(program: str) -> list[str]:

@@ -26,6 +26,7 @@ from udpeco.practica3.harness import (
     Scenario,
     best_of,
     cores,
+    die_with_parent,
     env,
     free_ports,
     keep,
@@ -48,12 +49,18 @@ def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Ro
         cmd = [
             sys.executable,
             "-c",
-            f"import udpeco; udpeco.EchoServer({port}, stop=b'.').run()",
+            f"import udpeco; udpeco.EchoServer({port}, stop=b'.', rate_limit=0).run()",
         ]
     else:
         cmd = lab_cmd("servidor_eco_v1") + [str(port)]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = subprocess.Popen([*server_core, *cmd], stdout=log, stderr=log, env=env(backend))
+        server = subprocess.Popen(
+            [*server_core, *cmd],
+            preexec_fn=die_with_parent,
+            stdout=log,
+            stderr=log,
+            env=env(backend),
+        )
         try:
             wait_bound([port], server)
             client = run_client(
@@ -101,13 +108,20 @@ def _v3_server(runner: str, backend: str | None, opts: Options) -> Row:
         cmd = [
             sys.executable,
             "-c",
-            f"import udpeco; udpeco.EchoServer(ports=[{p1}, {p2}], stop=None, silence=5).run()",
+            f"import udpeco; udpeco.EchoServer(ports=[{p1}, {p2}], stop=None, silence=5, "
+            "rate_limit=0).run()",
         ]
     else:
         cmd = lab_cmd("servidor_eco_v3") + [str(p1), str(p2)]
     seen = []
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = subprocess.Popen([*server_core, *cmd], stdout=log, stderr=log, env=env(backend))
+        server = subprocess.Popen(
+            [*server_core, *cmd],
+            preexec_fn=die_with_parent,
+            stdout=log,
+            stderr=log,
+            env=env(backend),
+        )
         try:
             wait_bound([p1, p2], server)
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -199,6 +213,7 @@ def scenario_client(opts: Options) -> list[Row]:
     # One server for every row: servidor_eco_v1 on the stdlib, printing to nowhere.
     server = subprocess.Popen(
         [*server_core, *lab_cmd("servidor_eco_v1"), str(port)],
+        preexec_fn=die_with_parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env("python"),
@@ -225,6 +240,7 @@ def scenario_final1(opts: Options) -> list[Row]:
     first, last = ports[0], ports[-1]
     server = subprocess.Popen(
         [*lab_cmd("servidor_final1"), str(first), str(last)],
+        preexec_fn=die_with_parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -291,12 +307,13 @@ def _final2(runner: str, backend: str | None, opts: Options) -> Row:
                 sys.executable,
                 "-c",
                 f"import udpeco; udpeco.EchoServer({port}, stop=None, quiet=True, log={name!r}, "
-                "idle_timeout=0.5).run()",
+                "idle_timeout=0.5, rate_limit=0).run()",
             ]
         else:
             cmd = lab_cmd("servidor_final2") + [str(port), name]
         server = subprocess.Popen(
             [*server_core, *cmd],
+            preexec_fn=die_with_parent,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env(backend, 0.1),

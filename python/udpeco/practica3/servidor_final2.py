@@ -1,13 +1,19 @@
 """Ejercicio final 2: ``servidor_final2.py [PORT [FILE]]`` (44444, mensajes.txt).
 
-An echo server (so cliente_eco_v2 gets its answer) that creates FILE and writes one line per
+An echo server (so cliente_eco_v2 gets its answer) that opens FILE and adds one line per
 datagram received. When more than 5 s (times ``PRACTICA_TIMEOUT_SCALE``) pass without
 receiving anything, it closes the file and ends.
 
+The file is opened safely: an existing file is appended to (never emptied), and a symbolic
+link is refused (``O_NOFOLLOW``), so that nobody can make the server write somewhere else.
+If a line cannot be written (a full disk), the server says so in one line at the end and
+exits with code 1.
+
 How a datagram becomes one line (UTF-8): one trailing newline (``\\n`` or ``\\r\\n``, as netcat
-sends) is removed; any other ``\\n`` or ``\\r`` inside is written as the two characters ``\\n``
-or ``\\r``, so that each datagram stays one line; a byte that is not valid UTF-8 is written as
-``\\xNN`` (Python's ``backslashreplace``), e.g. the bytes ``b'caf\\xe9'`` give ``caf\\xe9``.
+sends) is removed; the rest is escaped as udpeco does everywhere (docs/echo.md): ``\\n``,
+``\\r``, ``\\t`` and ``\\\\`` as two characters, control characters and bytes that are not valid
+UTF-8 as ``\\xNN`` (the bytes ``b'caf\\xe9'`` give ``caf\\xe9``), so each datagram is one line
+and nothing in it can act on a terminal.
 Nothing is lost: every datagram is written before the next is read, and the receive buffer is
 enlarged (``SO_RCVBUF``) for bursts. Backend: ``UDPECO_BACKEND``.
 """
@@ -15,6 +21,8 @@ enlarged (``SO_RCVBUF``) for bursts. Backend: ``UDPECO_BACKEND``.
 # Lab-script style kept on purpose (the práctica's string concatenation and names).
 # ruff: noqa: E501, UP031, F841
 
+import os
+import stat
 import sys
 
 try:
@@ -32,7 +40,20 @@ def linea(data):
         data = data[:-2]
     elif data.endswith(b"\n"):
         data = data[:-1]
-    return texto(data).replace("\n", "\\n").replace("\r", "\\r")
+    return texto(data, fin=False)
+
+
+def abrir(nombre):
+    """Opens the file to add lines to it: never through a symbolic link, never emptying it."""
+    fd = os.open(
+        nombre, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644
+    )
+    modo = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(modo) or stat.S_ISCHR(modo)):
+        os.close(fd)
+        raise OSError(0, "no es un fichero normal")
+    os.set_blocking(fd, True)
+    return fd
 
 
 def main():
@@ -54,21 +75,31 @@ def main():
         sys.exit(1)
 
     try:
-        f = open(FICHERO, "w", encoding="utf-8")
+        fd = abrir(FICHERO)
     except OSError as msg:
+        if msg.errno == 40:  # ELOOP: FICHERO is a symbolic link
+            msg.strerror = "es un enlace simbolico (no se sigue por seguridad)"
         print("No puedo crear el fichero " + FICHERO + ": " + str(msg.strerror))
         s.close()
         sys.exit(1)
     print("Guardando los mensajes en " + FICHERO)
 
     n = 0
+    perdidos = 0  # lines that could not be written
+    error = ""
     while 1:
         rlist, wlist, elist = select.select([s], [], [], SILENCIO)
         if not rlist:
             break  # more than 5 s without receiving anything
         data, addr = s.recvfrom(65535)
-        f.write(linea(data) + "\n")
-        n = n + 1
+        try:
+            os.write(
+                fd, (linea(data) + "\n").encode("utf-8")
+            )  # one write per line, nothing buffered
+            n = n + 1
+        except OSError as msg:
+            perdidos = perdidos + 1
+            error = str(msg.strerror)
         try:
             s.sendto(data, addr)  # echo, so that a waiting client (v2) gets its answer
         except socket.error as msg:
@@ -79,7 +110,7 @@ def main():
                 + str(msg.strerror)
             )
 
-    f.close()
+    os.close(fd)
     s.close()
     print(
         "Han pasado "
@@ -90,6 +121,9 @@ def main():
         + FICHERO
         + ". Fin."
     )
+    if perdidos or error:
+        print("No se pudieron escribir " + str(perdidos) + " mensajes en " + FICHERO + ": " + error)
+        return 1
 
 
 if __name__ == "__main__":
