@@ -153,7 +153,7 @@ class Capture:
                    "44444", "--count", str(count), "--json"]
         elif shutil.which("tshark"):
             self.tool = "tshark"
-            cmd = ["tshark", "-i", "lo", "-l", "-n", "-Q", "-f", "udp port 44444",
+            cmd = ["tshark", "-i", "lo", "-l", "-n", "-f", "udp port 44444",
                    "-c", str(count), "-T", "fields", "-E", "separator=|",
                    "-e", "ip.src", "-e", "ip.dst", "-e", "udp.srcport", "-e", "udp.dstport",
                    "-e", "udp.length", "-e", "udp.checksum", "-e", "data.data"]
@@ -170,7 +170,7 @@ class Capture:
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
                 return False
-            if holds_packet_socket(self.proc.pid):
+            if any(holds_packet_socket(p) for p in _family(self.proc.pid)):
                 time.sleep(0.2 if self.tool == "tshark" else 0.0)  # its filter is attached next
                 return True
             time.sleep(0.05)
@@ -202,12 +202,24 @@ class Capture:
                     rows.append(json.loads(line))
                 except ValueError:
                     continue
-        return rows, err.strip().splitlines()[-1] if err.strip() else ""
+        errs = [e for e in err.splitlines() if e.strip() and "could be dangerous" not in e
+                and not e.startswith(("Capturing on", "Running as user"))]
+        return rows, errs[-1] if errs else ""
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, 9)
             self.proc.communicate()
+
+
+def _family(pid: int) -> list[int]:
+    """``pid`` and its children (tshark captures in a dumpcap child)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        kids = []
+    return [pid, *kids]
 
 
 def describe(row: dict[str, object]) -> str:
