@@ -38,8 +38,16 @@ def run_exercise(args: dict[str, Any]) -> dict[str, Any]:
     if absent:
         reason = ("no está: " if lang == "es" else "not found: ") + ", ".join(absent)
         result["checks"] = [
-            {"id": c.id, "title": c.title(lang), "status": MISSING, "reason": reason,
-             "expected": ", ".join(ex.files), "got": "", "quote": c.quote, "duration_s": 0.0}
+            {
+                "id": c.id,
+                "title": c.title(lang),
+                "status": MISSING,
+                "reason": reason,
+                "expected": ", ".join(ex.files),
+                "got": "",
+                "quote": c.quote,
+                "duration_s": 0.0,
+            }
             for c in ex.clauses
         ]
         result["status"] = MISSING

@@ -31,11 +31,15 @@ FINAL1 = exercise(
     (SF1, CF1),
     seconds=8,
 )
-QUOTE_F1S = ("Crea un servidor de eco en un puerto aleatorio en el rango 20.000 – 20.100. "
-             "(importa el módulo random y usa el método randint()).")
-QUOTE_F1C = ("Después, debes hacer un cliente que, dada la dirección IP del servidor, haga un "
-             "escaneo de puertos (i.e. prueba de forma secuencial todos los números de puertos "
-             "posibles) e imprime el puerto en el que el servidor está activo.")
+QUOTE_F1S = (
+    "Crea un servidor de eco en un puerto aleatorio en el rango 20.000 – 20.100. "
+    "(importa el módulo random y usa el método randint())."
+)
+QUOTE_F1C = (
+    "Después, debes hacer un cliente que, dada la dirección IP del servidor, haga un "
+    "escaneo de puertos (i.e. prueba de forma secuencial todos los números de puertos "
+    "posibles) e imprime el puerto en el que el servidor está activo."
+)
 
 
 def _ports(ctx: Context) -> tuple[list[int], Outcome | None]:
@@ -50,35 +54,50 @@ def _ports(ctx: Context) -> tuple[list[int], Outcome | None]:
             port = min(prog.udp_ports())
             ports.append(port)
             if i == 0:
-                ctx.once("echo", lambda: exchange(ctx.peer(), b"hola final", port, timeout=2.0))
+                echo = exchange(ctx.peer(), b"hola final", port, timeout=2.0)
+                ctx.once("echo", lambda: echo)  # noqa: B023 (called at once)
             prog.stop(0.5)
         return ports, None
 
     return ctx.once("ports", run)
 
 
-@clause(FINAL1, "server_port_in_range", "El servidor escucha en un puerto entre 20000 y 20100",
-        "The server listens on a port between 20000 and 20100", QUOTE_F1S)
+@clause(
+    FINAL1,
+    "server_port_in_range",
+    "El servidor escucha en un puerto entre 20000 y 20100",
+    "The server listens on a port between 20000 and 20100",
+    QUOTE_F1S,
+)
 def f1_range(ctx: Context) -> Outcome:
     ports, err = _ports(ctx)
     if err:
         return err
     out = [p for p in ports if not FIRST <= p <= LAST]
     if out:
-        return bad(ctx.t("puerto fuera del rango", "port out of range"), f"{FIRST}-{LAST}",
-                   str(ports))
+        return bad(
+            ctx.t("puerto fuera del rango", "port out of range"), f"{FIRST}-{LAST}", str(ports)
+        )
     return ok(str(ports))
 
 
-@clause(FINAL1, "server_port_random", "El puerto cambia de una ejecución a otra (aleatorio)",
-        "The port changes from run to run (random)", QUOTE_F1S)
+@clause(
+    FINAL1,
+    "server_port_random",
+    "El puerto cambia de una ejecución a otra (aleatorio)",
+    "The port changes from run to run (random)",
+    QUOTE_F1S,
+)
 def f1_random(ctx: Context) -> Outcome:
     ports, err = _ports(ctx)
     if err:
         return err
     if len(set(ports)) < 2:
-        return bad(ctx.t(f"el mismo puerto en {RUNS} ejecuciones", f"the same port in {RUNS} runs"),
-                   ctx.t("puertos distintos", "different ports"), str(ports))
+        return bad(
+            ctx.t(f"el mismo puerto en {RUNS} ejecuciones", f"the same port in {RUNS} runs"),
+            ctx.t("puertos distintos", "different ports"),
+            str(ports),
+        )
     return ok(ctx.t(f"{RUNS} ejecuciones: ", f"{RUNS} runs: ") + str(ports))
 
 
@@ -89,13 +108,21 @@ def f1_echo(ctx: Context) -> Outcome:
         return err
     got = ctx.once("echo", lambda: None)
     if got is None:
-        return bad(ctx.t("no llega el eco", "no echo"), "hola final",
-                   ctx.t(f"nada desde el puerto {ports[0]}", f"nothing from port {ports[0]}"))
+        return bad(
+            ctx.t("no llega el eco", "no echo"),
+            "hola final",
+            ctx.t(f"nada desde el puerto {ports[0]}", f"nothing from port {ports[0]}"),
+        )
     return ok(repr(got[0]))
 
 
-@clause(FINAL1, "client_prints_port", "El cliente escanea e imprime el puerto del servidor",
-        "The client scans and prints the server's port", QUOTE_F1C)
+@clause(
+    FINAL1,
+    "client_prints_port",
+    "El cliente escanea e imprime el puerto del servidor",
+    "The client scans and prints the server's port",
+    QUOTE_F1C,
+)
 def f1_client(ctx: Context) -> Outcome:
     target = FIRST + random.randint(2, 5)
     peer = EchoPeer(ctx, target)  # an echo server where the scan finds it quickly
@@ -113,8 +140,11 @@ def f1_client(ctx: Context) -> Outcome:
     return trouble(ctx, prog, ended_ok=True) or bad(
         ctx.t("no imprime el puerto del servidor", "does not print the server's port"),
         ctx.t(f"una línea con {target}", f"a line with {target}"),
-        ctx.t(f"{probes} sondas recibidas en {target}; salida: ",
-              f"{probes} probes reached {target}; output: ") + tail(prog),
+        ctx.t(
+            f"{probes} sondas recibidas en {target}; salida: ",
+            f"{probes} probes reached {target}; output: ",
+        )
+        + tail(prog),
     )
 
 
@@ -146,8 +176,10 @@ FINAL2 = exercise(
     (SF2,),
     seconds=14,
 )
-QUOTE_F2 = ("Hacer un servidor que cree un fichero y escriba en él una nueva línea con cada "
-            "mensaje recibido de un cliente (por ejemplo el cliente v2 o usando netcat).")
+QUOTE_F2 = (
+    "Hacer un servidor que cree un fichero y escriba en él una nueva línea con cada "
+    "mensaje recibido de un cliente (por ejemplo el cliente v2 o usando netcat)."
+)
 QUOTE_F2_END = "El servidor terminará el fichero cuando lleve más de 5 segundos sin recibir nada."
 FIRST_MESSAGES = [b"mensaje uno", b"mensaje dos\n", b"tres tristes tigres"]
 BURST = [f"rafaga {i:03d}".encode() for i in range(100)]
@@ -221,14 +253,23 @@ def _held_open(prog: Program, name: str) -> bool:
 
 
 def _no_file(ctx: Context) -> Outcome:
-    return bad(ctx.t("no se encuentra el fichero creado", "no file created"),
-               ctx.t("un fichero nuevo con los mensajes (o --final2-file)",
-                     "a new file with the messages (or --final2-file)"),
-               ", ".join(sorted(os.listdir(ctx.work))))
+    return bad(
+        ctx.t("no se encuentra el fichero creado", "no file created"),
+        ctx.t(
+            "un fichero nuevo con los mensajes (o --final2-file)",
+            "a new file with the messages (or --final2-file)",
+        ),
+        ", ".join(sorted(os.listdir(ctx.work))),
+    )
 
 
-@clause(FINAL2, "one_line_per_message", "Una línea nueva por cada mensaje recibido",
-        "One new line for each message received", QUOTE_F2)
+@clause(
+    FINAL2,
+    "one_line_per_message",
+    "Una línea nueva por cada mensaje recibido",
+    "One new line for each message received",
+    QUOTE_F2,
+)
 def f2_lines(ctx: Context) -> Outcome:
     prog, err, name, lines, _, _ = _final2(ctx)
     if err:
@@ -241,18 +282,27 @@ def f2_lines(ctx: Context) -> Outcome:
     absent = [m for m in checked if not any(m in line for line in lines)]
     got = ctx.t(f"{name}: {len(lines)} líneas", f"{name}: {len(lines)} lines")
     if merged:
-        return bad(ctx.t("varios mensajes en una misma línea", "several messages on one line"),
-                   ctx.t("un mensaje por línea", "one message per line"),
-                   got + ": " + short(merged[0]))
+        return bad(
+            ctx.t("varios mensajes en una misma línea", "several messages on one line"),
+            ctx.t("un mensaje por línea", "one message per line"),
+            got + ": " + short(merged[0]),
+        )
     if absent:
-        return bad(ctx.t("faltan mensajes en el fichero", "messages missing from the file"),
-                   ", ".join(map(repr, checked)), got + ctx.t("; faltan ", "; missing ")
-                   + ", ".join(map(repr, absent)))
+        return bad(
+            ctx.t("faltan mensajes en el fichero", "messages missing from the file"),
+            ", ".join(map(repr, checked)),
+            got + ctx.t("; faltan ", "; missing ") + ", ".join(map(repr, absent)),
+        )
     return ok(got)
 
 
-@clause(FINAL2, "keeps_a_burst", "No pierde mensajes de una ráfaga (100 seguidos)",
-        "It loses no message of a burst (100 in a row)", QUOTE_F2)
+@clause(
+    FINAL2,
+    "keeps_a_burst",
+    "No pierde mensajes de una ráfaga (100 seguidos)",
+    "It loses no message of a burst (100 in a row)",
+    QUOTE_F2,
+)
 def f2_burst(ctx: Context) -> Outcome:
     prog, err, name, lines, _, _ = _final2(ctx)
     if err:
@@ -262,16 +312,24 @@ def f2_burst(ctx: Context) -> Outcome:
     text = "\n".join(lines)
     lost = [m.decode() for m in BURST if m.decode() not in text]
     if lost:
-        return bad(ctx.t(f"pierde {len(lost)} de {len(BURST)} mensajes",
-                         f"loses {len(lost)} of {len(BURST)} messages"),
-                   ctx.t(f"las {len(BURST)} líneas", f"all {len(BURST)} lines"),
-                   ctx.t("faltan: ", "missing: ") + short(", ".join(lost)))
+        return bad(
+            ctx.t(
+                f"pierde {len(lost)} de {len(BURST)} mensajes",
+                f"loses {len(lost)} of {len(BURST)} messages",
+            ),
+            ctx.t(f"las {len(BURST)} líneas", f"all {len(BURST)} lines"),
+            ctx.t("faltan: ", "missing: ") + short(", ".join(lost)),
+        )
     return ok(ctx.t(f"{len(BURST)} de {len(BURST)}", f"{len(BURST)} of {len(BURST)}"))
 
 
-@clause(FINAL2, "ends_after_5s_silence",
-        "Termina el fichero tras más de 5 s sin recibir nada, no antes",
-        "It finishes the file after more than 5 s without receiving, not before", QUOTE_F2_END)
+@clause(
+    FINAL2,
+    "ends_after_5s_silence",
+    "Termina el fichero tras más de 5 s sin recibir nada, no antes",
+    "It finishes the file after more than 5 s without receiving, not before",
+    QUOTE_F2_END,
+)
 def f2_end(ctx: Context) -> Outcome:
     prog, err, name, lines, ended, alive_late = _final2(ctx)
     if err:
@@ -279,14 +337,25 @@ def f2_end(ctx: Context) -> Outcome:
     if not name:
         return trouble(ctx, prog, ended_ok=True) or _no_file(ctx)
     if not alive_late or not any(LATE.decode() in line for line in lines):
-        return bad(ctx.t("termina antes de 5 s de silencio", "it ends before 5 s of silence"),
-                   ctx.t("un mensaje tras 3.5 s de silencio se guarda",
-                         "a message after 3.5 s of silence is written"), tail(prog))
+        return bad(
+            ctx.t("termina antes de 5 s de silencio", "it ends before 5 s of silence"),
+            ctx.t(
+                "un mensaje tras 3.5 s de silencio se guarda",
+                "a message after 3.5 s of silence is written",
+            ),
+            tail(prog),
+        )
     if ended < 0:
-        return bad(ctx.t("no termina el fichero", "it does not finish the file"),
-                   ctx.t("fichero cerrado o fin del programa tras 5 s",
-                         "file closed or program ended after 5 s"),
-                   ctx.t("el fichero sigue abierto 9 s después", "file still open 9 s later"))
-    got = ctx.t(f"terminado {ended:.1f} s después del último mensaje",
-                f"finished {ended:.1f} s after the last message")
+        return bad(
+            ctx.t("no termina el fichero", "it does not finish the file"),
+            ctx.t(
+                "fichero cerrado o fin del programa tras 5 s",
+                "file closed or program ended after 5 s",
+            ),
+            ctx.t("el fichero sigue abierto 9 s después", "file still open 9 s later"),
+        )
+    got = ctx.t(
+        f"terminado {ended:.1f} s después del último mensaje",
+        f"finished {ended:.1f} s after the last message",
+    )
     return trouble(ctx, prog, ended_ok=True) or ok(got)

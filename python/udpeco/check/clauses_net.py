@@ -41,8 +41,20 @@ class TwoHosts:
             for ns in (self.server_ns, self.client_ns):
                 _ip("netns", "add", ns)
                 self.made.append(ns)
-            _ip("link", "add", veth_s, "netns", self.server_ns, "type", "veth", "peer",
-                "name", veth_c, "netns", self.client_ns)
+            _ip(
+                "link",
+                "add",
+                veth_s,
+                "netns",
+                self.server_ns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                veth_c,
+                "netns",
+                self.client_ns,
+            )
             for ns, dev, addr in (
                 (self.server_ns, veth_s, SERVER_IP),
                 (self.client_ns, veth_c, CLIENT_IP),
@@ -100,16 +112,22 @@ def ex3_two_hosts(ctx: Context) -> Outcome:
         cli.type("hola desde otro equipo\n")
         line = wait_output(cli, "hola desde otro equipo", 4.0)
         if line is None:
-            return trouble(ctx, cli) or trouble(ctx, srv) or bad(
-                ctx.t("el cliente no recibe el eco", "the client gets no echo"),
-                f"{SERVER_IP}:44444 -> {CLIENT_IP}",
-                tail(cli),
+            return (
+                trouble(ctx, cli)
+                or trouble(ctx, srv)
+                or bad(
+                    ctx.t("el cliente no recibe el eco", "the client gets no echo"),
+                    f"{SERVER_IP}:44444 -> {CLIENT_IP}",
+                    tail(cli),
+                )
             )
         srv_line = wait_output(srv, CLIENT_IP, 2.0)
         cli.stop()
         srv.stop()
-        got = ctx.t(f"cliente {CLIENT_IP} -> servidor {SERVER_IP}:44444",
-                    f"client {CLIENT_IP} -> server {SERVER_IP}:44444")
+        got = ctx.t(
+            f"cliente {CLIENT_IP} -> servidor {SERVER_IP}:44444",
+            f"client {CLIENT_IP} -> server {SERVER_IP}:44444",
+        )
         if srv_line:
             got += " / " + short(srv_line[1])
         return trouble(ctx, cli) or trouble(ctx, srv) or ok(got)
@@ -149,14 +167,50 @@ class Capture:
         self.tool = ""
         if udpeco_capture_available():
             self.tool = "udpeco capture"
-            cmd = [sys.executable, "-m", "udpeco", "capture", "--iface", "lo", "--port",
-                   "44444", "--count", str(count), "--json"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "udpeco",
+                "capture",
+                "--iface",
+                "lo",
+                "--port",
+                "44444",
+                "--count",
+                str(count),
+                "--json",
+            ]
         elif shutil.which("tshark"):
             self.tool = "tshark"
-            cmd = ["tshark", "-i", "lo", "-l", "-n", "-f", "udp port 44444",
-                   "-c", str(count), "-T", "fields", "-E", "separator=|",
-                   "-e", "ip.src", "-e", "ip.dst", "-e", "udp.srcport", "-e", "udp.dstport",
-                   "-e", "udp.length", "-e", "udp.checksum", "-e", "data.data"]
+            cmd = [
+                "tshark",
+                "-i",
+                "lo",
+                "-l",
+                "-n",
+                "-f",
+                "udp port 44444",
+                "-c",
+                str(count),
+                "-T",
+                "fields",
+                "-E",
+                "separator=|",
+                "-e",
+                "ip.src",
+                "-e",
+                "ip.dst",
+                "-e",
+                "udp.srcport",
+                "-e",
+                "udp.dstport",
+                "-e",
+                "udp.length",
+                "-e",
+                "udp.checksum",
+                "-e",
+                "data.data",
+            ]
         else:
             self.proc = None
             return
@@ -193,17 +247,30 @@ class Capture:
                 if len(cols) < 7:
                     continue
                 payload = bytes.fromhex(cols[6].replace(":", "")) if cols[6] else b""
-                rows.append({"src": cols[0], "dst": cols[1], "sport": int(cols[2]),
-                             "dport": int(cols[3]), "length": int(cols[4]),
-                             "checksum": cols[5], "payload_len": len(payload),
-                             "payload": payload.decode("utf-8", "backslashreplace")})
+                rows.append(
+                    {
+                        "src": cols[0],
+                        "dst": cols[1],
+                        "sport": int(cols[2]),
+                        "dport": int(cols[3]),
+                        "length": int(cols[4]),
+                        "checksum": cols[5],
+                        "payload_len": len(payload),
+                        "payload": payload.decode("utf-8", "backslashreplace"),
+                    }
+                )
             else:
                 try:
                     rows.append(json.loads(line))
                 except ValueError:
                     continue
-        errs = [e for e in err.splitlines() if e.strip() and "could be dangerous" not in e
-                and not e.startswith(("Capturing on", "Running as user"))]
+        errs = [
+            e
+            for e in err.splitlines()
+            if e.strip()
+            and "could be dangerous" not in e
+            and not e.startswith(("Capturing on", "Running as user"))
+        ]
         return rows, errs[-1] if errs else ""
 
     def stop(self) -> None:
@@ -223,9 +290,11 @@ def _family(pid: int) -> list[int]:
 
 
 def describe(row: dict[str, object]) -> str:
-    return (f"{row['src']}:{row['sport']} -> {row['dst']}:{row['dport']} "
-            f"length={row['length']} checksum={row['checksum']} "
-            f"payload({row['payload_len']})={row['payload']!r}")
+    return (
+        f"{row['src']}:{row['sport']} -> {row['dst']}:{row['dport']} "
+        f"length={row['length']} checksum={row['checksum']} "
+        f"payload({row['payload_len']})={row['payload']!r}"
+    )
 
 
 @clause(
@@ -239,34 +308,52 @@ def describe(row: dict[str, object]) -> str:
 def ex5_length(ctx: Context) -> Outcome:
     cap = Capture(2 * len(MESSAGES))
     if cap.proc is None:
-        return cannot(ctx.t("no hay herramienta de captura (udpeco capture ni tshark)",
-                            "no capture tool (neither udpeco capture nor tshark)"))
+        return cannot(
+            ctx.t(
+                "no hay herramienta de captura (udpeco capture ni tshark)",
+                "no capture tool (neither udpeco capture nor tshark)",
+            )
+        )
     try:
         if not cap.ready(15.0):
             _, err = cap.result(2.0)
-            return cannot(ctx.t(f"{cap.tool} no puede capturar: ", f"{cap.tool} cannot capture: ")
-                          + short(err or "?"))
+            return cannot(
+                ctx.t(f"{cap.tool} no puede capturar: ", f"{cap.tool} cannot capture: ")
+                + short(err or "?")
+            )
         srv = ctx.start(SV1)
         if not srv.wait_bound({44444}, 5.0) >= {44444}:
             return trouble(ctx, srv) or bad(
                 ctx.t("el servidor no abre el puerto 44444", "the server binds no port 44444"),
-                "44444", tail(srv))
+                "44444",
+                tail(srv),
+            )
         cli = ctx.start(CV1, "127.0.0.1", 44444)
         for text in MESSAGES:
             cli.type(text + "\n")
             if wait_output(cli, text, 4.0) is None:
                 return trouble(ctx, cli) or bad(
                     ctx.t("el intercambio v1 no funciona", "the v1 exchange does not work"),
-                    text, tail(cli))
+                    text,
+                    tail(cli),
+                )
         rows, err = cap.result(10.0)
     finally:
         cap.stop()
     if len(rows) < 2 * len(MESSAGES):
-        return cannot(ctx.t(f"{cap.tool} capturó {len(rows)} datagramas: ",
-                            f"{cap.tool} captured {len(rows)} datagrams: ") + short(err))
+        return cannot(
+            ctx.t(
+                f"{cap.tool} capturó {len(rows)} datagramas: ",
+                f"{cap.tool} captured {len(rows)} datagrams: ",
+            )
+            + short(err)
+        )
     wrong = [r for r in rows if r["length"] != 8 + int(str(r["payload_len"]))]
     shown = "; ".join(describe(r) for r in rows)
     if wrong:
-        return bad(ctx.t("longitud UDP incorrecta", "wrong UDP length"),
-                   ctx.t("longitud = 8 + carga", "length = 8 + payload"), short(shown, 600))
+        return bad(
+            ctx.t("longitud UDP incorrecta", "wrong UDP length"),
+            ctx.t("longitud = 8 + carga", "length = 8 + payload"),
+            short(shown, 600),
+        )
     return ok(f"[{cap.tool}] " + shown)

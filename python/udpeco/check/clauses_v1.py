@@ -140,8 +140,10 @@ def v1_two_clients(ctx: Context) -> Outcome:
             ctx.t("un eco a cada cliente", "one echo to each client"),
             ctx.t(f"uno: {ra is not None}, dos: {rb is not None}", f"one: {ra}, two: {rb}"),
         )
-    return ok(ctx.t("eco a los puertos ", "echo to ports ") + f"{a.getsockname()[1]}, "
-              f"{b.getsockname()[1]}")
+    return ok(
+        ctx.t("eco a los puertos ", "echo to ports ") + f"{a.getsockname()[1]}, "
+        f"{b.getsockname()[1]}"
+    )
 
 
 @clause(
@@ -202,19 +204,6 @@ def _dot_stops(ctx: Context, name: str) -> Outcome:
     )
 
 
-def client_run(
-    ctx: Context, name: str, port: int, lines: list[str], reply_delay: float = 0.0, *extra: object
-) -> tuple[Program, EchoPeer]:
-    """Client ``name`` talking to a checker echo peer; types ``lines`` one per echo."""
-    peer = EchoPeer(ctx, port, reply_delay)
-    prog = ctx.start(name, LOCAL, peer.port, *extra)
-    for i, line in enumerate(lines, start=1):
-        prog.type(line + "\n")
-        if not peer.wait(i, 3.0):
-            break
-    return prog, peer
-
-
 @clause(
     V1,
     "client_sends_and_prints_reply",
@@ -242,9 +231,7 @@ def client_sends(ctx: Context, name: str, *extra: object) -> Outcome:
             )
         data = peer.got[-1][1]
         if data.rstrip(b"\r\n") != text.encode():
-            return bad(
-                ctx.t("envía otra cosa", "sends something else"), repr(text), repr(data)
-            )
+            return bad(ctx.t("envía otra cosa", "sends something else"), repr(text), repr(data))
         if wait_output(prog, text, 3.0, since=0) is None:
             return trouble(ctx, prog) or bad(
                 ctx.t("no muestra la respuesta (¿bloqueado?)", "does not show the reply (hung?)"),
@@ -259,42 +246,6 @@ def client_sends(ctx: Context, name: str, *extra: object) -> Outcome:
             str(seen),
         )
     return trouble(ctx, prog) or ok(ctx.t("desde el puerto ", "from port ") + str(seen[0]))
-
-
-@clause(
-    V1,
-    "client_and_server_together",
-    "Cliente y servidor del alumno se entienden",
-    "The student's client and server work together",
-    "Ejecuta el cliente en un par de terminales y comprueba que funcionan.",
-)
-def v1_pair(ctx: Context) -> Outcome:
-    return pair(ctx, SV1, CV1)
-
-
-def pair(ctx: Context, server: str, client: str, *extra: object) -> Outcome:
-    """The student's client against the student's server on 44444 (a fresh server)."""
-    for old in ctx.programs:  # a server an earlier clause left running holds the port
-        if old.name == server:
-            old.stop(0.5)
-    srv, err = started_server(ctx, server, {44444})
-    if err:
-        return err
-    cli = ctx.start(client, LOCAL, 44444, *extra)
-    cli.type("hola pareja\n")
-    line = wait_output(cli, "hola pareja", 4.0)
-    if line is None:
-        return trouble(ctx, cli) or trouble(ctx, srv) or bad(
-            ctx.t("el cliente no muestra el eco", "the client does not show the echo"),
-            "hola pareja",
-            tail(cli),
-        )
-    srv_line = wait_output(srv, "hola pareja", 2.0)
-    cli.stop()
-    srv.stop()
-    return trouble(ctx, cli) or trouble(ctx, srv) or ok(
-        short(line[1]) + (" / " + short(srv_line[1]) if srv_line else "")
-    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -372,33 +323,4 @@ def ex4_server(ctx: Context) -> Outcome:
         ctx.t("el servidor nunca envía '.'", "the server never sends '.'"),
         "'.'",
         ctx.t("ningún '.' en 5 s", "no '.' in 5 s"),
-    )
-
-
-@clause(
-    EX4,
-    "pair_ends",
-    "Con el servidor del alumno, el cliente termina por sí solo",
-    "With the student's server, the client ends by itself",
-    "Cambia el código del cliente para que se salga del bucle y termine cuando reciba '.' "
-    "(p.ej. haga break dentro del bucle cuando el mensaje recibido sea '.').",
-)
-def ex4_pair(ctx: Context) -> Outcome:
-    for old in ctx.programs:
-        old.stop(0.5)
-    srv, err = started_server(ctx, SV14, {44444})
-    if err:
-        return err
-    cli = ctx.start(CV14, LOCAL, 44444)
-    cli.type("hola\n")
-    wait_output(cli, "hola", 3.0)
-    cli.type(".\n")
-    if not cli.wait(4.0):
-        return trouble(ctx, cli) or bad(
-            ctx.t("el cliente no termina", "the client does not end"),
-            ctx.t("termina tras '.'", "ends after '.'"),
-            tail(cli),
-        )
-    return trouble(ctx, cli, ended_ok=True) or trouble(ctx, srv, ended_ok=True) or ok(
-        ctx.t("terminó, código ", "ended, exit code ") + str(cli.returncode)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from udpeco.check.clauses_v1 import _echo_check, client_sends, pair, v1_server
+from udpeco.check.clauses_v1 import _echo_check, client_sends, v1_server
 from udpeco.check.common import exchange, plain, short, started_server, tail, trouble
 from udpeco.check.model import Context, Outcome, bad, clause, exercise, ok
 
@@ -74,17 +74,6 @@ def v2_client(ctx: Context) -> Outcome:
     return client_sends(ctx, CV2)
 
 
-@clause(
-    V2,
-    "client_and_server_together",
-    "Cliente y servidor v2 del alumno se entienden",
-    "The student's v2 client and server work together",
-    "Ejecuta la versión 2 del servidor y del cliente.",
-)
-def v2_pair(ctx: Context) -> Outcome:
-    return pair(ctx, SV2, CV2)
-
-
 # ------------------------------------------------------------------------------------------
 EX7 = exercise(
     "ex7",
@@ -104,11 +93,11 @@ def _v25(ctx: Context):
 @clause(
     EX7,
     "prints_recepcion_fallida",
-    "Sin nada que leer, imprime \"recepción fallida\"",
-    "With nothing to read, it prints \"recepción fallida\"",
+    'Sin nada que leer, imprime "recepción fallida"',
+    'With nothing to read, it prints "recepción fallida"',
     "Reescribe el código del servidor (en un nuevo fichero llamado servidor_eco_v25.py) para "
     "que no se bloquee y capturar la excepción si no se recibe nada justo al ejecutar el "
-    "método recvfrom, imprimiendo el mensaje \"recepción fallida\".",
+    'método recvfrom, imprimiendo el mensaje "recepción fallida".',
 )
 def ex7_message(ctx: Context) -> Outcome:
     prog, err = _v25(ctx)
@@ -117,7 +106,7 @@ def ex7_message(ctx: Context) -> Outcome:
     i = prog.out.wait_for(FALLIDA, 3.0)
     if i < 0:
         return trouble(ctx, prog) or bad(
-            ctx.t("no imprime \"recepción fallida\"", "does not print \"recepción fallida\""),
+            ctx.t('no imprime "recepción fallida"', 'does not print "recepción fallida"'),
             "recepción fallida",
             tail(prog),
         )
@@ -137,8 +126,11 @@ def ex7_echoes(ctx: Context) -> Outcome:
         return err
     got = exchange(ctx.peer(), b"hola v25", 44444, timeout=3.0)
     if got is None:
-        return trouble(ctx, prog) or bad(ctx.t("no llega el eco", "no echo came back"),
-                                         "hola v25", ctx.t("nada en 3 s", "nothing in 3 s"))
+        return trouble(ctx, prog) or bad(
+            ctx.t("no llega el eco", "no echo came back"),
+            "hola v25",
+            ctx.t("nada en 3 s", "nothing in 3 s"),
+        )
     return ok(repr(got[0]))
 
 
@@ -167,14 +159,17 @@ def ex7_spin(ctx: Context) -> Outcome:
         return trouble(ctx, prog) or bad(ctx.t("ha terminado", "it ended"), "", tail(prog))
     share = (b1 - b0) / (t1 - t0)
     cpu = (c1 - c0) / (t1 - t0)
-    got = ctx.t(f"{share:.0%} del tiempo ocupado (CPU {cpu:.0%})",
-                f"busy {share:.0%} of the time (CPU {cpu:.0%})")
+    got = ctx.t(
+        f"{share:.0%} del tiempo ocupado (CPU {cpu:.0%})",
+        f"busy {share:.0%} of the time (CPU {cpu:.0%})",
+    )
     if share > SPIN:
         return bad(
             ctx.t("bucle activo: gasta CPU sin parar", "busy loop: it burns CPU nonstop"),
-            ctx.t(f"ocupado menos del {SPIN:.0%} del tiempo (p.ej. una pausa entre intentos)",
-                  f"busy under {SPIN:.0%} of the time (e.g. a pause between tries)"),
+            ctx.t(
+                f"ocupado menos del {SPIN:.0%} del tiempo (p.ej. una pausa entre intentos)",
+                f"busy under {SPIN:.0%} of the time (e.g. a pause between tries)",
+            ),
             got,
         )
     return ok(got)
-

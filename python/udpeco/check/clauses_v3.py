@@ -11,7 +11,6 @@ from udpeco.check.common import (
     plain,
     receive,
     short,
-    silent_port,
     started_server,
     tail,
     trouble,
@@ -135,8 +134,8 @@ def silence_lines(prog: Program, since: float) -> list[tuple[float, str]]:
 @clause(
     V3,
     "silence_message_after_5s",
-    "Tras 5 s sin recibir nada imprime \"Han pasado 5 seg...\", no antes",
-    "After 5 s without receiving anything it prints \"Han pasado 5 seg...\", not before",
+    'Tras 5 s sin recibir nada imprime "Han pasado 5 seg...", no antes',
+    'After 5 s without receiving anything it prints "Han pasado 5 seg...", not before',
     "Si expiran los 5 segundos sin que ocurra ningún evento de lectura, el servidor imprime un "
     "mensaje en pantalla.",
 )
@@ -153,8 +152,10 @@ def silence_after(ctx: Context, name: str) -> Outcome:
     while time.monotonic() < deadline and not silence_lines(prog, last) and prog.alive():
         time.sleep(0.05)
     found = silence_lines(prog, last)
-    want = ctx.t("\"Han pasado 5 seg sin recibir nada por ningun socket.\" 5 s después",
-                 "\"Han pasado 5 seg sin recibir nada por ningun socket.\" 5 s later")
+    want = ctx.t(
+        '"Han pasado 5 seg sin recibir nada por ningun socket." 5 s después',
+        '"Han pasado 5 seg sin recibir nada por ningun socket." 5 s later',
+    )
     if not found:
         return trouble(ctx, prog) or bad(
             ctx.t("no imprime el mensaje de los 5 s", "does not print the 5 s message"),
@@ -176,8 +177,10 @@ EX9 = exercise(
     (SV39,),
     seconds=30,
 )
-QUOTE9 = ("Cambiar el servidor (v3) para que cuando pasen 20 segundos seguidos sin recibir "
-          "nada, cierre ambos sockets y salga del programa.")
+QUOTE9 = (
+    "Cambiar el servidor (v3) para que cuando pasen 20 segundos seguidos sin recibir "
+    "nada, cierre ambos sockets y salga del programa."
+)
 
 
 def _ex9(ctx: Context) -> tuple[Program, Outcome | None, float]:
@@ -197,8 +200,13 @@ def _ex9(ctx: Context) -> tuple[Program, Outcome | None, float]:
     return ctx.once("ex9", run)
 
 
-@clause(EX9, "exits_after_20s", "Sale tras 20 s seguidos sin recibir nada",
-        "It exits after 20 s in a row without receiving anything", QUOTE9)
+@clause(
+    EX9,
+    "exits_after_20s",
+    "Sale tras 20 s seguidos sin recibir nada",
+    "It exits after 20 s in a row without receiving anything",
+    QUOTE9,
+)
 def ex9_exits(ctx: Context) -> Outcome:
     prog, err, last = _ex9(ctx)
     if err:
@@ -210,16 +218,22 @@ def ex9_exits(ctx: Context) -> Outcome:
             ctx.t("sigue en marcha 24 s después", "still running 24 s later"),
         )
     took = (prog.end or 0) - last
-    got = ctx.t(f"terminó {took:.1f} s después del último mensaje (código {prog.returncode})",
-                f"ended {took:.1f} s after the last message (exit code {prog.returncode})")
+    got = ctx.t(
+        f"terminó {took:.1f} s después del último mensaje (código {prog.returncode})",
+        f"ended {took:.1f} s after the last message (exit code {prog.returncode})",
+    )
     if took > 22.5:
         return bad(ctx.t("sale demasiado tarde", "it exits too late"), "20 s", got)
     return trouble(ctx, prog, ended_ok=True) or ok(got)
 
 
-@clause(EX9, "not_before_20s", "No sale antes de 20 s seguidos de silencio (un mensaje reinicia "
-        "la cuenta)", "It does not exit before 20 s of silence in a row (a message restarts "
-        "the count)", QUOTE9)
+@clause(
+    EX9,
+    "not_before_20s",
+    "No sale antes de 20 s seguidos de silencio (un mensaje reinicia la cuenta)",
+    "It does not exit before 20 s of silence in a row (a message restarts the count)",
+    QUOTE9,
+)
 def ex9_not_before(ctx: Context) -> Outcome:
     prog, err, last = _ex9(ctx)
     if err:
@@ -227,16 +241,29 @@ def ex9_not_before(ctx: Context) -> Outcome:
     if prog.alive():
         return ok(ctx.t("en marcha 24 s después", "running 24 s later"))
     took = (prog.end or 0) - last
-    got = ctx.t(f"terminó {took:.1f} s después del último mensaje",
-                f"ended {took:.1f} s after the last message")
+    got = ctx.t(
+        f"terminó {took:.1f} s después del último mensaje",
+        f"ended {took:.1f} s after the last message",
+    )
     if took < 19.5:
-        return bad(ctx.t("sale antes de 20 s seguidos sin recibir nada",
-                         "it exits before 20 s in a row without receiving"), "20 s", got)
+        return bad(
+            ctx.t(
+                "sale antes de 20 s seguidos sin recibir nada",
+                "it exits before 20 s in a row without receiving",
+            ),
+            "20 s",
+            got,
+        )
     return ok(got)
 
 
-@clause(EX9, "both_sockets_echo", "Los dos sockets siguen haciendo eco",
-        "Both sockets still echo", QUOTE9)
+@clause(
+    EX9,
+    "both_sockets_echo",
+    "Los dos sockets siguen haciendo eco",
+    "Both sockets still echo",
+    QUOTE9,
+)
 def ex9_both(ctx: Context) -> Outcome:
     return both_echo(ctx, SV39)
 
@@ -268,8 +295,9 @@ def ex10_server(ctx: Context) -> Outcome:
     got = exchange(peer, b"despacio", 8888, timeout=6.0)
     took = time.monotonic() - t0
     if got is None:
-        return trouble(ctx, prog) or bad(ctx.t("no llega el eco", "no echo"), "3 s",
-                                         ctx.t("nada en 6 s", "nothing in 6 s"))
+        return trouble(ctx, prog) or bad(
+            ctx.t("no llega el eco", "no echo"), "3 s", ctx.t("nada en 6 s", "nothing in 6 s")
+        )
     got_s = ctx.t(f"eco a los {took:.1f} s", f"echo after {took:.1f} s")
     if not 2.8 <= took <= 4.5:
         return bad(ctx.t("el eco no tarda 3 s", "the echo does not take 3 s"), "3 s", got_s)
@@ -279,30 +307,38 @@ def ex10_server(ctx: Context) -> Outcome:
 def _x_mode(ctx: Context) -> tuple[tuple[object, ...], Program, float]:
     """How the client takes X: ``(extra args, run against a silent port, its wait)``.
 
-    First tried as ``HOST PORT 1``; a client that refuses a third argument is run as
-    ``HOST PORT`` (X is then a constant in its code). The wait is measured from the datagram
-    to the client's end (-1 if it never ends in 30 s).
+    Tried at once as ``HOST PORT 1`` and ``HOST PORT 2``: X is an argument when the waits are
+    about 1 s and 2 s. Otherwise X is fixed in the program (run as ``HOST PORT`` if it refused
+    a third argument). A wait is measured from the datagram to the client's end (-1 if it
+    does not end within 30 s).
     """
 
+    def start(extra: tuple[object, ...]):
+        sock = ctx.peer()
+        prog = ctx.start(CV310, LOCAL, sock.getsockname()[1], *extra)
+        prog.type("hola\n")
+        return prog, sock
+
+    def probe(started) -> tuple[Program, float]:
+        """The program and when its datagram came (-1: none within 4 s)."""
+        prog, sock = started
+        got = receive(sock, None, 4.0 - (time.monotonic() - prog.start))
+        return prog, (time.monotonic() if got is not None else -1.0)
+
+    def waited(prog: Program, sent: float) -> float:
+        prog.wait(30.0 - (time.monotonic() - sent))
+        return -1.0 if prog.alive() else prog.start + (prog.end or 0) - sent
+
     def run():
-        port = silent_port(ctx)
-        sock = ctx.peers[-1]
-        extra: tuple[object, ...] = (1,)
-        for extra in ((1,), ()):
-            prog = ctx.start(CV310, LOCAL, port, *extra)
-            prog.type("hola\n")
-            got = receive(sock, None, 3.0)
-            if got is None and not prog.alive():
-                continue  # refused the arguments
-            sent = time.monotonic()
-            if got is None:
-                return extra, prog, -1.0
-            prog.wait(30.0)
-            waited = time.monotonic() - sent if not prog.alive() else -1.0
-            if extra and not 0 <= waited <= 2.5:
-                extra = ()  # the third argument did not set X: X is fixed in the program
-            return extra, prog, waited
-        return extra, prog, -1.0
+        first, second = start((1,)), start((2,))
+        (p1, sent1), (p2, sent2) = probe(first), probe(second)
+        if sent1 > 0 and sent2 > 0:
+            w1, w2 = waited(p1, sent1), waited(p2, sent2)
+            if 0.6 <= w1 <= 1.9 and 1.6 <= w2 <= 2.9:
+                return (1,), p1, w1
+            return (), p1, w1
+        p0, sent0 = probe(start(()))
+        return (), p0, (waited(p0, sent0) if sent0 > 0 else -1.0)
 
     return ctx.once("x", run)
 
@@ -323,12 +359,17 @@ def ex10_gives_up(ctx: Context) -> Outcome:
             ctx.t("sigue esperando tras 30 s: ", "still waiting after 30 s: ") + tail(prog),
         )
     printed = [line for t, line in prog.out.snapshot() if line.strip()]
-    how = ctx.t(f"X={extra[0]} como argumento" if extra else "X fijo en el programa",
-                f"X={extra[0]} as an argument" if extra else "X fixed in the program")
+    how = ctx.t(
+        f"X={extra[0]} como argumento" if extra else "X fijo en el programa",
+        f"X={extra[0]} as an argument" if extra else "X fixed in the program",
+    )
     got = ctx.t(f"terminó a los {waited:.1f} s ({how}): ", f"ended after {waited:.1f} s ({how}): ")
     if not printed:
-        return bad(ctx.t("termina sin imprimir nada", "ends without printing anything"),
-                   ctx.t("un mensaje", "a message"), got + "(nada)")
+        return bad(
+            ctx.t("termina sin imprimir nada", "ends without printing anything"),
+            ctx.t("un mensaje", "a message"),
+            got + "(nada)",
+        )
     return trouble(ctx, prog, ended_ok=True) or ok(got + short(printed[-1]))
 
 
@@ -344,8 +385,12 @@ def ex10_timely(ctx: Context) -> Outcome:
     extra, _, waited = _x_mode(ctx)
     x = float(str(extra[0])) if extra else waited
     if x <= 0:
-        return cannot(ctx.t("no se conoce X (el cliente no termina sin respuesta)",
-                            "X is unknown (the client does not end without an answer)"))
+        return cannot(
+            ctx.t(
+                "no se conoce X (el cliente no termina sin respuesta)",
+                "X is unknown (the client does not end without an answer)",
+            )
+        )
     peer = EchoPeer(ctx, 0, delay=min(0.3, x / 3), reply=b"eco a tiempo")
     prog = ctx.start(CV310, LOCAL, peer.port, *extra)
     prog.type("hola\n")
@@ -370,8 +415,12 @@ def ex10_timely(ctx: Context) -> Outcome:
 def ex10_x1_x4(ctx: Context) -> Outcome:
     extra, _, _ = _x_mode(ctx)
     if not extra:
-        return cannot(ctx.t("X no es un argumento del cliente: probado con su X fijo",
-                            "X is not a client argument: checked with its own fixed X"))
+        return cannot(
+            ctx.t(
+                "X no es un argumento del cliente: probado con su X fijo",
+                "X is not a client argument: checked with its own fixed X",
+            )
+        )
     srv = ctx.once("server:" + SV310, lambda: None)
     if srv is None or not srv.alive():
         srv, err = started_server(ctx, SV310, PORTS)
@@ -384,8 +433,9 @@ def ex10_x1_x4(ctx: Context) -> Outcome:
     c1.type("hola X=1\n")
     ended1 = c1.wait(4.0)
     if got4 is None:
-        return trouble(ctx, c4) or bad(ctx.t("X=4 no recibe el eco", "X=4 gets no echo"),
-                                       "hola X=4", tail(c4))
+        return trouble(ctx, c4) or bad(
+            ctx.t("X=4 no recibe el eco", "X=4 gets no echo"), "hola X=4", tail(c4)
+        )
     if not ended1 or wait_output(c1, "hola X=1", 0) is not None:
         return trouble(ctx, c1, ended_ok=True) or bad(
             ctx.t("X=1 no se rinde", "X=1 does not give up"),

@@ -15,8 +15,22 @@ from udpeco.check.model import EXERCISES as _REGISTERED
 from udpeco.check.model import Clause, Exercise
 
 #: Exercise ids, in the práctica's order.
-ORDER = ("v1", "ex3", "ex4", "ex5", "v2", "ex7", "v3", "ex9", "ex10", "v3b", "ex11",
-         "select_stdin", "final1", "final2")
+ORDER = (
+    "v1",
+    "ex3",
+    "ex4",
+    "ex5",
+    "v2",
+    "ex7",
+    "v3",
+    "ex9",
+    "ex10",
+    "v3b",
+    "ex11",
+    "select_stdin",
+    "final1",
+    "final2",
+)
 EXERCISES: dict[str, Exercise] = {k: _REGISTERED[k] for k in ORDER}
 #: Every clause by id.
 CLAUSES: dict[str, Clause] = {c.id: c for ex in EXERCISES.values() for c in ex.clauses}

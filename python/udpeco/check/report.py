@@ -16,10 +16,16 @@ MARK = {PASS: "ok", FAIL: "XX", MISSING: "--", NOT_CHECKABLE: "??"}
 def isolation_text(report: dict[str, Any]) -> str:
     es = report["lang"] == "es"
     if report["isolation"] == "netns":
-        return ("ejercicios en paralelo, cada uno en su propio espacio de red" if es
-                else "exercises in parallel, each in its own network namespace")
-    return ("ejercicios uno tras otro en el loopback de la máquina (sin espacios de red)" if es
-            else "exercises one after another on the machine's loopback (no network namespaces)")
+        return (
+            "ejercicios en paralelo, cada uno en su propio espacio de red"
+            if es
+            else "exercises in parallel, each in its own network namespace"
+        )
+    return (
+        "ejercicios uno tras otro en el loopback de la máquina (sin espacios de red)"
+        if es
+        else "exercises one after another on the machine's loopback (no network namespaces)"
+    )
 
 
 def render(report: dict[str, Any], verbose: bool = False) -> str:
@@ -73,12 +79,16 @@ def summary(report: dict[str, Any]) -> str:
     passed = sum(c["status"] == PASS for c in checks)
     failed = sum(c["status"] == FAIL for c in checks)
     if report["lang"] == "es":
-        return (f"Resumen: {n[PASS]} ejercicios pasan, {n[FAIL]} fallan, "
-                f"{n[NOT_CHECKABLE]} no comprobables, {n[MISSING]} faltan; "
-                f"{passed} comprobaciones pasan, {failed} fallan ({report['duration_s']:.1f} s)")
-    return (f"Summary: {n[PASS]} exercises pass, {n[FAIL]} fail, "
-            f"{n[NOT_CHECKABLE]} not checkable, {n[MISSING]} missing; "
-            f"{passed} checks pass, {failed} fail ({report['duration_s']:.1f} s)")
+        return (
+            f"Resumen: {n[PASS]} ejercicios pasan, {n[FAIL]} fallan, "
+            f"{n[NOT_CHECKABLE]} no comprobables, {n[MISSING]} faltan; "
+            f"{passed} comprobaciones pasan, {failed} fallan ({report['duration_s']:.1f} s)"
+        )
+    return (
+        f"Summary: {n[PASS]} exercises pass, {n[FAIL]} fail, "
+        f"{n[NOT_CHECKABLE]} not checkable, {n[MISSING]} missing; "
+        f"{passed} checks pass, {failed} fail ({report['duration_s']:.1f} s)"
+    )
 
 
 def class_table(rows: list[tuple[str, dict[str, Any]]], lang: str) -> str:
@@ -87,16 +97,25 @@ def class_table(rows: list[tuple[str, dict[str, Any]]], lang: str) -> str:
         return ""
     ids = [ex["id"] for ex in rows[0][1]["exercises"]]
     width = max(8, *(len(name) for name, _ in rows))
-    head = f"{'alumno' if lang == 'es' else 'student':<{width}} " + " ".join(
-        f"{i[:6]:>6}" for i in ids) + ("  comprobaciones" if lang == "es" else "  checks")
+    head = (
+        f"{'alumno' if lang == 'es' else 'student':<{width}} "
+        + " ".join(f"{i[:6]:>6}" for i in ids)
+        + ("  comprobaciones" if lang == "es" else "  checks")
+    )
     out = [head]
     for name, report in rows:
         cells = {ex["id"]: MARK[ex["status"]] for ex in report["exercises"]}
         checks = [c for ex in report["exercises"] for c in ex["checks"]]
         passed = sum(c["status"] == PASS for c in checks)
-        out.append(f"{name:<{width}} " + " ".join(f"{cells.get(i, ''):>6}" for i in ids)
-                   + f"  {passed}/{len(checks)}")
-    legend = ("ok pasa, XX falla, -- falta, ?? no comprobable" if lang == "es"
-              else "ok pass, XX fail, -- missing, ?? not checkable")
+        out.append(
+            f"{name:<{width}} "
+            + " ".join(f"{cells.get(i, ''):>6}" for i in ids)
+            + f"  {passed}/{len(checks)}"
+        )
+    legend = (
+        "ok pasa, XX falla, -- falta, ?? no comprobable"
+        if lang == "es"
+        else "ok pass, XX fail, -- missing, ?? not checkable"
+    )
     out.append(legend)
     return "\n".join(out)

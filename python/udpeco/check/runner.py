@@ -52,8 +52,12 @@ def python_version(exe: str) -> str:
     if not found:
         raise UserError(f"--python {exe}: not found")
     try:
-        r = subprocess.run([found, "-c", "import sys; print(sys.version.split()[0])"],
-                           capture_output=True, text=True, timeout=20)
+        r = subprocess.run(
+            [found, "-c", "import sys; print(sys.version.split()[0])"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise UserError(f"--python {exe}: cannot run it ({e})") from None
     if r.returncode != 0 or not r.stdout.startswith("3."):
@@ -93,8 +97,10 @@ def find_programs(paths: list[str]) -> tuple[str, set[str] | None]:
     folder = folders.pop()
     unknown = files - set(FILES)
     if unknown:
-        raise UserError(f"{sorted(unknown)[0]}: not a file name of the práctica "
-                        f"(expected one of: {', '.join(FILES)})")
+        raise UserError(
+            f"{sorted(unknown)[0]}: not a file name of the práctica "
+            f"(expected one of: {', '.join(FILES)})"
+        )
     return folder, (files or None)
 
 
@@ -128,8 +134,13 @@ def check_folder(
     results: dict[str, dict[str, Any]] = {}
     jobs = []
     for ex_id in exercises:
-        args = {"exercise": ex_id, "folder": folder, "python": python, "lang": lang,
-                "final2_file": final2_file}
+        args = {
+            "exercise": ex_id,
+            "folder": folder,
+            "python": python,
+            "lang": lang,
+            "final2_file": final2_file,
+        }
         if not set(EXERCISES[ex_id].files) & found:  # nothing of it there: not run at all
             from udpeco.check._worker import run_exercise
 
@@ -146,8 +157,13 @@ def check_folder(
             results[a["exercise"]] = _collect(_spawn(a, None), lang)
     ordered = [results[e] for e in exercises]
     states = {r["status"] for r in ordered}
-    status = FAIL if FAIL in states else PASS if PASS in states else (
-        NOT_CHECKABLE if NOT_CHECKABLE in states else MISSING)
+    status = (
+        FAIL
+        if FAIL in states
+        else PASS
+        if PASS in states
+        else (NOT_CHECKABLE if NOT_CHECKABLE in states else MISSING)
+    )
     return {
         "student": student,
         "path": folder,
@@ -167,17 +183,25 @@ def _spawn(args: dict[str, Any], prefix: list[str] | None) -> Job:
     host = EXERCISES[args["exercise"]].host
     use_ns = bool(prefix) and not host
     args = dict(args, netns=use_ns)
-    cmd = [*(prefix if use_ns and prefix else []), sys.executable, "-m",
-           "udpeco.check._worker", json.dumps(args)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    cmd = [
+        *(prefix if use_ns and prefix else []),
+        sys.executable,
+        "-m",
+        "udpeco.check._worker",
+        json.dumps(args),
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     return args, proc, time.monotonic()
 
 
 def _collect(job: Job, lang: str) -> dict[str, Any]:
     args, proc, started = job
     try:
-        out, err = proc.communicate(timeout=max(1.0, WORKER_DEADLINE - (time.monotonic() - started)))
+        out, err = proc.communicate(
+            timeout=max(1.0, WORKER_DEADLINE - (time.monotonic() - started))
+        )
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -201,8 +225,23 @@ def _broken(args: dict[str, Any], lang: str, why: str) -> dict[str, Any]:
     """The record of an exercise whose worker failed (the checker's fault, not the student's)."""
     ex = EXERCISES[args["exercise"]]
     reason = ("error del comprobador: " if lang == "es" else "checker error: ") + why
-    checks = [{"id": c.id, "title": c.title(lang), "status": NOT_CHECKABLE, "reason": reason,
-               "expected": "", "got": "", "quote": c.quote, "duration_s": 0.0}
-              for c in ex.clauses]
-    return {"id": ex.id, "title": ex.title(lang), "files": list(ex.files),
-            "status": NOT_CHECKABLE, "checks": checks}
+    checks = [
+        {
+            "id": c.id,
+            "title": c.title(lang),
+            "status": NOT_CHECKABLE,
+            "reason": reason,
+            "expected": "",
+            "got": "",
+            "quote": c.quote,
+            "duration_s": 0.0,
+        }
+        for c in ex.clauses
+    ]
+    return {
+        "id": ex.id,
+        "title": ex.title(lang),
+        "files": list(ex.files),
+        "status": NOT_CHECKABLE,
+        "checks": checks,
+    }

@@ -33,20 +33,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         ),
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="folder or files (default: .)")
-    p.add_argument("--exercise", action="append", default=[], metavar="ID",
-                   help="only this exercise (repeatable): " + ", ".join(EXERCISES))
+    p.add_argument(
+        "--exercise",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this exercise (repeatable): " + ", ".join(EXERCISES),
+    )
     p.add_argument("--lang", choices=("es", "en"), default="es", help="output language (es)")
-    p.add_argument("--python", metavar="EXE", default=None,
-                   help="interpreter for the programs (the python3 on PATH outside udpeco's "
-                        "virtualenv)")
-    p.add_argument("--final2-file", metavar="NAME", default=None,
-                   help="the file servidor_final2.py writes (default: the new file it creates)")
+    p.add_argument(
+        "--python",
+        metavar="EXE",
+        default=None,
+        help="interpreter for the programs (the python3 on PATH outside udpeco's virtualenv)",
+    )
+    p.add_argument(
+        "--final2-file",
+        metavar="NAME",
+        default=None,
+        help="the file servidor_final2.py writes (default: the new file it creates)",
+    )
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
     p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     p.add_argument("--csv", metavar="FILE", help="(--class) write the class table as CSV")
-    p.add_argument("--class", dest="klass", action="store_true",
-                   help="PATH is a class: one subfolder per student")
+    p.add_argument(
+        "--class",
+        dest="klass",
+        action="store_true",
+        help="PATH is a class: one subfolder per student",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show what passing checks saw")
     p.set_defaults(func=run)
 
@@ -65,8 +81,11 @@ def _write_outputs(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any
         if args.klass and cr is not None:
             cr.write_json(args.json, rows)
         else:
-            data: Any = rows[0][1] if not args.klass else [
-                dict(report, student=name) for name, report in rows]
+            data: Any = (
+                rows[0][1]
+                if not args.klass
+                else [dict(report, student=name) for name, report in rows]
+            )
             with open(args.json, "w", encoding="utf-8") as f:
                 json.dump(data, f, ensure_ascii=False, indent=2)
                 f.write("\n")
@@ -75,8 +94,10 @@ def _write_outputs(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any
         return
     cr = _classreport()
     if cr is None:
-        raise OSError(f"--{wanted[0][0]}: the report renderers (udpeco.check.classreport) are "
-                      "not in this build; use --json")
+        raise OSError(
+            f"--{wanted[0][0]}: the report renderers (udpeco.check.classreport) are "
+            "not in this build; use --json"
+        )
     for opt, path in wanted:
         if opt == "html":
             cr.write_html(path, rows, args.lang)
@@ -105,8 +126,11 @@ def run(args: argparse.Namespace) -> int:
             if len(args.paths) != 1 or not os.path.isdir(args.paths[0]):
                 raise UserError("--class needs one folder (one subfolder per student)")
             base = args.paths[0]
-            students = sorted(d for d in os.listdir(base)
-                              if os.path.isdir(os.path.join(base, d)) and not d.startswith("."))
+            students = sorted(
+                d
+                for d in os.listdir(base)
+                if os.path.isdir(os.path.join(base, d)) and not d.startswith(".")
+            )
             if not students:
                 raise UserError(f"{base}: no student subfolders")
             exercises = select_exercises(base, None, args.exercise)
@@ -116,8 +140,10 @@ def run(args: argparse.Namespace) -> int:
             from udpeco.check.library import FILES
 
             if not any(os.path.isfile(os.path.join(folder, f)) for f in FILES):
-                raise UserError(f"{folder}: none of the práctica's programs is there "
-                                f"({', '.join(FILES[:3])}...)")
+                raise UserError(
+                    f"{folder}: none of the práctica's programs is there "
+                    f"({', '.join(FILES[:3])}...)"
+                )
     except UserError as e:
         return fail(str(e), 2)
     shown = f"{python} ({version})"
@@ -125,8 +151,15 @@ def run(args: argparse.Namespace) -> int:
     rows: list[tuple[str, dict[str, Any]]] = []
     if args.klass:
         for name in students:
-            rep = check_folder(os.path.join(base, name), exercises, python, args.lang,
-                               args.final2_file, student=name, isolation=prefix)
+            rep = check_folder(
+                os.path.join(base, name),
+                exercises,
+                python,
+                args.lang,
+                args.final2_file,
+                student=name,
+                isolation=prefix,
+            )
             rep["python"] = shown
             rows.append((name, rep))
             print(f"{name}: {report.summary(rep)}", flush=True)
@@ -134,8 +167,7 @@ def run(args: argparse.Namespace) -> int:
         if rows:
             print(report.isolation_text(rows[0][1]))
     else:
-        rep = check_folder(folder, exercises, python, args.lang, args.final2_file,
-                           isolation=prefix)
+        rep = check_folder(folder, exercises, python, args.lang, args.final2_file, isolation=prefix)
         rep["python"] = shown
         rows.append((os.path.basename(folder) or folder, rep))
         print(report.render(rep, args.verbose))
