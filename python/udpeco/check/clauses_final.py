@@ -9,6 +9,7 @@ import time
 
 from udpeco.check.common import (
     LOCAL,
+    PATIENCE,
     EchoPeer,
     exchange,
     number_in,
@@ -54,7 +55,7 @@ def _ports(ctx: Context) -> tuple[list[int], Outcome | None]:
             port = min(prog.udp_ports())
             ports.append(port)
             if i == 0:
-                echo = exchange(ctx.peer(), b"hola final", port, timeout=2.0)
+                echo = exchange(ctx.peer(), b"hola final", port, timeout=PATIENCE)
                 ctx.once("echo", lambda: echo)  # noqa: B023 (called at once)
             prog.stop(0.5)
         return ports, None

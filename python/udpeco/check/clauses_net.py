@@ -10,7 +10,7 @@ import sys
 import time
 
 from udpeco.check.clauses_v1 import CV1, SV1
-from udpeco.check.common import short, tail, trouble, wait_output
+from udpeco.check.common import PATIENCE, short, tail, trouble, wait_output
 from udpeco.check.model import Context, Outcome, bad, cannot, clause, exercise, ok
 from udpeco.check.proc import holds_packet_socket
 
@@ -102,7 +102,7 @@ def ex3_two_hosts(ctx: Context) -> Outcome:
         )
     try:
         srv = ctx.start(SV1, prefix=hosts.prefix(hosts.server_ns))
-        if not srv.wait_bound({44444}, 5.0) >= {44444}:
+        if not srv.wait_bound({44444}, 10.0) >= {44444}:
             return trouble(ctx, srv) or bad(
                 ctx.t("el servidor no abre el puerto 44444", "the server binds no port 44444"),
                 "44444",
@@ -110,7 +110,7 @@ def ex3_two_hosts(ctx: Context) -> Outcome:
             )
         cli = ctx.start(CV1, SERVER_IP, 44444, prefix=hosts.prefix(hosts.client_ns))
         cli.type("hola desde otro equipo\n")
-        line = wait_output(cli, "hola desde otro equipo", 4.0)
+        line = wait_output(cli, "hola desde otro equipo", PATIENCE)
         if line is None:
             return (
                 trouble(ctx, cli)
@@ -121,7 +121,7 @@ def ex3_two_hosts(ctx: Context) -> Outcome:
                     tail(cli),
                 )
             )
-        srv_line = wait_output(srv, CLIENT_IP, 2.0)
+        srv_line = wait_output(srv, CLIENT_IP, PATIENCE)
         cli.stop()
         srv.stop()
         got = ctx.t(
@@ -322,7 +322,7 @@ def ex5_length(ctx: Context) -> Outcome:
                 + short(err or "?")
             )
         srv = ctx.start(SV1)
-        if not srv.wait_bound({44444}, 5.0) >= {44444}:
+        if not srv.wait_bound({44444}, 10.0) >= {44444}:
             return trouble(ctx, srv) or bad(
                 ctx.t("el servidor no abre el puerto 44444", "the server binds no port 44444"),
                 "44444",
@@ -331,7 +331,7 @@ def ex5_length(ctx: Context) -> Outcome:
         cli = ctx.start(CV1, "127.0.0.1", 44444)
         for text in MESSAGES:
             cli.type(text + "\n")
-            if wait_output(cli, text, 4.0) is None:
+            if wait_output(cli, text, PATIENCE) is None:
                 return trouble(ctx, cli) or bad(
                     ctx.t("el intercambio v1 no funciona", "the v1 exchange does not work"),
                     text,

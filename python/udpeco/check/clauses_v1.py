@@ -7,6 +7,7 @@ import time
 
 from udpeco.check.common import (
     LOCAL,
+    PATIENCE,
     EchoPeer,
     exchange,
     short,
@@ -62,7 +63,7 @@ def _echo_check(ctx: Context, name: str) -> Outcome:
     if err:
         return err
     peer = ctx.peer()
-    got = exchange(peer, b"hola", 44444)
+    got = exchange(peer, b"hola", 44444, timeout=PATIENCE)
     if got is None:
         return trouble(ctx, prog) or bad(
             ctx.t("no llega el eco", "no echo came back"),
@@ -105,10 +106,10 @@ def v1_prints(ctx: Context) -> Outcome:
     if err:
         return err
     peer = ctx.peer()
-    if exchange(peer, b"mensaje impreso", 44444) is None:
+    if exchange(peer, b"mensaje impreso", 44444, timeout=PATIENCE) is None:
         return bad(ctx.t("no llega el eco", "no echo came back"), "mensaje impreso", "-")
     want = MESSAGE.format(ip=LOCAL, port=peer.getsockname()[1], data="mensaje impreso")
-    if wait_output(prog, want, 2.0) is None:
+    if wait_output(prog, want, PATIENCE) is None:
         return trouble(ctx, prog) or bad(
             ctx.t("no imprime la línea del mensaje", "does not print the message line"),
             want,
@@ -133,7 +134,7 @@ def v1_two_clients(ctx: Context) -> Outcome:
     b.sendto(b"cliente dos", (LOCAL, 44444))
     from udpeco.check.common import receive
 
-    ra, rb = receive(a, b"cliente uno", 2.0), receive(b, b"cliente dos", 2.0)
+    ra, rb = receive(a, b"cliente uno", PATIENCE), receive(b, b"cliente dos", PATIENCE)
     if ra is None or rb is None:
         return trouble(ctx, prog) or bad(
             ctx.t("no responde a los dos clientes", "does not answer both clients"),
@@ -223,7 +224,7 @@ def client_sends(ctx: Context, name: str, *extra: object) -> Outcome:
     seen = []
     for i, text in enumerate(("hola", "que tal"), start=1):
         prog.type(text + "\n")
-        if not peer.wait(i, 3.0):
+        if not peer.wait(i, PATIENCE):
             return trouble(ctx, prog) or bad(
                 ctx.t(f"no envía la frase {text!r}", f"does not send {text!r}"),
                 ctx.t(f"un datagrama {text!r}", f"a datagram {text!r}"),
@@ -232,7 +233,7 @@ def client_sends(ctx: Context, name: str, *extra: object) -> Outcome:
         data = peer.got[-1][1]
         if data.rstrip(b"\r\n") != text.encode():
             return bad(ctx.t("envía otra cosa", "sends something else"), repr(text), repr(data))
-        if wait_output(prog, text, 3.0, since=0) is None:
+        if wait_output(prog, text, PATIENCE) is None:
             return trouble(ctx, prog) or bad(
                 ctx.t("no muestra la respuesta (¿bloqueado?)", "does not show the reply (hung?)"),
                 ctx.t(f"una línea con {text!r}", f"a line with {text!r}"),
@@ -269,7 +270,7 @@ def ex4_client(ctx: Context) -> Outcome:
     peer = EchoPeer(ctx, 0)
     prog = ctx.start(CV14, LOCAL, peer.port)
     prog.type("hola\n")
-    if not peer.wait(1, 3.0) or wait_output(prog, "hola", 3.0) is None:
+    if not peer.wait(1, PATIENCE) or wait_output(prog, "hola", PATIENCE) is None:
         return trouble(ctx, prog) or bad(
             ctx.t("no hay eco de 'hola'", "no echo of 'hola'"), "hola", tail(prog)
         )
@@ -308,7 +309,7 @@ def ex4_server(ctx: Context) -> Outcome:
     from udpeco.check.common import receive
 
     peer.sendto(b"hola", (LOCAL, 44444))
-    first = receive(peer, None, 2.0)
+    first = receive(peer, None, PATIENCE)
     if first is not None and first[0].strip() == b".":
         return ok(ctx.t("'.' tras el eco", "'.' after the echo"))
     peer.sendto(b".", (LOCAL, 44444))

@@ -6,7 +6,7 @@ import re
 import time
 
 from udpeco.check.clauses_v1 import _echo_check, client_sends, v1_server
-from udpeco.check.common import exchange, plain, short, started_server, tail, trouble
+from udpeco.check.common import PATIENCE, exchange, plain, short, started_server, tail, trouble
 from udpeco.check.model import Context, Outcome, bad, clause, exercise, ok
 
 SV2, CV2 = "servidor_eco_v2.py", "cliente_eco_v2.py"
@@ -124,7 +124,7 @@ def ex7_echoes(ctx: Context) -> Outcome:
     prog, err = _v25(ctx)
     if err:
         return err
-    got = exchange(ctx.peer(), b"hola v25", 44444, timeout=3.0)
+    got = exchange(ctx.peer(), b"hola v25", 44444, timeout=PATIENCE)
     if got is None:
         return trouble(ctx, prog) or bad(
             ctx.t("no llega el eco", "no echo came back"),

@@ -8,6 +8,7 @@ import time
 from udpeco.check.clauses_v3 import PORTS
 from udpeco.check.common import (
     LOCAL,
+    PATIENCE,
     exchange,
     receive,
     short,
@@ -39,7 +40,7 @@ def _v3b(ctx: Context):
         prog, err = started_server(ctx, SV3B, {8888})
         if err:
             return prog, err, None, 0.0
-        got = exchange(ctx.peer(), b"hola v3b", 8888, timeout=2.0)
+        got = exchange(ctx.peer(), b"hola v3b", 8888, timeout=PATIENCE)
         last = time.monotonic() - prog.start
         prog.wait(9.0)
         return prog, None, got, last
@@ -212,7 +213,7 @@ def stdin_reads(ctx: Context) -> Outcome:
     prog = ctx.start(STDIN)
     prog.type("escrito a tiempo\n")
     prog.close_stdin()  # read() reads up to the end of the input
-    line = wait_output(prog, "escrito a tiempo", 2.5)
+    line = wait_output(prog, "escrito a tiempo", PATIENCE)
     if line is None:
         return trouble(ctx, prog, ended_ok=True) or bad(
             ctx.t("no muestra lo escrito", "does not show what was typed"),

@@ -14,6 +14,9 @@ from udpeco.check.model import Context, Outcome, bad
 from udpeco.check.proc import Program
 
 LOCAL = "127.0.0.1"
+#: Seconds to wait for what the práctica does not time (an echo, a line, a start) before
+#: saying the program hangs: generous, for a loaded machine.
+PATIENCE = 6.0
 
 
 def plain(text: str) -> str:
@@ -113,7 +116,7 @@ def started_server(
     name: str,
     ports: set[int] | None,
     *args: object,
-    timeout: float = 5.0,
+    timeout: float = 10.0,
     **kw: Any,
 ) -> tuple[Program, Outcome | None]:
     """Starts server ``name`` and waits for its ports: ``(program, failure or None)``."""

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 #: Bytes of output kept per stream; more is counted and dropped.
 KEEP = 256 * 1024
 #: Bytes of output after which a program is said to flood its output.
-FLOOD = 8 * 1024 * 1024
+FLOOD = 1024 * 1024
 #: Environment variables a student's program keeps (everything else is dropped).
 KEEP_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "USER", "LOGNAME")
 

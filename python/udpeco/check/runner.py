@@ -46,23 +46,24 @@ def default_python() -> str:
     raise UserError("no python3 on PATH; give one with --python")
 
 
-def python_version(exe: str) -> str:
-    """``exe``'s version ("3.11.2"); UserError if it is not a working Python 3."""
+def resolve_python(exe: str) -> tuple[str, str]:
+    """``(interpreter path, version)`` of ``exe``; UserError if it is not a working Python 3.
+
+    The path is the interpreter's own ``sys.executable``: a launcher such as a pyenv shim is
+    resolved once, so that every program starts as fast as the interpreter itself.
+    """
     found = shutil.which(exe) if os.sep not in exe else exe
     if not found:
         raise UserError(f"--python {exe}: not found")
+    code = "import sys; print(sys.version.split()[0]); print(sys.executable)"
     try:
-        r = subprocess.run(
-            [found, "-c", "import sys; print(sys.version.split()[0])"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        r = subprocess.run([found, "-c", code], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise UserError(f"--python {exe}: cannot run it ({e})") from None
-    if r.returncode != 0 or not r.stdout.startswith("3."):
+    lines = r.stdout.split("\n")
+    if r.returncode != 0 or not r.stdout.startswith("3.") or len(lines) < 2:
         raise UserError(f"--python {exe}: not a Python 3 interpreter")
-    return r.stdout.strip()
+    return (lines[1].strip() or found), lines[0].strip()
 
 
 def netns_prefix() -> list[str] | None:

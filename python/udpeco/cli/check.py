@@ -113,13 +113,13 @@ def run(args: argparse.Namespace) -> int:
         default_python,
         find_programs,
         netns_prefix,
-        python_version,
+        resolve_python,
         select_exercises,
     )
 
     try:
         python = args.python or default_python()
-        version = python_version(python)
+        python, version = resolve_python(python)
         if args.csv and not args.klass:
             raise UserError("--csv needs --class")
         if args.klass:
