@@ -85,7 +85,8 @@ def test_no_datagram_lost(lab, tmp_path, backend):
 def test_ncat_as_client(lab, tmp_path, backend):
     """As the práctica suggests: netcat's lines become the file's lines (newline removed)."""
     (port,) = free_ports(1)
-    server = lab.start("servidor_final2", port, "nc.txt", backend=backend, scale=0.2)
+    # scale 0.6: 3 s of silence, room for ncat to start on a loaded machine.
+    server = lab.start("servidor_final2", port, "nc.txt", backend=backend, scale=0.6)
     wait_bound([port], server)
     nc = subprocess.Popen(
         ["ncat", "-u", "127.0.0.1", str(port)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL

@@ -2,7 +2,8 @@
 
 The parent (:mod:`udpeco.check.runner`) starts one worker per exercise, inside its own network
 namespace when it can (``unshare --net``): the worker then brings its loopback up first. JSON
-arguments: ``exercise``, ``folder``, ``python``, ``lang``, ``final2_file``, ``netns``.
+arguments: ``exercise``, ``folder``, ``python``, ``lang``, ``final2_file``, ``netns`` and
+``env`` (variables added to the programs' clean environment; tests/lab sets UDPECO_BACKEND).
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def run_exercise(args: dict[str, Any]) -> dict[str, Any]:
         ]
         result["status"] = MISSING
         return result
-    ctx = Context(args["folder"], args["python"], lang, args.get("final2_file"))
+    ctx = Context(
+        args["folder"], args["python"], lang, args.get("final2_file"), env=args.get("env")
+    )
     try:
         result["checks"] = [run_clause(c, ctx) for c in ex.clauses]
     finally:

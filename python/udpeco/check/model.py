@@ -104,8 +104,10 @@ class Context:
         lang: str,
         final2_file: str | None = None,
         prefix: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.lang = lang
+        self.env = env or {}
         self.python = python
         self.final2_file = final2_file
         self.prefix = prefix
@@ -138,6 +140,7 @@ class Context:
             cwd=self.work,
             home=self.home,
             prefix=self.prefix if prefix is None else prefix,
+            env=self.env,
             **kw,
         )
         self.programs.append(prog)

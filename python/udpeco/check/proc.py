@@ -126,6 +126,7 @@ class Program:
         prefix: Sequence[str] = (),
         stdin: bool = True,
         flood: int | None = FLOOD,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.flood = flood
         self.name = os.path.basename(path)
@@ -136,7 +137,7 @@ class Program:
         self.proc = subprocess.Popen(
             self.cmd,
             cwd=cwd,
-            env=clean_env(home),
+            env={**clean_env(home), **(env or {})},
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=out_w,
             stderr=err_w,

@@ -123,10 +123,12 @@ def check_folder(
     final2_file: str | None = None,
     student: str | None = None,
     isolation: list[str] | None | bool = True,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Checks ``exercises`` of the student's ``folder``: the report dict (see docs/check.md).
 
     ``isolation``: True to detect, or the netns prefix / None (sequential) already detected.
+    ``env``: variables added to the programs' clean environment (none for a student).
     """
     start = time.monotonic()
     prefix = netns_prefix() if isolation is True else isolation
@@ -141,6 +143,7 @@ def check_folder(
             "python": python,
             "lang": lang,
             "final2_file": final2_file,
+            "env": env or {},
         }
         if not set(EXERCISES[ex_id].files) & found:  # nothing of it there: not run at all
             from udpeco.check._worker import run_exercise
