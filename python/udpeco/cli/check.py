@@ -74,6 +74,10 @@ def _classreport() -> Any:
         return None
 
 
+def _renderings(args: argparse.Namespace) -> list[tuple[str, str]]:
+    return [(opt, getattr(args, opt)) for opt in ("csv", "junit", "html") if getattr(args, opt)]
+
+
 def _write_outputs(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]]) -> None:
     """Writes --json/--csv/--junit/--html (the renderers live in udpeco.check.classreport)."""
     if args.json:
@@ -118,10 +122,14 @@ def run(args: argparse.Namespace) -> int:
     )
 
     try:
-        python = args.python or default_python()
-        python, version = resolve_python(python)
         if args.csv and not args.klass:
             raise UserError("--csv needs --class")
+        wanted = _renderings(args)
+        if wanted and _classreport() is None:
+            raise UserError(
+                f"--{wanted[0][0]}: the report renderers (udpeco.check.classreport) are not "
+                "in this build; use --json"
+            )
         if args.klass:
             if len(args.paths) != 1 or not os.path.isdir(args.paths[0]):
                 raise UserError("--class needs one folder (one subfolder per student)")
@@ -144,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
                     f"{folder}: none of the práctica's programs is there "
                     f"({', '.join(FILES[:3])}...)"
                 )
+        python, version = resolve_python(args.python or default_python())
     except UserError as e:
         return fail(str(e), 2)
     shown = f"{python} ({version})"
