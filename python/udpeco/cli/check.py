@@ -111,6 +111,7 @@ def _write_outputs(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any
 
 def run(args: argparse.Namespace) -> int:
     from udpeco.check import report
+    from udpeco.check.library import EXERCISES
     from udpeco.check.runner import (
         UserError,
         check_folder,
@@ -130,6 +131,11 @@ def run(args: argparse.Namespace) -> int:
                 f"--{wanted[0][0]}: the report renderers (udpeco.check.classreport) are not "
                 "in this build; use --json"
             )
+        for ex_id in args.exercise:
+            if ex_id not in EXERCISES:
+                raise UserError(f"--exercise {ex_id}: unknown (one of: {', '.join(EXERCISES)})")
+        if args.python:
+            python, version = resolve_python(args.python)
         if args.klass:
             if len(args.paths) != 1 or not os.path.isdir(args.paths[0]):
                 raise UserError("--class needs one folder (one subfolder per student)")
@@ -152,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
                     f"{folder}: none of the práctica's programs is there "
                     f"({', '.join(FILES[:3])}...)"
                 )
-        python, version = resolve_python(args.python or default_python())
+        if not args.python:
+            python, version = resolve_python(default_python())
     except UserError as e:
         return fail(str(e), 2)
     shown = f"{python} ({version})"
