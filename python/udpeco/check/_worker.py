@@ -54,7 +54,12 @@ def run_exercise(args: dict[str, Any]) -> dict[str, Any]:
         result["status"] = MISSING
         return result
     ctx = Context(
-        args["folder"], args["python"], lang, args.get("final2_file"), env=args.get("env")
+        args["folder"],
+        args["python"],
+        lang,
+        args.get("final2_file"),
+        env=args.get("env"),
+        tmp_root=args.get("tmp"),
     )
     try:
         result["checks"] = [run_clause(c, ctx) for c in ex.clauses]

@@ -156,7 +156,7 @@ def _reports(prog: Program, target: int) -> str:
     (the line for it, with the number taken out, is not one printed for other ports).
     """
     lines = [line for _, line in prog.out.snapshot()]
-    shape = {}
+    shape: dict[int, set[str]] = {}
     for line in lines:
         for m in re.finditer(r"(?<!\d)(20[01]\d\d)(?!\d)", line):
             shape.setdefault(int(m.group(1)), set()).add(line.replace(m.group(1), "N"))

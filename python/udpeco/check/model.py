@@ -105,13 +105,14 @@ class Context:
         final2_file: str | None = None,
         prefix: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        tmp_root: str | None = None,
     ) -> None:
         self.lang = lang
         self.env = env or {}
         self.python = python
         self.final2_file = final2_file
         self.prefix = prefix
-        self.tmp = tempfile.mkdtemp(prefix="udpeco-check-")
+        self.tmp = tempfile.mkdtemp(prefix="udpeco-check-", dir=tmp_root)
         self.home = os.path.join(self.tmp, "home")
         self.work = os.path.join(self.tmp, "work")
         os.mkdir(self.home)

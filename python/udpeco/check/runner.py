@@ -14,6 +14,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from typing import Any
 
@@ -136,14 +138,17 @@ def check_folder(
     found = {f for f in FILES if os.path.isfile(os.path.join(folder, f))}
     results: dict[str, dict[str, Any]] = {}
     jobs = []
+    # The workers' temp folders live here; removed at the end whatever happens (Ctrl+C too).
+    tmp_root = tempfile.mkdtemp(prefix="udpeco-check-")
     for ex_id in exercises:
-        args = {
+        args: dict[str, Any] = {
             "exercise": ex_id,
             "folder": folder,
             "python": python,
             "lang": lang,
             "final2_file": final2_file,
             "env": env or {},
+            "tmp": tmp_root,
         }
         if not set(EXERCISES[ex_id].files) & found:  # nothing of it there: not run at all
             from udpeco.check._worker import run_exercise
@@ -152,13 +157,16 @@ def check_folder(
         else:
             jobs.append(args)
     jobs.sort(key=lambda a: -EXERCISES[a["exercise"]].seconds)
-    if prefix:
-        running = [_spawn(a, prefix) for a in jobs]
-        for job in running:
-            results[job[0]["exercise"]] = _collect(job, lang)
-    else:
-        for a in jobs:
-            results[a["exercise"]] = _collect(_spawn(a, None), lang)
+    try:
+        if prefix:
+            running = [_spawn(a, prefix) for a in jobs]
+            for job in running:
+                results[job[0]["exercise"]] = _collect(job, lang)
+        else:
+            for a in jobs:
+                results[a["exercise"]] = _collect(_spawn(a, None), lang)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
     ordered = [results[e] for e in exercises]
     states = {r["status"] for r in ordered}
     status = (
@@ -181,6 +189,31 @@ def check_folder(
 
 
 Job = tuple[dict[str, Any], subprocess.Popen, float]
+#: Workers running now (stopped all at once by :func:`stop_all`, e.g. on Ctrl+C).
+LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Stops every running worker: SIGTERM (it stops its programs and removes its temp
+    folder), then SIGKILL after 2 s (its programs die with it: PR_SET_PDEATHSIG)."""
+    with _LIVE_LOCK:
+        procs = list(LIVE)
+    for proc in procs:
+        _signal_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + 2.0
+    for proc in procs:
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_group(proc, signal.SIGKILL)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _spawn(args: dict[str, Any], prefix: list[str] | None) -> Job:
@@ -197,27 +230,31 @@ def _spawn(args: dict[str, Any], prefix: list[str] | None) -> Job:
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
+    with _LIVE_LOCK:
+        LIVE.add(proc)
     return args, proc, time.monotonic()
 
 
 def _collect(job: Job, lang: str) -> dict[str, Any]:
     args, proc, started = job
     try:
-        out, err = proc.communicate(
-            timeout=max(1.0, WORKER_DEADLINE - (time.monotonic() - started))
-        )
+        left = WORKER_DEADLINE - (time.monotonic() - started)
+        out, err = proc.communicate(timeout=max(1.0, left))
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGTERM)
+        _signal_group(proc, signal.SIGTERM)
         try:
             out, err = proc.communicate(timeout=5)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _signal_group(proc, signal.SIGKILL)
             out, err = proc.communicate()
         return _broken(args, lang, f"timeout {WORKER_DEADLINE:g} s")
-    except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+    except BaseException:  # Ctrl+C: this worker and every other one stop now
+        stop_all()
         raise
+    finally:
+        if proc.returncode is not None:
+            with _LIVE_LOCK:
+                LIVE.discard(proc)
     try:
         return json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):

@@ -17,6 +17,9 @@ from typing import Any
 
 from udpeco.cli import fail
 
+#: Students checked at once in ``--class`` mode (when exercises run in their own namespaces).
+STUDENTS_AT_ONCE = 3
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Adds the ``check`` subcommand."""
@@ -120,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         netns_prefix,
         resolve_python,
         select_exercises,
+        stop_all,
     )
 
     try:
@@ -166,7 +170,10 @@ def run(args: argparse.Namespace) -> int:
     prefix = netns_prefix()
     rows: list[tuple[str, dict[str, Any]]] = []
     if args.klass:
-        for name in students:
+        # Students a few at a time when each exercise has its own namespace (no clash).
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(name: str) -> dict[str, Any]:
             rep = check_folder(
                 os.path.join(base, name),
                 exercises,
@@ -177,8 +184,16 @@ def run(args: argparse.Namespace) -> int:
                 isolation=prefix,
             )
             rep["python"] = shown
-            rows.append((name, rep))
             print(f"{name}: {report.summary(rep)}", flush=True)
+            return rep
+
+        with ThreadPoolExecutor(max_workers=STUDENTS_AT_ONCE if prefix else 1) as pool:
+            try:
+                rows = list(zip(students, pool.map(one, students)))
+            except KeyboardInterrupt:  # Ctrl+C: stop every worker, then let the pool end
+                stop_all()
+                pool.shutdown(cancel_futures=True)
+                raise
         print(report.class_table(rows, args.lang))
         if rows:
             print(report.isolation_text(rows[0][1]))
