@@ -7,6 +7,7 @@ import subprocess
 import time
 
 from labkit import backends, finish, free_ports, interrupt, wait_bound
+from udpeco.check.proc import udp_sockets
 
 MESSAGES = [
     b"hola",
@@ -92,10 +93,15 @@ def test_ncat_as_client(lab, tmp_path, backend):
         ["ncat", "-u", "127.0.0.1", str(port)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
     )
     lab.procs.append(nc)
+    # ncat reads what is already on its stdin in one go (one datagram) until its socket is
+    # set up: wait for its UDP socket first.
+    deadline = time.monotonic() + 10
+    while not udp_sockets(nc.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
     for line in (b"primera\n", b"segunda\n"):
         nc.stdin.write(line)
         nc.stdin.flush()
-        time.sleep(0.1)
+        time.sleep(0.2)
     rc, out, err = finish(server)
     nc.kill()
     assert (rc, err) == (0, "")
