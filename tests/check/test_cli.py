@@ -178,3 +178,11 @@ def test_html_without_the_renderers_is_one_line(tmp_path) -> None:
     shutil.copy(os.path.join(STYLES, "select_stdin.py"), tmp_path)
     rc, out, err = done(udpeco(str(tmp_path), "--html", str(tmp_path / "r.html")), 30)
     assert rc == 2 and err.count("\n") == 1 and "use --json" in err, err
+
+
+def test_docs_list_every_clause() -> None:
+    from udpeco.check.library import CLAUSES
+
+    with open(os.path.join(HERE, "..", "..", "docs", "check.md"), encoding="utf-8") as f:
+        text = f.read()
+    assert [c for c in CLAUSES if f"| `{c}` |" not in text] == []
