@@ -50,6 +50,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, 
     good = tmp / "good"
     good.mkdir()
     shutil.copy(os.path.join(STYLES, "select_stdin.py"), good)
+    shutil.copy(os.path.join(STYLES, "servidor_eco_v1.py"), good)  # no cliente_eco_v1.py
     klass = tmp / "class"
     for student, text in (("ana", None), ("bea", IMPATIENT)):
         (klass / student).mkdir(parents=True)
@@ -104,7 +105,11 @@ def test_a_passing_folder(runs) -> None:
     assert lines[0].startswith("udpeco check: ")
     assert any(line.startswith("select_stdin  PASS") for line in lines), out
     assert "  [ok] select_stdin.gives_up_after_3s: " in out
-    # v1's files are not there: missing, which does not make the exit code non-zero.
+    # v1's client is not there: its server's clauses run, the client's is missing (which
+    # does not make the exit code non-zero).
+    assert "  [ok] v1.server_echoes: " in out
+    assert "  [--] v1.client_sends_and_prints_reply: " in out
+    assert "not found: cliente_eco_v1.py" in out
     assert any(line.startswith("v1            MISSING") for line in lines), out
     assert lines[-1].startswith("Summary: 1 exercises pass, 0 fail, 0 not checkable, 1 missing")
     with open(path, encoding="utf-8") as f:

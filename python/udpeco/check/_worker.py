@@ -36,35 +36,37 @@ def run_exercise(args: dict[str, Any]) -> dict[str, Any]:
     lang = args["lang"]
     absent = [f for f in ex.files if not os.path.isfile(os.path.join(args["folder"], f))]
     result: dict[str, Any] = {"id": ex.id, "title": ex.title(lang), "files": list(ex.files)}
-    if absent:
-        reason = ("no está: " if lang == "es" else "not found: ") + ", ".join(absent)
-        result["checks"] = [
-            {
+    checks: list[dict[str, Any] | None] = [None] * len(ex.clauses)
+    for i, c in enumerate(ex.clauses):
+        lacking = [f for f in c.needs if f in absent]
+        if lacking:
+            reason = ("no está: " if lang == "es" else "not found: ") + ", ".join(lacking)
+            checks[i] = {
                 "id": c.id,
                 "title": c.title(lang),
                 "status": MISSING,
                 "reason": reason,
-                "expected": ", ".join(ex.files),
+                "expected": ", ".join(c.needs),
                 "got": "",
                 "quote": c.quote,
                 "duration_s": 0.0,
             }
-            for c in ex.clauses
-        ]
-        result["status"] = MISSING
-        return result
-    ctx = Context(
-        args["folder"],
-        args["python"],
-        lang,
-        args.get("final2_file"),
-        env=args.get("env"),
-        tmp_root=args.get("tmp"),
-    )
-    try:
-        result["checks"] = [run_clause(c, ctx) for c in ex.clauses]
-    finally:
-        ctx.close()
+    if any(check is None for check in checks):
+        ctx = Context(
+            args["folder"],
+            args["python"],
+            lang,
+            args.get("final2_file"),
+            env=args.get("env"),
+            tmp_root=args.get("tmp"),
+        )
+        try:
+            for i, c in enumerate(ex.clauses):
+                if checks[i] is None:
+                    checks[i] = run_clause(c, ctx)
+        finally:
+            ctx.close()
+    result["checks"] = checks
     result["status"] = exercise_status(result["checks"])
     return result
 

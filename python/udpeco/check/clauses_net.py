@@ -21,6 +21,7 @@ EX3 = exercise(
     (SV1, CV1),
     host=True,
     seconds=4,
+    together=True,
 )
 SERVER_IP, CLIENT_IP = "10.33.0.1", "10.33.0.2"
 
@@ -144,6 +145,7 @@ EX5 = exercise(
     "Exercise 5: the UDP header, captured",
     (SV1, CV1),
     seconds=6,
+    together=True,
 )
 MESSAGES = ("hola", "cabecera UDP de 8 bytes")
 

@@ -411,6 +411,7 @@ def ex10_timely(ctx: Context) -> Outcome:
     "Against a server that takes 3 s: X=1 gives up, X=4 gets the echo",
     "Por ejemplo, para X= 1, no debería recibir la respuesta y salirse. Para X=4 todo debería "
     "ir bien.",
+    client=True,
 )
 def ex10_x1_x4(ctx: Context) -> Outcome:
     extra, _, _ = _x_mode(ctx)

@@ -53,6 +53,8 @@ class Clause:
     en: str
     quote: str
     run: Callable[[Context], Outcome]
+    #: The files it runs (a server clause runs without the client's file).
+    needs: tuple[str, ...] = ()
 
     def title(self, lang: str) -> str:
         return self.es if lang == "es" else self.en
@@ -69,6 +71,8 @@ class Exercise:
     host: bool = False
     #: Rough seconds it takes (the slowest start first).
     seconds: float = 5.0
+    #: Every clause needs every file (else a (server, client) pair: see :func:`clause`).
+    together: bool = False
 
     def title(self, lang: str) -> str:
         return self.es if lang == "es" else self.en
@@ -84,11 +88,23 @@ def exercise(ex_id: str, es: str, en: str, files: tuple[str, ...], **kw: Any) ->
     return ex
 
 
-def clause(ex: Exercise, name: str, es: str, en: str, quote: str) -> Callable[..., Any]:
-    """Decorator: registers the function as clause ``EX.NAME`` of exercise ``ex``."""
+def clause(
+    ex: Exercise, name: str, es: str, en: str, quote: str, client: bool | None = None
+) -> Callable[..., Any]:
+    """Decorator: registers the function as clause ``EX.NAME`` of exercise ``ex``.
+
+    In an exercise of a (server, client) pair, a clause runs only the client's file when
+    ``client`` (default: its name starts with ``client``), else only the server's.
+    """
+    if ex.together or len(ex.files) == 1:
+        needs = ex.files
+    elif client or (client is None and name.startswith("client")):
+        needs = ex.files[1:]
+    else:
+        needs = ex.files[:1]
 
     def register(fn: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
-        ex.clauses.append(Clause(f"{ex.id}.{name}", es, en, quote, fn))
+        ex.clauses.append(Clause(f"{ex.id}.{name}", es, en, quote, fn, needs))
         return fn
 
     return register
