@@ -97,3 +97,29 @@ def test_a_broken_worker_is_not_checkable_never_a_fail() -> None:
     assert result["status"] == "not_checkable"
     assert {c["status"] for c in result["checks"]} == {"not_checkable"}
     assert result["checks"][0]["reason"] == "checker error: boom"
+
+
+def test_programs_die_with_the_checker(tmp_path) -> None:
+    """A checker killed with SIGKILL (no cleanup at all) takes its programs with it."""
+    (tmp_path / "prog.py").write_text("import time\ntime.sleep(60)\n")
+    checker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from udpeco.check.proc import Program\n"
+            f"p = Program(sys.executable, {str(tmp_path / 'prog.py')!r}, cwd='.', home='.')\n"
+            "print(p.pid, flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        cwd=str(tmp_path),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    pid = int(checker.stdout.readline())
+    checker.kill()
+    checker.wait(5)
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not os.path.exists(f"/proc/{pid}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -27,6 +28,11 @@ FLOOD = 1024 * 1024
 KEEP_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "USER", "LOGNAME")
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+#: Prefix that makes a program die (SIGKILL) when the checker that started it dies
+#: (PR_SET_PDEATHSIG, kept across exec), from util-linux; no preexec_fn in a threaded process.
+_DIE_WITH_US: tuple[str, ...] = (
+    ("setpriv", "--pdeathsig", "KILL") if shutil.which("setpriv") else ()
+)
 
 
 def clean_env(home: str) -> dict[str, str]:
@@ -130,7 +136,7 @@ class Program:
     ) -> None:
         self.flood = flood
         self.name = os.path.basename(path)
-        self.cmd = [*prefix, python, "-u", path, *(str(a) for a in args)]
+        self.cmd = [*_DIE_WITH_US, *prefix, python, "-u", path, *(str(a) for a in args)]
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         self.start = time.monotonic()
@@ -143,7 +149,6 @@ class Program:
             stderr=err_w,
             start_new_session=True,
             close_fds=True,
-            preexec_fn=_die_with_parent,
         )
         os.close(out_w)
         os.close(err_w)
@@ -286,16 +291,6 @@ class Program:
 
     def stdout_after(self, t: float) -> list[str]:
         return [line for when, line in self.out.snapshot() if when >= t]
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGKILL when the checker that started it dies (prctl PDEATHSIG)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _killpg(pid: int, sig: int) -> None:
