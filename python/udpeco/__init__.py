@@ -11,7 +11,6 @@ whole loops in Rust.
 import socket as _stdlib_socket
 
 from udpeco._udpeco import (
-    __version__,
     IP_MULTICAST_LOOP,
     IP_MULTICAST_TTL,
     IP_TOS,
@@ -39,6 +38,7 @@ from udpeco._udpeco import (
     Client,
     EchoServer,
     ScanResult,
+    __version__,
     bench,
     escape,
     scan,

@@ -6,9 +6,10 @@ without clashing with other directories' ``conftest`` modules.
 
 from labkit import (  # noqa: F401
     backend,
+    clause_runs,
+    engine_background,
     lab,
     peer,
     pytest_collection_modifyitems,
     pytest_sessionfinish,
-    v3_9_background,
 )

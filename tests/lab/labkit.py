@@ -332,63 +332,109 @@ def no_traceback(err: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------
-# The longest práctica timing (exercise 9's 20 s) runs in the background from the start of the
-# session, so that the rest of the suite runs meanwhile; its test only collects the result.
+# Slow runs start in the background when the session begins (at collection), so that the rest
+# of the suite runs meanwhile; their tests only collect the results.
+#
+# - The práctica's clauses (udpeco.check's clause library, each clause defined once) on
+#   udpeco's own programs, on each backend, with the práctica's real times.
+# - The Rust engine doing exercise 9's job (`udpeco serve --silence 5 --idle-timeout 20`).
 
-SLOW_V3_9 = "test_practica_timings_5s_silence_and_exercise9_20s"
-#: Every test that collects the background run's result.
-BACKGROUND_TESTS = {SLOW_V3_9, "test_practica_timings_on_the_rust_engine"}
+CLAUSES_TEST = "test_practica_clauses"
+ENGINE_TEST = "test_practica_timings_on_the_rust_engine"
 
 
-class Background:
-    """servidor_eco_v3_9 on each backend with the práctica's values, watched by a thread."""
+class ClauseRuns:
+    """``udpeco check``'s clauses on a copy of udpeco's práctica programs, per backend, all
+    at once (each exercise in its own network namespace when possible).
+
+    ``python``: run as a student's would be (plain ``python3``, a clean environment);
+    ``rust``: on udpeco's drop-ins (``UDPECO_BACKEND=rust``).
+    """
+
+    def __init__(self) -> None:
+        import shutil
+        import tempfile
+        import threading
+
+        import udpeco.practica3
+        from udpeco.check.library import EXERCISES
+        from udpeco.check.runner import (
+            check_folder,
+            default_python,
+            netns_prefix,
+            resolve_python,
+        )
+
+        self.tmp = tempfile.mkdtemp(prefix="lab-clauses-")
+        src = os.path.dirname(udpeco.practica3.__file__)
+        for name in os.listdir(src):
+            if name.startswith(("servidor_", "cliente_", "select_stdin", "backend")):
+                shutil.copy(os.path.join(src, name), self.tmp)
+        prefix = netns_prefix()
+        self.isolation = "netns" if prefix else "sequential"
+        self.reports: dict[str, dict] = {}
+
+        def run(backend: str) -> None:
+            if backend == "python":
+                # As a student runs them: the plain python3 (no udpeco), nothing in the
+                # environment (backend.py then uses the stdlib socket and select).
+                python, env = resolve_python(default_python())[0], None
+            else:
+                # The interpreter where udpeco is installed, on udpeco's drop-ins.
+                python, env = sys.executable, {"UDPECO_BACKEND": backend}
+            self.reports[backend] = check_folder(
+                self.tmp, list(EXERCISES), python, "en", isolation=prefix, env=env
+            )
+
+        self.threads = {b: threading.Thread(target=run, args=(b,), daemon=True) for b in backends()}
+        for t in self.threads.values():
+            t.start()
+
+    def report(self, backend: str) -> dict:
+        """The report of ``backend``'s run, once it has ended."""
+        self.threads[backend].join(300)
+        return self.reports[backend]
+
+    def close(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class EngineBackground:
+    """`udpeco serve` with v3's silence message and exercise 9's idle timeout, at the
+    práctica's values, watched by a thread."""
 
     def __init__(self) -> None:
         import tempfile
         import threading
 
-        self.lab = Lab(tempfile.mkdtemp(prefix="lab-v3_9-"))
+        self.lab = Lab(tempfile.mkdtemp(prefix="lab-engine-"))
         self.peer = Peer()
-        self.runs = []
-        for backend in backends():
-            p1, p2 = free_ports(2)
-            self.runs.append(
-                (backend, self.lab.start("servidor_eco_v3_9", p1, p2, backend=backend), p1, p2)
-            )
-        # The Rust engine doing the same job: `udpeco serve` with v3's silence message and
-        # exercise 9's idle timeout, at the práctica's values too.
-        self.engine: tuple[subprocess.Popen, int, int] | None = None
-        self.engine_end: float | None = None
-        if _rust_available():
-            p1, p2 = free_ports(2)
-            cmd = [sys.executable, "-m", "udpeco", "serve", "--bind", "127.0.0.1"]
-            cmd += ["--port", str(p1), "--port", str(p2), "--silence", "5", "--idle-timeout", "20"]
-            proc = subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
-            )
-            self.lab.procs.append(proc)
-            self.engine = (proc, p1, p2)
-        servers = [(proc, p1, p2) for _, proc, p1, p2 in self.runs]
-        for proc, p1, p2 in servers + ([self.engine] if self.engine else []):
-            wait_bound([p1, p2], proc)
-            # The 20 s count from this datagram (the server prints it).
-            assert self.peer.echo(b"empieza", p2) == b"empieza"
+        p1, p2 = free_ports(2)
+        cmd = [sys.executable, "-m", "udpeco", "serve", "--bind", "127.0.0.1"]
+        cmd += ["--port", str(p1), "--port", str(p2), "--silence", "5", "--idle-timeout", "20"]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
+        )
+        self.lab.procs.append(proc)
+        self.engine = (proc, p1, p2)
+        wait_bound([p1, p2], proc)
+        # The 20 s count from this datagram (the server prints it).
+        assert self.peer.echo(b"empieza", p2) == b"empieza"
         self.result: tuple[float, dict[int, list]] | None = None
+        self.engine_end: float | None = None
         self.thread = threading.Thread(target=self._watch, daemon=True)
         self.thread.start()
 
     def _watch(self) -> None:
-        procs = [proc for _, proc, *_ in self.runs]
-        if self.engine:
-            procs.append(self.engine[0])
-        self.result = watch(procs, limit=60)
-        if self.engine:
-            self.engine[0].wait(5)
-            # Every stdout line has been read; the engine's exit is within a tick of its EOF.
-            self.engine_end = time.monotonic() - self.result[0]
+        self.result = watch([self.engine[0]], limit=60)
+        self.engine[0].wait(5)
+        # Every stdout line has been read; the engine's exit is within a tick of its EOF.
+        self.engine_end = time.monotonic() - self.result[0]
 
     def wait(self) -> dict[int, list]:
-        """The timed lines per pid, once every server has ended (or 60 s passed)."""
+        """The timed lines per pid, once the engine has ended (or 60 s passed)."""
         self.thread.join(65)
         assert self.result is not None
         return self.result[1]
@@ -398,22 +444,35 @@ class Background:
         self.peer.close()
 
 
-_background: dict[str, Background] = {}
+_background: dict[str, object] = {}
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:
     if config.option.collectonly:
         return
-    if any(item.name in BACKGROUND_TESTS for item in items):
-        _background["v3_9"] = Background()
+    names = {item.originalname for item in items}
+    # The tests that collect background results run last, while the rest run meanwhile.
+    items.sort(key=lambda item: item.originalname in (CLAUSES_TEST, ENGINE_TEST))
+    if CLAUSES_TEST in names:
+        _background["clauses"] = ClauseRuns()
+    if ENGINE_TEST in names and _rust_available():
+        _background["engine"] = EngineBackground()
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     for bg in _background.values():
-        bg.close()
+        bg.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
-def v3_9_background() -> Background:
-    """The background exercise-9 run started when the session began."""
-    return _background["v3_9"]
+def clause_runs() -> ClauseRuns:
+    """The background clause runs started when the session began."""
+    return _background["clauses"]  # type: ignore[return-value]
+
+
+@pytest.fixture
+def engine_background() -> EngineBackground:
+    """The background `udpeco serve` run started when the session began."""
+    if "engine" not in _background:
+        pytest.skip("udpeco's compiled engine is not installed")
+    return _background["engine"]  # type: ignore[return-value]

@@ -21,14 +21,22 @@ MESSAGES = [
 LINES = "hola\nma\u00f1ana caf\u00e9\ncaf\\xe9 latin-1\ndos\\nlineas\ncon fin\n\n"
 
 
-def test_practica_5s_silence_file_and_escaping(lab, peer, tmp_path):
-    """Both backends at once: the file's lines, then the end after 5 s of silence."""
+def test_silence_file_and_escaping(lab, peer, tmp_path):
+    """Both backends at once: the file's lines, then the end after the (scaled) silence.
+
+    (The práctica's 5 s is the clause final2.ends_after_5s_silence, run by test_clauses.py.)
+    """
     runs = []
     for backend in backends():
         (port,) = free_ports(1)
         name = f"mensajes-{backend}.txt"
         runs.append(
-            (backend, port, name, lab.start("servidor_final2", port, name, backend=backend))
+            (
+                backend,
+                port,
+                name,
+                lab.start("servidor_final2", port, name, backend=backend, scale=0.4),
+            )
         )
     last = {}
     for backend, port, _, proc in runs:
@@ -40,10 +48,10 @@ def test_practica_5s_silence_file_and_escaping(lab, peer, tmp_path):
         rc, out, err = finish(proc, timeout=15)
         quiet = time.monotonic() - last[backend]
         assert (rc, err) == (0, ""), backend
-        assert 4.9 <= quiet <= 6.5, (backend, quiet)
+        assert quiet >= 1.9, (backend, quiet)
         assert out == (
             f"Guardando los mensajes en {name}\n"
-            f"Han pasado 5 seg sin recibir nada: 6 mensajes guardados en {name}. Fin.\n"
+            f"Han pasado 2 seg sin recibir nada: 6 mensajes guardados en {name}. Fin.\n"
         )
         assert (tmp_path / name).read_text(encoding="utf-8") == LINES
 
@@ -104,7 +112,8 @@ def read_echo(proc: subprocess.Popen, line: bytes, deadline: float) -> bool:
 def test_ncat_as_client(lab, tmp_path, backend):
     """As the práctica suggests: netcat's lines become the file's lines (newline removed)."""
     (port,) = free_ports(1)
-    server = lab.start("servidor_final2", port, "nc.txt", backend=backend, scale=0.2)
+    # scale 0.6: 3 s of silence, room for ncat to start on a loaded machine.
+    server = lab.start("servidor_final2", port, "nc.txt", backend=backend, scale=0.6)
     wait_bound([port], server)
     nc = subprocess.Popen(
         ["ncat", "-u", "127.0.0.1", str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE

@@ -5,24 +5,9 @@ from __future__ import annotations
 import subprocess
 import time
 
-from labkit import backends, finish, normalise
+from labkit import finish, normalise
 
 STDIN = "[<_io.TextIOWrapper name='<stdin>' mode='r' encoding='utf-8'>]"
-
-
-def test_practica_3_seconds_without_input(lab):
-    """Nothing typed: after the práctica's 3 s select returns an empty list (both backends)."""
-    runs = [(b, lab.start("select_stdin", backend=b, stdin=subprocess.PIPE)) for b in backends()]
-    start = time.monotonic()
-    for backend, proc in runs:
-        out = proc.stdout.read()  # until it exits; stdin stays open and empty
-        took = time.monotonic() - start
-        rc, _, err = finish(proc)
-        assert (rc, err) == (1, ""), backend
-        assert 2.9 <= took <= 4.5, (backend, took)
-        assert normalise(out) == (
-            "Escribe algo (tienes 3 seg):\nTIME[]\nHan pasado 3 seg y no has escrito nada.\n"
-        ), backend
 
 
 def test_typed_line_is_read(lab, backend):

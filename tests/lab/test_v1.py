@@ -41,16 +41,6 @@ def test_client_and_server_transcripts(lab, peer, backend):
     assert len({line.split("]")[0] for line in lines.splitlines()}) == 1
 
 
-def test_default_port_44444(lab, peer, backend):
-    server = lab.start("servidor_eco_v1", backend=backend)
-    wait_bound([44444], server)
-    assert peer.echo(b"hola", 44444) == b"hola"
-    peer.send(b".\n", 44444)
-    rc, out, err = finish(server)
-    assert (rc, err) == (0, "")
-    assert normalise(ours(out, ["hola"])) == "Message[127.0.0.1:PORT] - hola\n"
-
-
 def test_exercise1_two_ncat_clients(lab, backend):
     """Two netcat clients at once: one socket serves both, each with its own port."""
     (port,) = free_ports(1)
@@ -90,21 +80,6 @@ def test_exercise2_second_server_same_port(lab, backend):
     rc, out, err = lab.run("servidor_eco_v1", port, backend=backend)
     assert (rc, out, err) == (1, "", "OSError: [Errno 98] Address already in use\n")
     interrupt(first)
-
-
-def test_exercise4_client_ends_on_dot(lab, backend):
-    (port,) = free_ports(1)
-    server = lab.start("servidor_eco_v1_4", port, backend=backend)
-    wait_bound([port], server)
-    rc, out, err = lab.run(
-        "cliente_eco_v1_4", "127.0.0.1", port, backend=backend, input="hola\n.\nnunca\n"
-    )
-    assert (rc, err) == (0, "")
-    # The server answered '.', the client left its loop: "nunca" was never sent.
-    assert out == f"{PROMPT}Server reply : hola\n{PROMPT}Server reply : .\n"
-    rc, sout, serr = finish(server)
-    assert (rc, serr) == (0, "")
-    assert normalise(ours(sout, ["hola", "nunca"])) == "Message[127.0.0.1:PORT] - hola\n"
 
 
 def test_runs_as_a_script_too(lab, peer, backend):

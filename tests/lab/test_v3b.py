@@ -66,8 +66,10 @@ def test_exercise11_settimeout_cannot_multiplex(lab, peer, backend):
     start = time.monotonic()
     assert peer.echo(b"para s2", p2) == b"para s2"
     late = time.monotonic() - start
-    # The loop was blocked in s.recvfrom: the echo came only after s timed out (~1 s).
-    assert 0.6 <= late <= 1.6, late
+    # The loop was blocked in s.recvfrom: the echo came only after s timed out (~1 s; bounds
+    # loose for a loaded machine, where the first timeout may have begun a moment earlier;
+    # select answers in milliseconds).
+    assert 0.3 <= late <= 2.5, late
     rc, out, err = interrupt(server)
     assert (rc, err) == (130, "")
     lines = normalise(ours(out, ["para s2"])).splitlines()

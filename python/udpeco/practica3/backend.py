@@ -3,8 +3,10 @@
 ``UDPECO_BACKEND`` picks the module the program's ``socket.socket(...)`` and
 ``select.select(...)`` calls go to:
 
-- ``rust`` (the default): udpeco's drop-ins (``udpeco.socket``, ``udpeco.select``);
-- ``python``: the stdlib's ``socket`` and ``select`` modules.
+- ``rust``: udpeco's drop-ins (``udpeco.socket``, ``udpeco.select``), the default when
+  udpeco can be imported;
+- ``python``: the stdlib's ``socket`` and ``select`` modules, the default otherwise (a copy
+  of the program run with a plain ``python3``).
 
 Any other value is a one-line error and exit code 2.
 
@@ -38,7 +40,16 @@ def die(message: str, code: int = 2) -> None:
 
 def _load() -> tuple[types.ModuleType, types.SimpleNamespace | types.ModuleType]:
     """The ``(socket, select)`` pair for the backend ``UDPECO_BACKEND`` names."""
-    name = os.environ.get("UDPECO_BACKEND", "rust").strip().lower() or "rust"
+    name = os.environ.get("UDPECO_BACKEND", "").strip().lower()
+    if not name:
+        # Unset: udpeco's drop-ins when udpeco is installed, else the stdlib (a copy of the
+        # program run with a plain python3, as a student runs it).
+        try:
+            import udpeco  # noqa: F401
+        except ImportError:
+            name = "python"
+        else:
+            name = "rust"
     if name == "python":
         import select as stdlib_select
         import socket as stdlib_socket
