@@ -68,8 +68,9 @@ def clean_env(tmp: Path) -> dict[str, str]:
         # The toolchain and crate cache of this machine (nothing to do with Python).
         "CARGO_HOME": os.environ.get("CARGO_HOME", str(Path.home() / ".cargo")),
         "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(Path.home() / ".rustup")),
-        # Compiled dependencies reused between runs of this test (the crate itself is rebuilt).
-        "CARGO_TARGET_DIR": str(ROOT / "target" / "install-test"),
+        # The checkout's own build folder: the dependencies compiled by the test command's own
+        # install are reused (the crate itself is rebuilt, from the copy's path).
+        "CARGO_TARGET_DIR": str(ROOT / "target"),
     }
     (tmp / "home").mkdir()
     return env
