@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod address;
 mod buffer;
+mod capture;
 mod client;
 mod echo;
 mod errors;
@@ -26,5 +27,6 @@ fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     client::register(m)?;
     load::register(m)?;
     scan::register(m)?;
+    capture::register(m)?;
     Ok(())
 }
