@@ -37,14 +37,17 @@ from udpeco._udpeco import (
     SO_SNDTIMEO,
     SO_TYPE,
     SOL_SOCKET,
+    Capture,
     Client,
     EchoServer,
     ScanResult,
     bench,
+    capture,
     scan,
     select,
     socket,
 )
+from udpeco.datagram import CapturedDatagram
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error
@@ -78,6 +81,8 @@ __all__ = [
     "AF_INET",
     "AF_INET6",
     "AF_UNSPEC",
+    "Capture",
+    "CapturedDatagram",
     "Client",
     "EchoServer",
     "INADDR_ANY",
@@ -112,6 +117,7 @@ __all__ = [
     "SO_TYPE",
     "ScanResult",
     "bench",
+    "capture",
     "error",
     "gaierror",
     "getaddrinfo",
