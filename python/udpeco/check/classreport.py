@@ -25,6 +25,7 @@ import datetime
 import json
 import os
 import re
+import socket
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -165,15 +166,29 @@ def _classname(student: str, exercise: str) -> str:
 
 
 def write_junit(path: str | os.PathLike[str], rows: list[Row]) -> None:
-    """JUnit XML: ``<testsuites>``, one ``<testsuite>`` per student, one ``<testcase>`` per
-    clause (``classname`` = student.exercise, ``name`` = clause id and title); a failed clause
-    has a ``<failure>`` whose message is the reason and whose text is expected, got and the
-    quoted sentence; a missing or not checkable one is ``<skipped>``. An exercise without any
-    clause (its file is missing) is one test case of its own."""
-    root = ET.Element("testsuites", name="udpeco check")
-    totals: Counter[str] = Counter()
+    """JUnit XML in the Apache Ant schema's shape (what Jenkins, GitLab and most viewers read):
+    ``<testsuites>``, one ``<testsuite>`` per student, one ``<testcase>`` per clause
+    (``classname`` = student.exercise, ``name`` = clause id and title). A failed clause has a
+    ``<failure>`` whose message is the reason and whose text is expected, got and the quoted
+    sentence; a missing or not checkable one is ``<skipped>``. An exercise without any clause
+    (its file is missing) is one test case of its own."""
+    root = ET.Element("testsuites")
+    stamp = datetime.datetime.now().replace(microsecond=0).isoformat()
+    host = socket.gethostname() or "localhost"
     for sid, (student, report) in enumerate(rows):
-        suite = ET.SubElement(root, "testsuite", name=_xml(student), id=str(sid))
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=_xml(student) or "-",
+            package="udpeco.check",
+            id=str(sid),
+            timestamp=stamp,
+            hostname=host,
+        )
+        props = ET.SubElement(suite, "properties")
+        for key in ("path", "python", "isolation", "lang"):
+            if report.get(key) is not None:
+                ET.SubElement(props, "property", name=key, value=_xml(report[key]))
         n: Counter[str] = Counter()
         elapsed = 0.0
         for ex in exercises_of(report):
@@ -186,38 +201,32 @@ def write_junit(path: str | os.PathLike[str], rows: list[Row]) -> None:
                 case = ET.SubElement(
                     suite,
                     "testcase",
-                    classname=_classname(student, ex["id"]),
                     name=_xml(f"{c.get('id', '')}: {c.get('title', '')}"),
+                    classname=_classname(student, ex["id"]),
                     time=f"{seconds:.3f}",
                 )
                 n["tests"] += 1
                 status = c.get("status")
                 if status == "fail":
                     n["failures"] += 1
-                    body = "\n".join(
-                        f"{label}: {_xml(c.get(key, ''))}"
-                        for label, key in (
-                            ("expected", "expected"),
-                            ("got", "got"),
-                            ("práctica", "quote"),
-                        )  # fmt: skip
-                    )
                     fail = ET.SubElement(
                         case, "failure", message=_xml(c.get("reason", "")), type="fail"
                     )
-                    fail.text = body
+                    fail.text = "\n".join(
+                        f"{label}: {_xml(c.get(key, ''))}"
+                        for label, key in (("expected", "expected"), ("got", "got"),
+                                           ("práctica", "quote"))  # fmt: skip
+                    )
                 elif status != "pass":
                     n["skipped"] += 1
                     reason = _xml(c.get("reason", "")) or str(status)
                     ET.SubElement(case, "skipped", message=f"{status}: {reason}")
+        ET.SubElement(suite, "system-out").text = ""
+        ET.SubElement(suite, "system-err").text = ""
         for key in ("tests", "failures", "skipped"):
             suite.set(key, str(n[key]))
         suite.set("errors", "0")
         suite.set("time", f"{elapsed:.3f}")
-        totals.update(n)
-    for key in ("tests", "failures", "skipped"):
-        root.set(key, str(totals[key]))
-    root.set("errors", "0")
     tree = ET.ElementTree(root)
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
