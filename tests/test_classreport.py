@@ -14,7 +14,6 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from classreport_fixtures import HOSTILE, make_class
-
 from udpeco.check import classreport
 from udpeco.check.classreport_text import EXERCISES, clean
 
@@ -32,7 +31,7 @@ def test_csv_one_row_per_student_and_exercise(tmp_path: Path) -> None:
     with open(path, newline="", encoding="utf-8-sig") as f:
         table = list(csv.DictReader(f))
     assert len(table) == len(ROWS) * len(EXERCISES)
-    for i, (student, report) in enumerate(ROWS):
+    for i, (_, report) in enumerate(ROWS):
         mine = table[i * len(EXERCISES) : (i + 1) * len(EXERCISES)]
         assert [r["exercise"] for r in mine] == list(EXERCISES)
         for r, ex in zip(mine, report["exercises"]):
@@ -58,7 +57,7 @@ def test_csv_of_clauses_keeps_every_detail(tmp_path: Path) -> None:
         table = list(csv.DictReader(f))
     expected = [(s, e, c) for s, r in ROWS for e, c in clauses(r)]
     assert len(table) == len(expected)
-    for row, (student, exercise, c) in zip(table, expected):
+    for row, (_, exercise, c) in zip(table, expected):
         assert (row["exercise"], row["check"], row["status"]) == (exercise, c["id"], c["status"])
         got = clean(c["got"])
         assert row["got"] == ("'" + got if got.startswith(("=", "+", "-", "@")) else got)
@@ -125,9 +124,7 @@ def test_junit_one_case_per_clause(tmp_path: Path) -> None:
     assert [s.get("name") for s in suites] == [clean(n) for n, _ in ROWS]
     for suite, (student, report) in zip(suites, ROWS):
         cases = suite.findall("testcase")
-        expected = [
-            (ex["id"], c) for ex in report["exercises"] for c in ex["checks"] or [ex]
-        ]
+        expected = [(ex["id"], c) for ex in report["exercises"] for c in ex["checks"] or [ex]]
         assert len(cases) == len(expected) == int(suite.get("tests", "-1"))
         fails = skips = 0
         for case, (exercise, c) in zip(cases, expected):

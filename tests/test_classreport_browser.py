@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from classreport_fixtures import make_class
 from test_classreport import Cells
-
 from udpeco.check import classreport
 from udpeco.check.classreport_text import TEXT
 

@@ -214,8 +214,11 @@ def write_junit(path: str | os.PathLike[str], rows: list[Row]) -> None:
                     )
                     fail.text = "\n".join(
                         f"{label}: {_xml(c.get(key, ''))}"
-                        for label, key in (("expected", "expected"), ("got", "got"),
-                                           ("práctica", "quote"))  # fmt: skip
+                        for label, key in (
+                            ("expected", "expected"),
+                            ("got", "got"),
+                            ("práctica", "quote"),
+                        )  # fmt: skip
                     )
                 elif status != "pass":
                     n["skipped"] += 1
