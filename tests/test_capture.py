@@ -6,6 +6,7 @@ privilege. The two-namespace veth test is in test_capture_netns.py."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -164,6 +165,20 @@ def test_api_releases_the_gil_while_waiting_and_capture_collects() -> None:
             assert cap.recv(timeout=0.3) is None
         assert ticks.count > 50, "the other thread could not run while recv() waited"
         assert repr(cap) == f"Capture(iface='lo', port={port})"
+        # Ctrl+C (SIGINT) during an endless wait raises KeyboardInterrupt within one tick.
+        sent: list[float] = []
+
+        def interrupt() -> None:
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGINT)
+
+        timer = threading.Timer(0.1, interrupt)
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            cap.recv()
+        late = time.monotonic() - sent[0]
+        timer.join()
+        assert late < 0.5, f"KeyboardInterrupt {late * 1000:.0f} ms after SIGINT (budget 200)"
     assert cap.closed
     with pytest.raises(OSError):
         cap.recv(0)
