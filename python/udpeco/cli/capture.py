@@ -92,13 +92,14 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(e), 2)
     where = args.iface or "every interface"
     which = f"port {args.port}" if args.port else "every port"
-    print(f"udpeco: capturing UDP on {where}, {which}", file=sys.stderr, flush=True)
     show = as_json if args.json else line
     seen = 0
     code = 0
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     try:
         with cap:
+            # Inside the `try`: a Ctrl+C right after this line still ends with the summary.
+            print(f"udpeco: capturing UDP on {where}, {which}", file=sys.stderr, flush=True)
             while args.count is None or seen < args.count:
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 d = cap.recv(left)
