@@ -258,3 +258,15 @@ def test_json_output_is_one_object_per_line() -> None:
     assert "\n" not in text
     assert json.loads(text) == {k: v for k, v in d.items() if k != "data"}
     assert "[::1]:1 > [::1]:2 length 9 checksum 0x0abc (ok) payload 1 bytes: \\x0a" in line(d)
+
+
+@needs_capture
+def test_every_interface_by_default_each_loopback_datagram_once() -> None:
+    rx, tx, port = pair()
+    with rx, tx, udpeco.Capture(port=port) as cap:
+        assert cap.iface is None
+        for i in range(3):
+            tx.sendto(b"%d" % i, rx.getsockname())
+        got = [cap.recv(timeout=10) for _ in range(3)]
+        assert cap.recv(timeout=0.2) is None, "a loopback datagram was shown twice"
+    assert [(d["iface"], d["data"]) for d in got if d] == [("lo", b"0"), ("lo", b"1"), ("lo", b"2")]
