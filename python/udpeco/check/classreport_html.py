@@ -57,6 +57,8 @@ summary::-webkit-details-marker { display: none; }
 .panel { position: absolute; left: 0; top: 100%; z-index: 2; width: 38em; max-height: 70vh;
   overflow: auto; text-align: left; background: #fff; border: 1px solid #868e96;
   box-shadow: 0 4px 14px rgba(0,0,0,.25); padding: .6em; }
+/* Cells in the right half open their panel leftwards, so it stays on the page. */
+td:nth-last-child(-n+8) .panel { left: auto; right: 0; }
 .panel h2 { font-size: 1em; margin: 0 0 .4em; }
 .panel .files { color: #495057; margin: 0 0 .4em; }
 ul.checks { list-style: none; margin: 0; padding: 0; }
