@@ -73,7 +73,8 @@ def test_cli_json_decodes_sizes_0_1_1472(family: int) -> None:
     assert records[0]["payload"] == ""
     assert records[1]["payload"] == "x"
     # Bytes above 0x7f that are not UTF-8 are escaped; the text gives the bytes back.
-    assert records[2]["payload"].count("\\x") == 5 * (128 + 33)
+    # (\t, \n and \r are written as two characters: 30 controls of 33 as \xNN.)
+    assert records[2]["payload"].count("\\x") == 5 * (128 + 30)
     assert records[2]["payload_len"] == 1472
 
 
@@ -90,7 +91,7 @@ def test_text_line_escapes_a_hostile_payload() -> None:
     head = f" lo in 127.0.0.1:{sport} > 127.0.0.1:{port} length {8 + len(hostile)} checksum 0x"
     assert head in line, line
     assert line.endswith(
-        "payload 40 bytes: \\x1b[2J\\x1b]0;pwned\\x07\\x0d\\x0afake line\\xff\\xfe\\\\ "
+        "payload 40 bytes: \\x1b[2J\\x1b]0;pwned\\x07\\r\\nfake line\\xff\\xfe\\\\ "
         "\\xe2\\x80\\xae<script>"
     ), line
     assert all(ch >= " " and ch != "\x7f" for ch in line), "a control character reached stdout"
@@ -252,12 +253,12 @@ def test_json_output_is_one_object_per_line() -> None:
     d = {
         "time": 1.5, "iface": "lo", "direction": "in", "src": "::1", "dst": "::1",
         "sport": 1, "dport": 2, "length": 9, "checksum": 0xABC, "checksum_status": "ok",
-        "payload_len": 1, "payload": "\\x0a", "data": b"\n", "fragment": False,
+        "payload_len": 1, "payload": "\\n", "data": b"\n", "fragment": False,
     }  # fmt: skip
     text = as_json(d)
     assert "\n" not in text
     assert json.loads(text) == {k: v for k, v in d.items() if k != "data"}
-    assert "[::1]:1 > [::1]:2 length 9 checksum 0x0abc (ok) payload 1 bytes: \\x0a" in line(d)
+    assert "[::1]:1 > [::1]:2 length 9 checksum 0x0abc (ok) payload 1 bytes: \\n" in line(d)
 
 
 @needs_capture

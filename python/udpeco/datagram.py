@@ -36,8 +36,8 @@ class CapturedDatagram(TypedDict):
     checksum_status: ChecksumStatus
     #: Payload length in bytes (of this packet: only the start when ``fragment``).
     payload_len: int
-    #: The payload as safe text: control bytes, invalid UTF-8 and the like as ``\xNN``,
-    #: a backslash as ``\\``.
+    #: The payload as safe text: ``\n``, ``\r``, ``\t`` and ``\\`` as two characters, other
+    #: control bytes, invalid UTF-8 and the like as ``\xNN``.
     payload: str
     #: The payload bytes, exactly.
     data: bytes

@@ -1,21 +1,18 @@
 //! Showing a payload a sender controls without letting it reach the terminal raw.
 //!
-//! [`escape`] keeps printable text (valid UTF-8) and writes everything else as `\xNN`, one
-//! escape per byte: control bytes (C0, DEL), C1 controls, invalid UTF-8, and the Unicode
-//! format characters that reorder or hide text on a terminal (bidirectional overrides and
-//! isolates, line and paragraph separators). A backslash becomes `\\`, so the escaped text is
-//! unambiguous and [`unescape`] gives the exact bytes back.
+//! [`escape`] follows udpeco's one escaping rule for received bytes: printable UTF-8 (any
+//! language) is kept; `\\` becomes `\\\\` and `\n`, `\r`, `\t` the two characters `\n`,
+//! `\r`, `\t`; every other byte of a control character (C0, DEL, C1, the line and paragraph
+//! separators, the bidirectional overrides and isolates) and every byte that is not valid
+//! UTF-8 is written as `\xNN`. The result is one line without any control character, and
+//! [`unescape`] gives the exact bytes back.
 
 use std::fmt::Write as _;
 
-/// True for characters written as escapes even though they are valid UTF-8.
+/// Characters a terminal or a line-oriented reader may act on.
 fn must_escape(c: char) -> bool {
     c.is_control()
-        || matches!(
-            c,
-            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2028}' | '\u{2029}'
-                | '\u{2066}'..='\u{2069}' | '\u{feff}'
-        )
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn push_bytes(out: &mut String, bytes: &[u8]) {
@@ -31,13 +28,16 @@ pub fn escape(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len());
     for chunk in data.utf8_chunks() {
         for c in chunk.valid().chars() {
-            if c == '\\' {
-                out.push_str("\\\\");
-            } else if must_escape(c) {
-                let mut buf = [0u8; 4];
-                push_bytes(&mut out, c.encode_utf8(&mut buf).as_bytes());
-            } else {
-                out.push(c);
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if must_escape(c) => {
+                    let mut buf = [0u8; 4];
+                    push_bytes(&mut out, c.encode_utf8(&mut buf).as_bytes());
+                }
+                c => out.push(c),
             }
         }
         push_bytes(&mut out, chunk.invalid());
@@ -53,14 +53,16 @@ pub fn unescape(text: &str) -> Option<Vec<u8>> {
     while let Some(i) = rest.find('\\') {
         out.extend_from_slice(&rest.as_bytes()[..i]);
         let tail = &rest[i + 1..];
-        if let Some(after) = tail.strip_prefix('\\') {
-            out.push(b'\\');
-            rest = after;
-        } else {
-            let hex = tail.strip_prefix('x')?.get(..2)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            rest = &tail[3..];
-        }
+        let (byte, used) = match tail.as_bytes().first()? {
+            b'\\' => (b'\\', 1),
+            b'n' => (b'\n', 1),
+            b'r' => (b'\r', 1),
+            b't' => (b'\t', 1),
+            b'x' => (u8::from_str_radix(tail.get(1..3)?, 16).ok()?, 3),
+            _ => return None,
+        };
+        out.push(byte);
+        rest = &tail[used..];
     }
     out.extend_from_slice(rest.as_bytes());
     Some(out)
@@ -80,8 +82,8 @@ mod tests {
     #[test]
     fn controls_and_invalid_utf8_are_escaped() {
         assert_eq!(
-            escape(b"a\nb\r\x1b[2J\x00\x7f"),
-            "a\\x0ab\\x0d\\x1b[2J\\x00\\x7f"
+            escape(b"a\nb\r\t\x1b[2J\x00\x7f"),
+            "a\\nb\\r\\t\\x1b[2J\\x00\\x7f"
         );
         assert_eq!(escape(b"\xff\xfe ok \xc3"), "\\xff\\xfe ok \\xc3");
         assert_eq!(escape(b"back\\slash"), "back\\\\slash");
