@@ -86,14 +86,21 @@ _UNSAFE = re.compile(
 _UNSAFE_ONE_LINE = re.compile("[\t\n]|" + _UNSAFE.pattern)
 
 
+#: Controls written as two characters, as udpeco's escaping of received bytes does.
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _escape(m: re.Match[str]) -> str:
     code = ord(m[0])
+    if m[0] in _SHORT:
+        return _SHORT[m[0]]
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def clean(value: object, *, multiline: bool = False) -> str:
-    """``value`` as text without control characters (shown as ``\\xNN``/``\\uNNNN``); with
-    ``multiline`` newlines and tabs stay."""
+    """``value`` as text without control characters: ``\\n``, ``\\r``, ``\\t`` as two
+    characters, the others as ``\\xNN``/``\\uNNNN`` (a backslash stays as it is: text that
+    was already escaped is left alone). With ``multiline`` newlines and tabs stay."""
     text = "" if value is None else str(value)
     return (_UNSAFE if multiline else _UNSAFE_ONE_LINE).sub(_escape, text)
 
