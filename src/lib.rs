@@ -12,11 +12,13 @@
 //! - [`client`]: the timed request/response client; [`load`]: the load generator.
 //! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
 //! - [`echo`]: the echo server engine; [`mmsg`]: batched `recvmmsg`/`sendmmsg` I/O.
+//! - [`capture`]: a packet capture that decodes UDP headers (`udpeco capture`).
 
 #![warn(missing_docs)]
 
 pub mod addr;
 pub mod cancel;
+pub mod capture;
 pub mod client;
 pub mod echo;
 pub mod error;

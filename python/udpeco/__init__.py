@@ -35,16 +35,19 @@ from udpeco._udpeco import (
     SO_SNDTIMEO,
     SO_TYPE,
     SOL_SOCKET,
+    Capture,
     Client,
     EchoServer,
     ScanResult,
     __version__,
     bench,
+    capture,
     escape,
     scan,
     select,
     socket,
 )
+from udpeco.datagram import CapturedDatagram
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error
@@ -77,6 +80,8 @@ __all__ = [
     "AF_INET",
     "AF_INET6",
     "AF_UNSPEC",
+    "Capture",
+    "CapturedDatagram",
     "Client",
     "EchoServer",
     "INADDR_ANY",
@@ -111,6 +116,7 @@ __all__ = [
     "SO_TYPE",
     "ScanResult",
     "bench",
+    "capture",
     "error",
     "escape",
     "gaierror",

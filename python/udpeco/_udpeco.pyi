@@ -9,6 +9,8 @@ from typing import Any, Protocol, TypeVar, final
 from _typeshed import ReadableBuffer, WriteableBuffer
 from typing_extensions import Self, disjoint_base
 
+from udpeco.datagram import CapturedDatagram
+
 _Address = tuple[Any, ...]
 _T = TypeVar("_T")
 
@@ -20,6 +22,7 @@ _FileLike = int | _HasFileno
 __all__ = [
     "AF_INET",
     "AF_INET6",
+    "Capture",
     "Client",
     "EchoServer",
     "IPPROTO_IP",
@@ -52,6 +55,7 @@ __all__ = [
     "SCAN_DEFAULT_CONCURRENCY",
     "ScanResult",
     "bench",
+    "capture",
     "scan",
     "select",
     "socket",
@@ -272,3 +276,29 @@ class EchoServer:
         tb: TracebackType | None,
         /,
     ) -> bool: ...
+
+@final
+class Capture:
+    """An open capture of UDP datagrams (needs CAP_NET_RAW)."""
+
+    def __new__(cls, iface: str | None = None, port: int | None = None) -> Capture: ...
+    def recv(self, timeout: float | None = None) -> CapturedDatagram | None: ...
+    @property
+    def iface(self) -> str | None: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def closed(self) -> bool: ...
+    def fileno(self) -> int: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *_args: object) -> bool: ...
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> CapturedDatagram: ...
+
+def capture(
+    iface: str | None = None,
+    port: int | None = None,
+    count: int | None = None,
+    timeout: float | None = None,
+) -> list[CapturedDatagram]: ...

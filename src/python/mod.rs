@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod address;
 mod buffer;
+mod capture;
 mod client;
 mod echo;
 mod errors;
@@ -28,5 +29,6 @@ fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     client::register(m)?;
     load::register(m)?;
     scan::register(m)?;
+    capture::register(m)?;
     Ok(())
 }
