@@ -5,14 +5,13 @@
 //! program ([`filter`]) so that the kernel passes only UDP (on one port, if asked), and only
 //! then binds to the interface, so that nothing unfiltered is ever queued. Each packet is
 //! decoded ([`decode`]) into a [`Datagram`]: addresses, ports, the UDP length field, the
-//! checksum (verified) and the payload, escaped for display ([`escape`]).
+//! checksum (verified) and the payload, escaped for display (udpeco's one rule, [`crate::echo::text::escape`]).
 //!
 //! On loopback every packet passes the packet layer twice (leaving and arriving); only the
 //! arriving copy is kept, so each datagram is seen once. Waiting uses [`crate::wait`], so a
 //! capture answers its [`Cancel`] within one tick.
 
 pub mod decode;
-pub mod escape;
 pub mod filter;
 mod sock;
 
@@ -56,10 +55,10 @@ pub struct Datagram {
 }
 
 impl Datagram {
-    /// The payload as printable text, every unsafe byte escaped ([`escape::escape`]).
+    /// The payload as printable text, every unsafe byte escaped ([`crate::echo::text::escape`]).
     #[must_use]
     pub fn payload_text(&self) -> String {
-        escape::escape(&self.payload)
+        crate::echo::text::escape(&self.payload)
     }
 }
 
