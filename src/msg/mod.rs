@@ -142,15 +142,13 @@ pub struct Control {
 impl Control {
     /// A zeroed buffer of `len` bytes for the kernel to fill (`recvmsg`'s `ancbufsize`).
     ///
-    /// # Errors
-    /// `Error::Value` when the allocation fails (the binding raises `MemoryError`).
-    pub fn zeroed(len: usize) -> Result<Self> {
+    /// `None` when the allocation fails (the binding raises `MemoryError`).
+    #[must_use]
+    pub fn zeroed(len: usize) -> Option<Self> {
         let mut words = Vec::new();
-        words
-            .try_reserve_exact(len.div_ceil(8))
-            .map_err(|_| Error::Value("out of memory".into()))?;
+        words.try_reserve_exact(len.div_ceil(8)).ok()?;
         words.resize(len.div_ceil(8), 0);
-        Ok(Control { words, len })
+        Some(Control { words, len })
     }
 
     /// The buffer's bytes.
@@ -195,7 +193,7 @@ pub fn build_control(items: &[(i32, i32, &[u8])]) -> Result<Control> {
             .filter(|t| *t <= CONTROL_MAX)
             .ok_or_else(|| Error::Os("too much ancillary data".into()))?;
     }
-    let mut control = Control::zeroed(total)?;
+    let mut control = Control::zeroed(total).ok_or_else(|| Error::Os("out of memory".into()))?;
     let buf = control.bytes_mut();
     let mut off = 0;
     for (level, kind, data) in items {

@@ -32,20 +32,20 @@ fn control_round_trips_and_matches_cmsg_space() {
 
 #[test]
 fn sendmsg_recvmsg_with_truncation_and_timeout() {
-    let (a, b) = pair();
-    let to = b.local_addr().unwrap();
-    let c = Cancel::new();
+    let (tx, rx) = pair();
+    let to = rx.local_addr().unwrap();
+    let cancel = Cancel::new();
     let parts = [IoSlice::new(b"hello "), IoSlice::new(b"world")];
-    let n = run(a.as_raw_fd(), Mode::Blocking, Dir::Send, 0, &c, |f| {
-        sendmsg(a.as_raw_fd(), &parts, &Control::default(), Some(&to), f)
+    let n = run(tx.as_raw_fd(), Mode::Blocking, Dir::Send, 0, &cancel, |f| {
+        sendmsg(tx.as_raw_fd(), &parts, &Control::default(), Some(&to), f)
     })
     .unwrap();
     assert_eq!(n, 11);
     let mut buf = [0u8; 5];
     let mut control = Control::zeroed(0).unwrap();
-    let r = run(b.as_raw_fd(), Mode::Blocking, Dir::Recv, 0, &c, |f| {
+    let got = run(rx.as_raw_fd(), Mode::Blocking, Dir::Recv, 0, &cancel, |f| {
         recvmsg(
-            b.as_raw_fd(),
+            rx.as_raw_fd(),
             &mut [IoSliceMut::new(&mut buf)],
             &mut control,
             f,
@@ -53,22 +53,22 @@ fn sendmsg_recvmsg_with_truncation_and_timeout() {
     })
     .unwrap();
     assert_eq!(
-        (r.len, &buf, r.addr),
-        (5, b"hello", Some(a.local_addr().unwrap()))
+        (got.len, &buf, got.addr),
+        (5, b"hello", Some(tx.local_addr().unwrap()))
     );
-    assert_eq!(r.flags & libc::MSG_TRUNC, libc::MSG_TRUNC);
+    assert_eq!(got.flags & libc::MSG_TRUNC, libc::MSG_TRUNC);
     let mode = Mode::Timeout(Duration::from_millis(60));
-    let t = Instant::now();
-    let r = run(b.as_raw_fd(), mode, Dir::Recv, 0, &c, |f| {
+    let start = Instant::now();
+    let got = run(rx.as_raw_fd(), mode, Dir::Recv, 0, &cancel, |f| {
         recvmsg(
-            b.as_raw_fd(),
+            rx.as_raw_fd(),
             &mut [IoSliceMut::new(&mut buf)],
             &mut control,
             f,
         )
     });
-    assert!(matches!(r, Err(Error::Timeout)));
-    assert!(t.elapsed() >= Duration::from_millis(60));
+    assert!(matches!(got, Err(Error::Timeout)));
+    assert!(start.elapsed() >= Duration::from_millis(60));
 }
 
 #[test]

@@ -12,9 +12,11 @@ mod echo;
 mod errors;
 mod interrupt;
 mod load;
+mod msg;
 mod scan;
 mod select;
 mod socket;
+mod sockref;
 
 /// The compiled extension module, re-exported by `udpeco/__init__.py`.
 #[pymodule]
@@ -26,5 +28,6 @@ fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     client::register(m)?;
     load::register(m)?;
     scan::register(m)?;
+    msg::register(m)?;
     Ok(())
 }
