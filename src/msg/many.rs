@@ -89,8 +89,13 @@ pub fn recv_batch(
     mode: Mode,
     cancel: &Cancel,
 ) -> Result<usize> {
-    run(fd, mode, Dir::Recv, 0, cancel, |_| {
-        batch.recv(fd, plan.slots, Recv::NoWait)
+    run(fd, mode, Dir::Recv, 0, cancel, |flags| {
+        let how = if flags & libc::MSG_DONTWAIT == 0 {
+            Recv::Wait // only after a shutdown of reading, when it returns at once
+        } else {
+            Recv::NoWait
+        };
+        batch.recv(fd, plan.slots, how)
     })
 }
 

@@ -28,7 +28,7 @@ use crate::addr::{self, RawAddr};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::socket::Mode;
-use crate::wait::{deadline_after, poll_fds, wait_fd};
+use crate::wait::{deadline_after, poll_fds};
 
 /// Which way a call moves data, which decides the readiness it waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +79,11 @@ pub fn run<T>(
         _ => None,
     };
     let timed = matches!(mode, Mode::Timeout(_));
+    let rdhup = if dir == Dir::Recv && may_wait && !timed {
+        POLLRDHUP
+    } else {
+        0
+    };
     let mut woke = false;
     loop {
         match op(flags | libc::MSG_DONTWAIT) {
@@ -107,11 +112,45 @@ pub fn run<T>(
             woke = false;
             continue;
         }
-        if !wait_fd(fd, events, left, cancel)? {
-            return Err(Error::Timeout);
+        let revents = wait(fd, events | rdhup, left, cancel)?;
+        if revents & rdhup != 0 {
+            // Reading was shut down: the stdlib's blocking call returns at once with an empty
+            // result, and so does the call without MSG_DONTWAIT on a blocking descriptor.
+            match op(flags) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return other.map_err(Error::Io),
+            }
         }
         woke = true;
     }
+}
+
+/// `POLLRDHUP` where poll has it: how a blocking receive learns that reading was shut down.
+#[cfg(target_os = "linux")]
+const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
+#[cfg(not(target_os = "linux"))]
+const POLLRDHUP: libc::c_short = 0;
+
+/// Waits for `events` on `fd` and returns the events that came; [`Error::Timeout`] when
+/// `timeout` passes first, `EBADF` for a descriptor that is not open.
+fn wait(
+    fd: RawFd,
+    events: libc::c_short,
+    timeout: Option<Duration>,
+    cancel: &Cancel,
+) -> Result<libc::c_short> {
+    let mut pfd = [libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }];
+    if poll_fds(&mut pfd, timeout, cancel)? == 0 {
+        return Err(Error::Timeout);
+    }
+    if pfd[0].revents & libc::POLLNVAL != 0 {
+        return Err(Error::from_errno(libc::EBADF));
+    }
+    Ok(pfd[0].revents)
 }
 
 /// The size of a `cmsghdr` (`CMSG_LEN(0)`), where an item's data starts.

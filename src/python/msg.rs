@@ -11,7 +11,10 @@ use std::cell::RefCell;
 use std::io::{IoSlice, IoSliceMut};
 use std::net::SocketAddr;
 
-use pyo3::exceptions::{PyMemoryError, PyRuntimeWarning, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyMemoryError, PyOverflowError, PyRuntimeWarning, PyTypeError, PyValueError,
+};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PySequence, PyTuple};
 
@@ -23,6 +26,49 @@ use crate::addr::AddrKey;
 use crate::mmsg::Batch;
 use crate::msg::many::{self, Outgoing, RecvPlan};
 use crate::msg::{self, Control, Dir, CONTROL_MAX};
+
+/// An `int` argument converted as `CPython`'s `i` format converts it: `PyLong_AsLong`, then
+/// the format's own range messages.
+#[derive(Clone, Copy)]
+struct CInt(i32);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for CInt {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let v: i64 = obj.extract()?;
+        i32::try_from(v).map(CInt).map_err(|_| {
+            PyOverflowError::new_err(if v > 0 {
+                "signed integer is greater than maximum"
+            } else {
+                "signed integer is less than minimum"
+            })
+        })
+    }
+}
+
+/// A size argument converted as `CPython`'s `n` format converts it: `__index__`, then
+/// `PyLong_AsSsize_t` (so its overflow message names `ssize_t`).
+#[derive(Clone, Copy)]
+struct CSize(isize);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for CSize {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let py = obj.py();
+        // SAFETY: `obj` is a live object; PyNumber_Index returns a new reference or NULL.
+        let index = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyNumber_Index(obj.as_ptr()))? };
+        // SAFETY: `index` is a live int.
+        let v = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
+        if v == -1 {
+            if let Some(err) = PyErr::take(py) {
+                return Err(err);
+            }
+        }
+        Ok(CSize(v))
+    }
+}
 
 /// The socket's address family (`sock.family`), which decides how addresses are read.
 fn family(sock: &Bound<'_, PyAny>) -> PyResult<i32> {
@@ -99,14 +145,15 @@ fn finish_recv<'py>(
 
 /// `recvmsg(bufsize[, ancbufsize[, flags]])` -> `(data, ancdata, msg_flags, address)`.
 #[pyfunction]
-#[pyo3(signature = (sock, bufsize, ancbufsize = 0, flags = 0, /))]
+#[pyo3(signature = (sock, bufsize, ancbufsize = CSize(0), flags = CInt(0), /))]
 fn sock_recvmsg<'py>(
     py: Python<'py>,
     sock: &Bound<'py, PyAny>,
-    bufsize: isize,
-    ancbufsize: isize,
-    flags: i32,
+    bufsize: CSize,
+    ancbufsize: CSize,
+    flags: CInt,
 ) -> PyResult<Bound<'py, PyTuple>> {
+    let (bufsize, ancbufsize, flags) = (bufsize.0, ancbufsize.0, flags.0);
     let size = usize::try_from(bufsize)
         .map_err(|_| PyValueError::new_err("negative buffer size in recvmsg()"))?;
     let mut buf = zeroed(size)?;
@@ -123,14 +170,15 @@ fn sock_recvmsg<'py>(
 
 /// `recvmsg_into(buffers[, ancbufsize[, flags]])` -> `(nbytes, ancdata, msg_flags, address)`.
 #[pyfunction]
-#[pyo3(signature = (sock, buffers, ancbufsize = 0, flags = 0, /))]
+#[pyo3(signature = (sock, buffers, ancbufsize = CSize(0), flags = CInt(0), /))]
 fn sock_recvmsg_into<'py>(
     py: Python<'py>,
     sock: &Bound<'py, PyAny>,
     buffers: &Bound<'py, PyAny>,
-    ancbufsize: isize,
-    flags: i32,
+    ancbufsize: CSize,
+    flags: CInt,
 ) -> PyResult<Bound<'py, PyTuple>> {
+    let (ancbufsize, flags) = (ancbufsize.0, flags.0);
     let mut targets = items(buffers, "recvmsg_into() argument 1 must be an iterable")?
         .iter()
         .map(|b| {
@@ -182,8 +230,8 @@ fn anc_item(item: &Bound<'_, PyAny>) -> PyResult<(i32, i32, ReadableBuffer)> {
     if len != 3 {
         return Err(anc_item_error(&format!("sequence of length 3, not {len}")));
     }
-    let level: i32 = seq.get_item(0)?.extract()?;
-    let kind: i32 = seq.get_item(1)?.extract()?;
+    let CInt(level) = seq.get_item(0)?.extract()?;
+    let CInt(kind) = seq.get_item(1)?.extract()?;
     let data = ReadableBuffer::new(&seq.get_item(2)?)?;
     Ok((level, kind, data))
 }
@@ -199,13 +247,13 @@ fn sock_sendmsg(
 ) -> PyResult<usize> {
     if args.len() > 3 {
         return Err(PyTypeError::new_err(format!(
-            "sendmsg expected at most 4 arguments, got {}",
+            "sendmsg() takes at most 4 arguments ({} given)",
             args.len() + 1
         )));
     }
     let ancdata = args.get_item(0).ok();
-    let flags: i32 = match args.get_item(1) {
-        Ok(f) => f.extract()?,
+    let flags = match args.get_item(1) {
+        Ok(f) => f.extract::<CInt>()?.0,
         Err(_) => 0,
     };
     let to = match args.get_item(2) {
@@ -277,9 +325,10 @@ fn keep(plan: RecvPlan, batch: Batch) {
 fn sock_recv_many<'py>(
     py: Python<'py>,
     sock: &Bound<'py, PyAny>,
-    max_count: isize,
-    bufsize: isize,
+    max_count: CSize,
+    bufsize: CSize,
 ) -> PyResult<Bound<'py, PyList>> {
+    let (max_count, bufsize) = (max_count.0, bufsize.0);
     let count = usize::try_from(max_count)
         .ok()
         .filter(|n| *n > 0)
