@@ -18,9 +18,8 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from msg_helpers import STDLIB, UDPECO_APIS, Api, labelled, same_as_stdlib
-
 import udpeco
+from msg_helpers import STDLIB, UDPECO_APIS, Api, labelled, same_as_stdlib
 
 LO = "127.0.0.1"
 
@@ -297,8 +296,10 @@ def test_errqueue_blocking_empty_is_blockingioerror_at_once(api: Api) -> None:
 def test_errqueue_with_timeout_waits_for_the_error_and_never_spins(api: Api) -> None:
     def steps(a: Api) -> Any:
         with Net(a) as n:
-            s, p = n.pair()
-            p.send(b"data")  # POLLIN all along; only POLLERR may end the wait
+            # Unconnected: the kernel matches an ICMP error only to a socket whose peer (if
+            # any) is the failed datagram's destination.
+            s, p = n.sock(), n.peer()
+            p.sendto(b"data", s.getsockname())  # POLLIN all along; only POLLERR may end it
             wait_readable(s)
             s.settimeout(0.3)
             cpu = time.process_time()
@@ -314,13 +315,16 @@ def test_errqueue_with_timeout_waits_for_the_error_and_never_spins(api: Api) -> 
             dest = n.closed_port()
             timer = threading.Timer(0.1, s.sendto, args=(b"late", dest))
             timer.start()
+            start = time.monotonic()
             try:
                 got = a.recvmsg(s, 10, 1024, socket.MSG_ERRQUEUE)
             finally:
                 timer.join()
+            assert time.monotonic() - start < 2.0
             return timed_out, n.out(got)
 
-    same_as_stdlib(api, steps)
+    out = same_as_stdlib(api, steps)
+    assert out[1][1][0] == b"late"
 
 
 # --- modes and flags ---------------------------------------------------------------------
