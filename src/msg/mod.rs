@@ -5,10 +5,12 @@
 //! * [`run`] applies a Python timeout mode to one non-blocking system call without relying on
 //!   the descriptor's `O_NONBLOCK` flag: every call is made with `MSG_DONTWAIT` and, when the
 //!   mode allows waiting, `EAGAIN` is answered by waiting for readiness with
-//!   [`crate::wait::wait_fd`] (in [`crate::cancel::TICK`] slices, cancellable). Error-queue
+//!   [`crate::wait::poll_fds`] (in [`crate::cancel::TICK`] slices, cancellable). Error-queue
 //!   reads (`MSG_ERRQUEUE`) never block in blocking mode (the kernel never blocks them either)
 //!   and wait for `POLLERR`, not `POLLIN`, with a timeout; a wake-up after which the call still
-//!   says `EAGAIN` is followed by a short pause, so that no wait can spin.
+//!   says `EAGAIN` is followed by a short pause, so that no wait can spin. The `Cancel` is
+//!   asked after every wake-up too, so that the binding can end a wait whose socket was
+//!   closed (its descriptor number may already name another socket).
 //! * [`build_control`] and [`parse_control`] lay out and read ancillary data exactly as
 //!   `CPython`'s `sendmsg`/`recvmsg` do (`CMSG_SPACE` per item; a truncated last item is
 //!   clipped and reported as malformed).
@@ -113,6 +115,9 @@ pub fn run<T>(
             continue;
         }
         let revents = wait(fd, events | rdhup, left, cancel)?;
+        // Asked after every wake-up, before the call: the socket may have been closed while
+        // we waited, and its number reused by a socket whose datagrams are not ours.
+        cancel.checkpoint()?;
         if revents & rdhup != 0 {
             // Reading was shut down: the stdlib's blocking call returns at once with an empty
             // result, and so does the call without MSG_DONTWAIT on a blocking descriptor.

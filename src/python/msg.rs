@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::io::{IoSlice, IoSliceMut};
 use std::net::SocketAddr;
+use std::os::fd::RawFd;
 
 use pyo3::exceptions::{
     PyMemoryError, PyOverflowError, PyRuntimeWarning, PyTypeError, PyValueError,
@@ -20,7 +21,7 @@ use pyo3::types::{PyBytes, PyList, PySequence, PyTuple};
 
 use super::address::{to_socket_addr, to_tuple};
 use super::buffer::{ReadableBuffer, WritableBuffer};
-use super::interrupt::detach_interruptible;
+use super::interrupt::{detach_watching, Gone};
 use super::sockref::fd_and_mode;
 use crate::addr::AddrKey;
 use crate::mmsg::Batch;
@@ -68,6 +69,13 @@ impl<'a, 'py> FromPyObject<'a, 'py> for CSize {
         }
         Ok(CSize(v))
     }
+}
+
+/// Whether `sock`'s descriptor is no longer `fd` (checked between wait slices), so that a
+/// wait ends when another thread closes the socket.
+fn watch(sock: &Bound<'_, PyAny>, fd: RawFd) -> Gone {
+    let sock = sock.clone().unbind();
+    Box::new(move |py| !matches!(fd_and_mode(sock.bind(py)), Ok((now, _)) if now == fd))
 }
 
 /// The socket's address family (`sock.family`), which decides how addresses are read.
@@ -159,7 +167,7 @@ fn sock_recvmsg<'py>(
     let mut buf = zeroed(size)?;
     let mut control = control_buffer(ancbufsize)?;
     let (fd, mode) = fd_and_mode(sock)?;
-    let rec = detach_interruptible(py, |c| {
+    let rec = detach_watching(py, watch(sock, fd), |c| {
         msg::run(fd, mode, Dir::Recv, flags, c, |f| {
             msg::recvmsg(fd, &mut [IoSliceMut::new(&mut buf)], &mut control, f)
         })
@@ -199,7 +207,7 @@ fn sock_recvmsg_into<'py>(
             IoSliceMut::new(t.slice_mut(n))
         })
         .collect();
-    let rec = detach_interruptible(py, |c| {
+    let rec = detach_watching(py, watch(sock, fd), |c| {
         msg::run(fd, mode, Dir::Recv, flags, c, |f| {
             msg::recvmsg(fd, &mut slices, &mut control, f)
         })
@@ -275,7 +283,7 @@ fn sock_sendmsg(
     let control = msg::build_control(&layout)?;
     let (fd, mode) = fd_and_mode(sock)?;
     let slices: Vec<IoSlice<'_>> = data.iter().map(|d| IoSlice::new(d.bytes())).collect();
-    detach_interruptible(py, |c| {
+    detach_watching(py, watch(sock, fd), |c| {
         msg::run(fd, mode, Dir::Send, flags, c, |f| {
             msg::sendmsg(fd, &slices, &control, to.as_ref(), f)
         })
@@ -340,7 +348,9 @@ fn sock_recv_many<'py>(
     // No datagram exceeds 64 KiB: larger slots would only waste memory.
     let plan = many::recv_plan(count, size.min(many::GRO_SLOT), gro);
     let mut batch = batch_for(plan);
-    let result = detach_interruptible(py, |c| many::recv_batch(fd, &mut batch, plan, mode, c));
+    let result = detach_watching(py, watch(sock, fd), |c| {
+        many::recv_batch(fd, &mut batch, plan, mode, c)
+    });
     let n = match result {
         Ok(n) => n,
         Err(e) => {
@@ -430,7 +440,9 @@ fn sock_send_many(
             to,
         })
         .collect();
-    detach_interruptible(py, |c| many::send_many(fd, &outgoing, mode, c, true, false))
+    detach_watching(py, watch(sock, fd), |c| {
+        many::send_many(fd, &outgoing, mode, c, true, false)
+    })
 }
 
 /// Constants of the message calls, with the platform's values. `udpeco/__init__.py` exports

@@ -116,3 +116,37 @@ def test_sigint_raises_keyboardinterrupt_within_200ms(call: str, mode: str) -> N
     assert out[:1] == ["KeyboardInterrupt"], out
     latency = float(out[1]) - sent
     assert 0 <= latency < 0.2, f"KeyboardInterrupt {latency * 1000:.0f} ms after SIGINT"
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_close_from_another_thread_ends_the_wait_without_stealing(call: str) -> None:
+    """A socket closed while another thread waits on it: the wait fails with EBADF and does
+    not read from a new socket that reuses the descriptor number."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(10.0)
+    fd = s.fileno()
+    reused: list[socket.socket] = []
+
+    def close_and_reuse() -> None:
+        s.close()
+        new = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        new.bind(("127.0.0.1", 0))
+        reused.append(new)
+        new.sendto(b"not yours", new.getsockname())
+
+    timer = threading.Timer(0.2, close_and_reuse)
+    timer.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(OSError) as info:
+            CALLS[call](s)
+        elapsed = time.monotonic() - start
+    finally:
+        timer.join()
+        for r in reused:
+            r.settimeout(0)
+            assert r.fileno() != fd or r.recv(100) == b"not yours"  # still queued for it
+            r.close()
+    assert info.value.errno == 9
+    assert elapsed < 2.0
