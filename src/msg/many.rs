@@ -165,11 +165,13 @@ fn plan(items: &[Outgoing<'_>], from: usize, gso: bool) -> Vec<Message> {
 
 #[cfg(target_os = "linux")]
 /// Errors with which a kernel or route refuses a GSO send (no `UDP_SEGMENT`, a segment
-/// larger than the route's MTU, a device without checksum offload).
+/// larger than the route's MTU: `EINVAL` before Linux 6.x, `EMSGSIZE` since, a device
+/// without checksum offload). A GSO message never exceeds [`GSO_MAX_BYTES`], so `EMSGSIZE`
+/// cannot be its datagrams' own error; if it is, the retry without GSO reports it.
 fn refuses_gso(err: &Error) -> bool {
     matches!(
         err.errno(),
-        Some(libc::EINVAL | libc::EIO | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
+        Some(libc::EINVAL | libc::EMSGSIZE | libc::EIO | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
     )
 }
 
