@@ -472,3 +472,62 @@ def test_closed_socket_is_ebadf(api: Api, call: str) -> None:
             return getattr(a, call)(s, *args)
 
     assert same_as_stdlib(api, steps)[2] == 9
+
+
+# --- randomized --------------------------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+RECV_OPTIONS = [
+    (socket.IPPROTO_IP, udpeco.IP_PKTINFO),
+    (socket.IPPROTO_IP, udpeco.IP_RECVTOS),
+    (socket.IPPROTO_IP, udpeco.IP_RECVTTL),
+]
+FLAG_BITS = [socket.MSG_PEEK, socket.MSG_TRUNC, socket.MSG_DONTWAIT, socket.MSG_ERRQUEUE]
+
+
+@hypothesis.settings(max_examples=60, deadline=None, derandomize=True)
+@hypothesis.given(
+    payload=st.binary(max_size=80),
+    parts=st.integers(0, 3),
+    bufsize=st.integers(0, 100),
+    ancbufsize=st.integers(0, 120),
+    flags=st.lists(st.sampled_from(FLAG_BITS), unique=True),
+    options=st.lists(st.sampled_from(RECV_OPTIONS), unique=True),
+    into=st.booleans(),
+)
+def test_random_calls_match_the_stdlib(
+    payload: bytes,
+    parts: int,
+    bufsize: int,
+    ancbufsize: int,
+    flags: list[int],
+    options: list[tuple[int, int]],
+    into: bool,
+) -> None:
+    flag = sum(flags)
+    size = len(payload)
+    cut = [payload[size * i // parts : size * (i + 1) // parts] for i in range(parts)]
+
+    def steps(a: Api) -> Any:
+        with Net(a) as n:
+            s, p = n.pair()
+            for level, opt in options:
+                s.setsockopt(level, opt, 1)
+            sent = _try(lambda: a.sendmsg(p if a is STDLIB else s, cut or [payload]))
+            if a is not STDLIB:  # the datagram for s comes from the stdlib peer either way
+                assert p.recv(100) == payload
+                p.sendmsg(cut or [payload])
+            wait_readable(s)
+            s.setblocking(False)  # no call may wait: a wrong result must not hang the test
+            if into:
+                bufs = [bytearray(bufsize // 2), bytearray(bufsize - bufsize // 2)]
+                first = _try(lambda: a.recvmsg_into(s, bufs, ancbufsize, flag))
+                first = (first, [bytes(b) for b in bufs])
+            else:
+                first = _try(lambda: a.recvmsg(s, bufsize, ancbufsize, flag))
+            return n.out((sent, first, _try(lambda: a.recvmsg(s, 100, 0))))
+
+    for api in UDPECO_APIS.values():
+        same_as_stdlib(api, steps)
