@@ -189,9 +189,23 @@ impl Control {
     /// `None` when the allocation fails (the binding raises `MemoryError`).
     #[must_use]
     pub fn zeroed(len: usize) -> Option<Self> {
-        let mut words = Vec::new();
-        words.try_reserve_exact(len.div_ceil(8)).ok()?;
-        words.resize(len.div_ceil(8), 0);
+        let count = len.div_ceil(8);
+        if count == 0 {
+            return Some(Control::default());
+        }
+        // alloc_zeroed leaves a large buffer to the kernel's zero pages: `recvmsg(1, 2**30)`
+        // costs no more than the pages the kernel writes, as with the stdlib's malloc.
+        let layout = std::alloc::Layout::array::<u64>(count).ok()?;
+        // SAFETY: `layout` has a non-zero size.
+        #[allow(clippy::cast_ptr_alignment)] // allocated with u64's layout, so aligned for it
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<u64>();
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: `ptr` holds `count` zeroed u64s, allocated with the layout a boxed slice of
+        // that length frees with.
+        let words =
+            unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, count)) }.into_vec();
         Some(Control { words, len })
     }
 

@@ -17,6 +17,8 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 import udpeco
 from msg_helpers import STDLIB, UDPECO_APIS, Api, labelled, same_as_stdlib
@@ -476,8 +478,6 @@ def test_closed_socket_is_ebadf(api: Api, call: str) -> None:
 
 # --- randomized --------------------------------------------------------------------------
 
-hypothesis = pytest.importorskip("hypothesis")
-st = hypothesis.strategies
 
 RECV_OPTIONS = [
     (socket.IPPROTO_IP, udpeco.IP_PKTINFO),
