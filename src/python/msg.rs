@@ -153,7 +153,10 @@ fn finish_recv<'py>(
 
 /// `recvmsg(bufsize[, ancbufsize[, flags]])` -> `(data, ancdata, msg_flags, address)`.
 #[pyfunction]
-#[pyo3(signature = (sock, bufsize, ancbufsize = CSize(0), flags = CInt(0), /))]
+#[pyo3(
+    signature = (sock, bufsize, ancbufsize = CSize(0), flags = CInt(0), /),
+    text_signature = "(sock, bufsize, ancbufsize=0, flags=0, /)"
+)]
 fn sock_recvmsg<'py>(
     py: Python<'py>,
     sock: &Bound<'py, PyAny>,
@@ -178,7 +181,10 @@ fn sock_recvmsg<'py>(
 
 /// `recvmsg_into(buffers[, ancbufsize[, flags]])` -> `(nbytes, ancdata, msg_flags, address)`.
 #[pyfunction]
-#[pyo3(signature = (sock, buffers, ancbufsize = CSize(0), flags = CInt(0), /))]
+#[pyo3(
+    signature = (sock, buffers, ancbufsize = CSize(0), flags = CInt(0), /),
+    text_signature = "(sock, buffers, ancbufsize=0, flags=0, /)"
+)]
 fn sock_recvmsg_into<'py>(
     py: Python<'py>,
     sock: &Bound<'py, PyAny>,
