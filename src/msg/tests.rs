@@ -154,10 +154,12 @@ fn many_round_trip(portable: bool, gso: bool, gro: bool) {
     let plan = many::recv_plan(1024, 64, gro);
     let mut batch = Batch::named(plan.slots, plan.slot_len, portable).with_control(64);
     let mut got: Vec<Vec<u8>> = Vec::new();
+    let mut coalesced = 0;
     while got.len() < 200 {
         let n = many::recv_batch(b.as_raw_fd(), &mut batch, plan, Mode::Blocking, &c).unwrap();
         for i in 0..n {
             assert_eq!(batch.addr(i), Some(a.local_addr().unwrap()));
+            coalesced += usize::from(batch.gso_size(i).is_some());
             got.extend(many::segments(&batch, i, plan.gro).map(|d| d[..d.len().min(64)].to_vec()));
         }
     }
@@ -166,6 +168,8 @@ fn many_round_trip(portable: bool, gso: bool, gro: bool) {
         .map(|p| p[..p.len().min(64)].to_vec())
         .collect();
     assert_eq!(got, want);
+    // GSO sends to a GRO socket arrive coalesced: the split path really ran.
+    assert_eq!(coalesced > 0, gso && gro, "{coalesced} coalesced buffers");
 }
 
 #[test]
