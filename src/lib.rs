@@ -13,6 +13,8 @@
 //! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
 //! - [`echo`]: the echo server engine; [`mmsg`]: batched `recvmmsg`/`sendmmsg` I/O.
 //! - [`capture`]: a packet capture that decodes UDP headers (`udpeco capture`).
+//! - [`msg`]: `sendmsg`/`recvmsg` with ancillary data and batch I/O with UDP GSO/GRO on a
+//!   borrowed descriptor (the drop-in socket's `sendmsg`, `recvmsg`, `recv_many`, ...).
 
 #![warn(missing_docs)]
 
@@ -24,6 +26,7 @@ pub mod echo;
 pub mod error;
 pub mod load;
 pub mod mmsg;
+pub mod msg;
 pub mod portspec;
 pub mod scan;
 pub mod select;

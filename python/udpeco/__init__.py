@@ -10,6 +10,7 @@ whole loops in Rust.
 
 import socket as _stdlib_socket
 
+from udpeco import _udpeco
 from udpeco._udpeco import (
     IP_MULTICAST_LOOP,
     IP_MULTICAST_TTL,
@@ -68,6 +69,33 @@ INADDR_ANY = _stdlib_socket.INADDR_ANY
 INADDR_BROADCAST = _stdlib_socket.INADDR_BROADCAST
 INADDR_LOOPBACK = _stdlib_socket.INADDR_LOOPBACK
 
+# sendmsg/recvmsg (ancillary data) and batch I/O constants: the stdlib's own objects where the
+# stdlib has them (MSG_* are its MsgFlag members), else the platform's values from the core.
+MSG_CTRUNC = _stdlib_socket.MSG_CTRUNC
+MSG_ERRQUEUE = _stdlib_socket.MSG_ERRQUEUE
+SOL_IP = _stdlib_socket.SOL_IP
+SOL_UDP = _stdlib_socket.SOL_UDP
+IP_RECVTOS = _stdlib_socket.IP_RECVTOS
+IPV6_PKTINFO = _stdlib_socket.IPV6_PKTINFO
+IPV6_RECVPKTINFO = _stdlib_socket.IPV6_RECVPKTINFO
+IPV6_TCLASS = _stdlib_socket.IPV6_TCLASS
+IPV6_RECVTCLASS = _stdlib_socket.IPV6_RECVTCLASS
+IPV6_HOPLIMIT = _stdlib_socket.IPV6_HOPLIMIT
+IPV6_RECVHOPLIMIT = _stdlib_socket.IPV6_RECVHOPLIMIT
+CMSG_LEN = _stdlib_socket.CMSG_LEN
+CMSG_SPACE = _stdlib_socket.CMSG_SPACE
+# Not in every Python's socket module (3.11 lacks them all): the stdlib's when it has them.
+IP_PKTINFO: int = getattr(_stdlib_socket, "IP_PKTINFO", _udpeco.IP_PKTINFO)
+IP_RECVTTL: int = getattr(_stdlib_socket, "IP_RECVTTL", _udpeco.IP_RECVTTL)
+IP_RECVERR: int = getattr(_stdlib_socket, "IP_RECVERR", _udpeco.IP_RECVERR)
+IPV6_RECVERR: int = getattr(_stdlib_socket, "IPV6_RECVERR", _udpeco.IPV6_RECVERR)
+SO_TIMESTAMP: int = getattr(_stdlib_socket, "SO_TIMESTAMP", _udpeco.SO_TIMESTAMP)
+SO_TIMESTAMPNS: int = getattr(_stdlib_socket, "SO_TIMESTAMPNS", _udpeco.SO_TIMESTAMPNS)
+SCM_TIMESTAMP: int = getattr(_stdlib_socket, "SCM_TIMESTAMP", _udpeco.SCM_TIMESTAMP)
+SCM_TIMESTAMPNS: int = getattr(_stdlib_socket, "SCM_TIMESTAMPNS", _udpeco.SCM_TIMESTAMPNS)
+UDP_SEGMENT: int = getattr(_stdlib_socket, "UDP_SEGMENT", _udpeco.UDP_SEGMENT)
+UDP_GRO: int = getattr(_stdlib_socket, "UDP_GRO", _udpeco.UDP_GRO)
+
 #: Same as ``socket.getdefaulttimeout``/``setdefaulttimeout``: udpeco sockets honour it.
 getdefaulttimeout = _stdlib_socket.getdefaulttimeout
 setdefaulttimeout = _stdlib_socket.setdefaulttimeout
@@ -82,6 +110,8 @@ __all__ = [
     "AF_UNSPEC",
     "Capture",
     "CapturedDatagram",
+    "CMSG_LEN",
+    "CMSG_SPACE",
     "Client",
     "EchoServer",
     "INADDR_ANY",
@@ -90,21 +120,38 @@ __all__ = [
     "IPPROTO_IP",
     "IPPROTO_IPV6",
     "IPPROTO_UDP",
+    "IPV6_HOPLIMIT",
+    "IPV6_PKTINFO",
+    "IPV6_RECVERR",
+    "IPV6_RECVHOPLIMIT",
+    "IPV6_RECVPKTINFO",
+    "IPV6_RECVTCLASS",
+    "IPV6_TCLASS",
     "IPV6_V6ONLY",
     "IP_MULTICAST_LOOP",
     "IP_MULTICAST_TTL",
+    "IP_PKTINFO",
+    "IP_RECVERR",
+    "IP_RECVTOS",
+    "IP_RECVTTL",
     "IP_TOS",
     "IP_TTL",
+    "MSG_CTRUNC",
     "MSG_DONTWAIT",
+    "MSG_ERRQUEUE",
     "MSG_PEEK",
     "MSG_TRUNC",
+    "SCM_TIMESTAMP",
+    "SCM_TIMESTAMPNS",
     "SHUT_RD",
     "SHUT_RDWR",
     "SHUT_WR",
     "SOCK_CLOEXEC",
     "SOCK_DGRAM",
     "SOCK_NONBLOCK",
+    "SOL_IP",
     "SOL_SOCKET",
+    "SOL_UDP",
     "SO_BROADCAST",
     "SO_ERROR",
     "SO_RCVBUF",
@@ -113,8 +160,12 @@ __all__ = [
     "SO_REUSEPORT",
     "SO_SNDBUF",
     "SO_SNDTIMEO",
+    "SO_TIMESTAMP",
+    "SO_TIMESTAMPNS",
     "SO_TYPE",
     "ScanResult",
+    "UDP_GRO",
+    "UDP_SEGMENT",
     "bench",
     "capture",
     "error",

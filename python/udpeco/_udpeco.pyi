@@ -59,6 +59,32 @@ __all__ = [
     "scan",
     "select",
     "socket",
+    "MSG_CTRUNC",
+    "MSG_ERRQUEUE",
+    "SOL_IP",
+    "SOL_UDP",
+    "IP_PKTINFO",
+    "IP_RECVTOS",
+    "IP_RECVTTL",
+    "IP_RECVERR",
+    "IPV6_PKTINFO",
+    "IPV6_RECVPKTINFO",
+    "IPV6_TCLASS",
+    "IPV6_RECVTCLASS",
+    "IPV6_HOPLIMIT",
+    "IPV6_RECVHOPLIMIT",
+    "IPV6_RECVERR",
+    "SO_TIMESTAMP",
+    "SO_TIMESTAMPNS",
+    "SCM_TIMESTAMP",
+    "SCM_TIMESTAMPNS",
+    "UDP_SEGMENT",
+    "UDP_GRO",
+    "sock_recvmsg",
+    "sock_recvmsg_into",
+    "sock_sendmsg",
+    "sock_recv_many",
+    "sock_send_many",
 ]
 
 #: The version of this build (Cargo.toml's), also ``udpeco.__version__``.
@@ -302,3 +328,52 @@ def capture(
     count: int | None = None,
     timeout: float | None = None,
 ) -> list[CapturedDatagram]: ...
+# --- sendmsg/recvmsg and batch I/O on any socket object (src/python/msg.rs) ---
+MSG_CTRUNC: int
+MSG_ERRQUEUE: int
+SOL_IP: int
+SOL_UDP: int
+IP_PKTINFO: int
+IP_RECVTOS: int
+IP_RECVTTL: int
+IP_RECVERR: int
+IPV6_PKTINFO: int
+IPV6_RECVPKTINFO: int
+IPV6_TCLASS: int
+IPV6_RECVTCLASS: int
+IPV6_HOPLIMIT: int
+IPV6_RECVHOPLIMIT: int
+IPV6_RECVERR: int
+SO_TIMESTAMP: int
+SO_TIMESTAMPNS: int
+SCM_TIMESTAMP: int
+SCM_TIMESTAMPNS: int
+UDP_SEGMENT: int
+UDP_GRO: int
+class _SocketLike(Protocol):
+    def family(self) -> int: ...
+    def gettimeout(self) -> float | None: ...
+_CMSG = tuple[int, int, bytes]
+def sock_recvmsg(
+    sock: _SocketLike, bufsize: int, ancbufsize: int = 0, flags: int = 0, /
+) -> tuple[bytes, list[_CMSG], int, Any]:
+    """``socket.recvmsg`` on ``sock``: ``(data, ancdata, msg_flags, address)``."""
+def sock_recvmsg_into(
+    sock: _SocketLike,
+    buffers: Iterable[WriteableBuffer],
+    ancbufsize: int = 0,
+    flags: int = 0,
+    /,
+) -> tuple[int, list[_CMSG], int, Any]:
+    """``socket.recvmsg_into`` on ``sock``: ``(nbytes, ancdata, msg_flags, address)``."""
+def sock_sendmsg(
+    sock: _SocketLike,
+    buffers: Iterable[ReadableBuffer],
+    /,
+    *args: Any,
+) -> int:
+    """``socket.sendmsg(buffers[, ancdata[, flags[, address]]])`` on ``sock``."""
+def sock_recv_many(sock: _SocketLike, max_count: int, bufsize: int, /) -> list[tuple[bytes, Any]]:
+    """Up to ``max_count`` datagrams (more with ``UDP_GRO``) from one ``recvmmsg``."""
+def sock_send_many(sock: _SocketLike, items: Iterable[tuple[ReadableBuffer, Any]], /) -> int:
+    """Sends ``(data, address)`` pairs with ``sendmmsg`` (and UDP GSO); returns how many."""

@@ -42,13 +42,11 @@ impl Batch {
         for v in &mut self.iovs[..max] {
             v.iov_len = self.slot_len;
         }
+        self.link_control(max);
         let flags = match mode {
             Recv::Wait => libc::MSG_WAITFORONE,
             Recv::NoWait => libc::MSG_DONTWAIT,
-            Recv::ErrQueue => {
-                self.link_control(max);
-                libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT
-            }
+            Recv::ErrQueue => libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
         };
         let vlen = libc::c_uint::try_from(max).unwrap_or(libc::c_uint::MAX);
         // SAFETY: `hdrs[..max]` point at live buffers owned by `self`, which is exclusively
@@ -131,6 +129,26 @@ pub(super) fn extended_error(hdr: &libc::msghdr) -> Option<libc::sock_extended_e
                 return Some(std::ptr::read_unaligned(
                     libc::CMSG_DATA(cmsg).cast::<libc::sock_extended_err>(),
                 ));
+            }
+            cmsg = libc::CMSG_NXTHDR(hdr, cmsg);
+        }
+    }
+    None
+}
+
+/// The `UDP_GRO` segment size in a received header's ancillary data, if any.
+pub(super) fn gso_size(hdr: &libc::msghdr) -> Option<usize> {
+    if hdr.msg_control.is_null() {
+        return None;
+    }
+    // SAFETY: as in `extended_error`; UDP_GRO data is an int.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(hdr);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            if c.cmsg_level == libc::IPPROTO_UDP && c.cmsg_type == crate::msg::many::UDP_GRO {
+                let size = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
+                return usize::try_from(size).ok();
             }
             cmsg = libc::CMSG_NXTHDR(hdr, cmsg);
         }

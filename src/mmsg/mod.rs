@@ -85,6 +85,13 @@ impl Batch {
         Self::build(capacity.max(1), slot_len.max(1), true, 0, false)
     }
 
+    /// A named batch like [`Batch::new`] that allows 0-byte slots and, with `portable`,
+    /// forces the one-call-per-datagram path.
+    #[must_use]
+    pub fn named(capacity: usize, slot_len: usize, portable: bool) -> Self {
+        Self::build(capacity.max(1), slot_len, true, 0, portable)
+    }
+
     /// A batch for a connected socket (no names) of `count` slots of `slot_len` bytes, all
     /// filled with `fill` and ready to send whole; `portable` forces the one-call-per-datagram
     /// path even where `sendmmsg`/`recvmmsg` exist.
@@ -120,7 +127,8 @@ impl Batch {
     }
 
     /// Adds `len` bytes of ancillary data per slot (rounded up to 8), where [`Recv::ErrQueue`]
-    /// receives each entry's extended error. Allocates; call it once, after construction.
+    /// receives each entry's extended error and every `recvmmsg` its control messages
+    /// (such as `UDP_GRO`'s segment size, [`Batch::gso_size`]). Allocates; call it once, after construction.
     #[must_use]
     pub fn with_control(mut self, len: usize) -> Self {
         let words = len.div_ceil(8);
@@ -281,7 +289,24 @@ impl Batch {
     pub fn extended_error(&self, i: usize) -> Option<libc::sock_extended_err> {
         linux::extended_error(&self.hdrs[i].msg_hdr)
     }
+
+    /// The segment size of slot `i` when the last receive coalesced several datagrams into
+    /// it (the `UDP_GRO` control message; needs [`Batch::with_control`]); `None` for a single
+    /// datagram, or where the kernel has no GRO.
+    #[must_use]
+    pub fn gso_size(&self, i: usize) -> Option<usize> {
+        #[cfg(target_os = "linux")]
+        if !self.portable {
+            return linux::gso_size(&self.hdrs[i].msg_hdr);
+        }
+        let _ = i;
+        None
+    }
 }
+
+// SAFETY: a Batch owns every buffer its headers point at (heap storage that never moves),
+// so moving it to another thread (e.g. into a call that released the GIL) moves them along.
+unsafe impl Send for Batch {}
 
 /// A batch call's result as a count, with "nothing to do now" (`WouldBlock`) meaning 0.
 ///

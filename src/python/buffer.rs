@@ -98,3 +98,38 @@ impl WritableBuffer {
         unsafe { std::slice::from_raw_parts_mut(self.export.0.buf.cast::<u8>(), n) }
     }
 }
+
+/// A readable export of a bytes-like object, held while its bytes are in use (several at
+/// once for `sendmsg`'s buffers). Made as `CPython`'s `y*` format makes it, so a failure is
+/// the interpreter's own exception: `TypeError("a bytes-like object is required, not
+/// 'str'")`, or `BufferError` for a non-contiguous memoryview.
+pub struct ReadableBuffer {
+    export: Export,
+}
+
+impl ReadableBuffer {
+    /// Exports `obj` for reading.
+    pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let mut view = MaybeUninit::<ffi::Py_buffer>::uninit();
+        // SAFETY: `obj` is a live object; `view` is written on success only.
+        if unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), ffi::PyBUF_SIMPLE) }
+            != 0
+        {
+            return Err(PyErr::fetch(obj.py()));
+        }
+        Ok(ReadableBuffer {
+            // SAFETY: PyObject_GetBuffer succeeded, so the view is initialised.
+            export: Export(unsafe { view.assume_init() }),
+        })
+    }
+
+    /// The exported bytes.
+    pub fn bytes(&self) -> &[u8] {
+        let len = length(&self.export);
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: the export pins `len` readable bytes at `buf` while `self` lives.
+        unsafe { std::slice::from_raw_parts(self.export.0.buf.cast::<u8>(), len) }
+    }
+}

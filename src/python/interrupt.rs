@@ -75,3 +75,41 @@ where
     let result = py.detach(|| work(&hooked));
     finish(result)
 }
+
+/// Asked with the GIL between wait slices: true once the descriptor a call waits on is no
+/// longer its socket's (closed, or closed and reused by another socket).
+pub type Gone = Box<dyn Fn(Python<'_>) -> bool + Send + Sync>;
+
+/// Like [`detach_interruptible`], and the wait also ends as soon as `gone` says the socket's
+/// descriptor changed: the call then fails with `OSError(EBADF)` instead of waiting on a
+/// number that may already name another socket (whose datagrams it would steal).
+///
+/// # Errors
+/// As [`detach_interruptible`], plus `EBADF` when the socket was closed meanwhile.
+pub fn detach_watching<T, F>(py: Python<'_>, gone: Gone, work: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&Cancel) -> crate::Result<T> + Send,
+{
+    let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = std::sync::Arc::clone(&closed);
+    let token = Cancel::with_hook(Box::new(move || {
+        if check_signals_hook() {
+            return true;
+        }
+        let stop = Python::attach(&gone);
+        if stop {
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        stop
+    }));
+    let result = py.detach(|| work(&token));
+    let pending = PENDING.with(|p| p.borrow().is_some());
+    if !pending
+        && closed.load(std::sync::atomic::Ordering::SeqCst)
+        && matches!(result, Err(crate::Error::Interrupted))
+    {
+        return Err(crate::Error::from_errno(libc::EBADF).into());
+    }
+    finish(result)
+}

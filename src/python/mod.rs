@@ -13,9 +13,11 @@ mod echo;
 mod errors;
 mod interrupt;
 mod load;
+mod msg;
 mod scan;
 mod select;
 mod socket;
+mod sockref;
 
 /// The compiled extension module, re-exported by `udpeco/__init__.py`.
 #[pymodule]
@@ -30,5 +32,6 @@ fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     load::register(m)?;
     scan::register(m)?;
     capture::register(m)?;
+    msg::register(m)?;
     Ok(())
 }
