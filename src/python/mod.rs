@@ -12,15 +12,19 @@ mod echo;
 mod errors;
 mod interrupt;
 mod load;
+mod methods;
 mod scan;
 mod select;
 mod socket;
+mod sockref;
 
 /// The compiled extension module, re-exported by `udpeco/__init__.py`.
 #[pymodule]
 #[pyo3(name = "_udpeco")]
 fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    sockref::register(m)?;
     socket::register(m)?;
+    methods::register(m)?;
     echo::register(m)?;
     select::register(m)?;
     client::register(m)?;
