@@ -131,23 +131,29 @@ fn io<T>(
             std::thread::sleep(left);
             cancel.checkpoint()?;
         }
-        let timeout = match mode {
-            Mode::Timeout(_) => {
-                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                if left == Some(Duration::ZERO) {
-                    return Err(Error::Timeout);
-                }
-                left
-            }
-            _ => None,
-        };
         let mut pfd = [libc::pollfd {
             fd: current,
             events: events | libc::POLLRDHUP,
             revents: 0,
         }];
-        if poll_fds(&mut pfd, timeout, cancel)? == 0 {
-            return Err(Error::Timeout);
+        // One slice at a time, so that a close() from another thread is seen within a slice.
+        loop {
+            let slice = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::Timeout);
+                    }
+                    left.min(TICK)
+                }
+                None => TICK,
+            };
+            if poll_fds(&mut pfd, Some(slice), cancel)? > 0 {
+                break;
+            }
+            if fd.get() != current {
+                return Err(Error::from_errno(libc::EBADF));
+            }
         }
         let revents = pfd[0].revents;
         if revents & libc::POLLNVAL != 0 || fd.get() != current {
