@@ -1,6 +1,6 @@
 """Runs the UDP-relevant classes of CPython's own socket, select and timeout tests.
 
-    python tests/dropin/cpython_conformance.py stdlib|udpeco [--json]
+    python tests/dropin/cpython_conformance.py stdlib|udpeco [--json] [TEST_ID ...]
 
 With ``udpeco``, every datagram socket the tests create is a ``udpeco.socket``: ``socket.socket``
 is replaced, for the whole (child) process, by a class whose constructor makes a
@@ -129,7 +129,7 @@ class _Result(unittest.TestResult):
         self.outcomes[test.id()] = "fail"
 
 
-def run(backend: str) -> tuple[dict[str, str], dict[str, str]]:
+def run(backend: str, only: set[str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """Runs the classes; returns outcomes and the tracebacks of failures, by test id."""
     import importlib
 
@@ -140,7 +140,7 @@ def run(backend: str) -> tuple[dict[str, str], dict[str, str]]:
     suite = unittest.TestSuite()
     for mod, cls in CLASSES:
         for test in loader.loadTestsFromTestCase(getattr(modules[mod], cls)):
-            if test.id() not in EXCLUDED:
+            if test.id() not in EXCLUDED and (only is None or test.id() in only):
                 suite.addTest(test)
     result = _Result()
     suite.run(result)
@@ -154,7 +154,8 @@ def main() -> None:
     backend = sys.argv[1]
     out = sys.stdout
     sys.stdout = sys.stderr  # what the tests print does not mix with the results
-    outcomes, details = run(backend)
+    only = {a for a in sys.argv[2:] if not a.startswith("--")} or None
+    outcomes, details = run(backend, only)
     sys.stdout = out
     if "--json" in sys.argv:
         json.dump({"outcomes": outcomes, "details": details, "udpeco_sockets": CREATED[0]}, out)
