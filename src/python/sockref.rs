@@ -17,6 +17,7 @@ use std::sync::atomic::AtomicI32;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -37,10 +38,13 @@ struct RawSock {
     timeout_ns: i64,
 }
 
-/// `_socket.socket`, when its layout was verified.
-struct Verified(Py<PyType>);
+/// `_socket.socket`, and whether its layout was verified.
+struct SocketType {
+    tp: Py<PyType>,
+    verified: bool,
+}
 
-static LAYOUT: OnceLock<Option<Verified>> = OnceLock::new();
+static SOCKET_TYPE: OnceLock<SocketType> = OnceLock::new();
 
 /// A socket's state for one call.
 pub(crate) struct SockView<'a> {
@@ -72,25 +76,29 @@ fn mode_from_py(value: &Bound<'_, PyAny>) -> PyResult<Mode> {
     )))
 }
 
-/// The fields of `sock` when it is a `_socket.socket` of the verified layout.
-fn raw(sock: &Bound<'_, PyAny>) -> Option<*mut RawSock> {
-    let Some(Some(Verified(tp))) = LAYOUT.get() else {
-        return None;
+/// The fields of `sock` when the layout was verified (`None`: use the methods); a
+/// `TypeError` when `sock` is not a `socket.socket` at all.
+fn raw(sock: &Bound<'_, PyAny>) -> PyResult<Option<*mut RawSock>> {
+    let Some(st) = SOCKET_TYPE.get() else {
+        return Ok(None);
     };
     let obj = sock.as_ptr();
     // SAFETY: both pointers are live objects; the check reads type objects only.
-    if unsafe { ffi::PyObject_TypeCheck(obj, tp.as_ptr().cast()) } == 0 {
-        return None;
+    if unsafe { ffi::PyObject_TypeCheck(obj, st.tp.as_ptr().cast()) } == 0 {
+        return Err(PyTypeError::new_err(format!(
+            "a socket.socket is required, not '{}'",
+            sock.get_type().name()?
+        )));
     }
-    Some(obj.cast())
+    Ok(st.verified.then_some(obj.cast()))
 }
 
 /// The socket's descriptor cell, family and mode; `OSError(EBADF)` when it is closed.
 ///
 /// # Errors
-/// `EBADF` for a closed socket; whatever `fileno()`/`gettimeout()` raise on the slow path.
+/// `TypeError` for an object that is not a `socket.socket`, `EBADF` for a closed socket; whatever `fileno()`/`gettimeout()` raise on the slow path.
 pub(crate) fn view<'a>(sock: &'a Bound<'_, PyAny>) -> PyResult<SockView<'a>> {
-    let v = if let Some(p) = raw(sock) {
+    let v = if let Some(p) = raw(sock)? {
         // SAFETY: `p` is a live `PySocketSockObject` (type checked, layout verified), borrowed
         // for 'a; the descriptor is an aligned int that `close()` in another thread may store
         // -1 into, so it is read atomically.
@@ -174,7 +182,10 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .getattr("socket")?
         .cast_into::<PyType>()?;
     let verified = verify(py, &tp)?;
-    let _ = LAYOUT.set(verified.then(|| Verified(tp.clone().unbind())));
+    let _ = SOCKET_TYPE.set(SocketType {
+        tp: tp.clone().unbind(),
+        verified,
+    });
     m.add("_FAST_SOCKET_LAYOUT", verified)?;
     Ok(())
 }
