@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyTuple};
 
 use super::address::{to_socket_addr, to_tuple};
 use super::buffer::{with_bytes, WritableBuffer};
@@ -94,6 +94,75 @@ fn with_addr<'py>(
     PyTuple::new(py, [first, addr])
 }
 
+/// An optional integer argument (0 when absent), converted after the arguments before it, in
+/// the stdlib's order (a buffer is exported before the flags are read).
+fn int_arg<T: Default + TryFrom<i64>>(value: Option<&Bound<'_, PyAny>>) -> PyResult<T> {
+    let Some(value) = value else {
+        return Ok(T::default());
+    };
+    let wide: i64 = value.extract()?;
+    T::try_from(wide)
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("signed integer is out of range"))
+}
+
+/// The arguments of `recv_into`/`recvfrom_into` (`buffer[, nbytes[, flags]]`, also by
+/// keyword), parsed by hand so that an explicit `None` is refused as the stdlib refuses it.
+fn into_args<'py>(
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+    caller: &str,
+) -> PyResult<[Option<Bound<'py, PyAny>>; 3]> {
+    const NAMES: [&str; 3] = ["buffer", "nbytes", "flags"];
+    if args.len() > 3 {
+        return Err(PyTypeError::new_err(format!(
+            "{caller}() takes at most 3 arguments ({} given)",
+            args.len()
+        )));
+    }
+    let mut slots: [Option<Bound<'py, PyAny>>; 3] = [None, None, None];
+    for (i, v) in args.iter().enumerate() {
+        slots[i] = Some(v);
+    }
+    if let Some(kw) = kwargs {
+        for (k, v) in kw.iter() {
+            let name: String = k.extract()?;
+            let Some(i) = NAMES.iter().position(|n| *n == name) else {
+                return Err(PyTypeError::new_err(format!(
+                    "'{name}' is an invalid keyword argument for {caller}()"
+                )));
+            };
+            if slots[i].is_some() {
+                return Err(PyTypeError::new_err(format!(
+                    "argument for {caller}() given by name ('{name}') and position ({})",
+                    i + 1
+                )));
+            }
+            slots[i] = Some(v);
+        }
+    }
+    if slots[0].is_none() {
+        return Err(PyTypeError::new_err(format!(
+            "{caller}() missing required argument 'buffer' (pos 1)"
+        )));
+    }
+    Ok(slots)
+}
+
+/// The optional `flags` of `send`/`sendall` (positional only).
+fn send_flags<'py>(
+    args: &Bound<'py, PyTuple>,
+    caller: &str,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    match args.len() {
+        0 => Ok(None),
+        1 => Ok(Some(args.get_item(0)?)),
+        n => Err(PyTypeError::new_err(format!(
+            "{caller}() takes at most 2 arguments ({} given)",
+            n + 1
+        ))),
+    }
+}
+
 /// A buffer size argument: `ValueError('negative buffersize in <caller>')` below zero.
 fn buffer_size(bufsize: isize, caller: &str) -> PyResult<usize> {
     usize::try_from(bufsize)
@@ -155,15 +224,17 @@ fn sock_recv<'py>(
 
 /// `recvfrom_into(buffer[, nbytes[, flags]])`: `(nbytes, address)`.
 #[pyfunction]
-#[pyo3(signature = (sock, /, buffer, nbytes = 0, flags = 0))]
+#[pyo3(signature = (sock, /, *args, **kwargs))]
 fn sock_recvfrom_into<'py>(
     sock: &Bound<'py, PyAny>,
-    buffer: &Bound<'py, PyAny>,
-    nbytes: isize,
-    flags: i32,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let py = sock.py();
-    let mut target = WritableBuffer::new(buffer, "recvfrom_into")?;
+    let [buffer, nbytes, flags] = into_args(args, kwargs, "recvfrom_into")?;
+    let buffer = buffer.unwrap_or_else(|| py.None().into_bound(py));
+    let mut target = WritableBuffer::new(&buffer, "recvfrom_into")?;
+    let (nbytes, flags) = (int_arg(nbytes.as_ref())?, int_arg(flags.as_ref())?);
     let size = into_size(&target, nbytes, "recvfrom_into")?;
     let s = view(sock)?;
     let slice = target.slice_mut(size);
@@ -174,14 +245,17 @@ fn sock_recvfrom_into<'py>(
 /// `recv_into(buffer[, nbytes[, flags]])`: the datagram's size. Asking for 0 bytes returns 0
 /// without touching the socket, as the stdlib does.
 #[pyfunction]
-#[pyo3(signature = (sock, /, buffer, nbytes = 0, flags = 0))]
+#[pyo3(signature = (sock, /, *args, **kwargs))]
 fn sock_recv_into(
     sock: &Bound<'_, PyAny>,
-    buffer: &Bound<'_, PyAny>,
-    nbytes: isize,
-    flags: i32,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<usize> {
-    let mut target = WritableBuffer::new(buffer, "recv_into")?;
+    let py = sock.py();
+    let [buffer, nbytes, flags] = into_args(args, kwargs, "recv_into")?;
+    let buffer = buffer.unwrap_or_else(|| py.None().into_bound(py));
+    let mut target = WritableBuffer::new(&buffer, "recv_into")?;
+    let (nbytes, flags) = (int_arg(nbytes.as_ref())?, int_arg(flags.as_ref())?);
     let size = into_size(&target, nbytes, "recv_into")?;
     if size == 0 {
         return Ok(0);
@@ -201,8 +275,8 @@ fn sock_sendto(
 ) -> PyResult<usize> {
     let py = sock.py();
     let (flags, address) = match args.len() {
-        1 => (0, args.get_item(0)?),
-        2 => (args.get_item(0)?.extract::<i32>()?, args.get_item(1)?),
+        1 => (None, args.get_item(0)?),
+        2 => (Some(args.get_item(0)?), args.get_item(1)?),
         n => {
             return Err(PyTypeError::new_err(format!(
                 "sendto() takes 2 or 3 arguments ({} given)",
@@ -211,6 +285,7 @@ fn sock_sendto(
         }
     };
     with_bytes(data, |bytes| {
+        let flags: i32 = int_arg(flags.as_ref())?;
         let s = view(sock)?;
         let family = if s.family == AF_INET6 {
             AF_INET6
@@ -224,9 +299,15 @@ fn sock_sendto(
 
 /// `send(data[, flags])` to the connected peer.
 #[pyfunction]
-#[pyo3(signature = (sock, data, flags = 0, /))]
-fn sock_send(sock: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>, flags: i32) -> PyResult<usize> {
+#[pyo3(signature = (sock, data, /, *args))]
+fn sock_send(
+    sock: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+) -> PyResult<usize> {
+    let flags = send_flags(args, "send")?;
     with_bytes(data, |bytes| {
+        let flags: i32 = int_arg(flags.as_ref())?;
         let s = view(sock)?;
         detach_interruptible(sock.py(), |c| io::send(s.fd, s.mode, bytes, flags, c))
     })
@@ -235,9 +316,15 @@ fn sock_send(sock: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>, flags: i32) -> Py
 /// `sendall(data[, flags])`: sends until all of `data` is sent (one datagram for UDP); the
 /// timeout bounds the whole call, as in the stdlib. Returns `None`.
 #[pyfunction]
-#[pyo3(signature = (sock, data, flags = 0, /))]
-fn sock_sendall(sock: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>, flags: i32) -> PyResult<()> {
+#[pyo3(signature = (sock, data, /, *args))]
+fn sock_sendall(
+    sock: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+) -> PyResult<()> {
+    let flags = send_flags(args, "sendall")?;
     with_bytes(data, |bytes| {
+        let flags: i32 = int_arg(flags.as_ref())?;
         let s = view(sock)?;
         let deadline = match s.mode {
             Mode::Timeout(d) => crate::wait::deadline_after(d),
