@@ -298,71 +298,96 @@ mod tests {
 
     #[test]
     fn round_trip_truncation_and_modes() {
-        let (a, b) = pair();
-        let c = Cancel::new();
-        let fa = FdCell::Fixed(a.as_raw_fd());
-        let fb = FdCell::Fixed(b.as_raw_fd());
+        let (rx, tx) = pair();
+        let cancel = Cancel::new();
+        let frx = FdCell::Fixed(rx.as_raw_fd());
+        let ftx = FdCell::Fixed(tx.as_raw_fd());
         send_to(
-            fb,
+            ftx,
             Mode::Blocking,
             b"abcdef",
-            &a.local_addr().unwrap(),
+            &rx.local_addr().unwrap(),
             0,
-            &c,
+            &cancel,
         )
         .unwrap();
-        let mut buf = [0u8; 3];
-        let (n, from) = recv_from(fa, Mode::Blocking, &mut buf, 0, &c).unwrap();
+        let mut buffer = [0u8; 3];
+        let (n, from) = recv_from(frx, Mode::Blocking, &mut buffer, 0, &cancel).unwrap();
         assert_eq!(
-            (&buf[..n], from),
-            (&b"abc"[..], Some(b.local_addr().unwrap()))
+            (&buffer[..n], from),
+            (&b"abc"[..], Some(tx.local_addr().unwrap()))
         );
-        let e = recv(fa, Mode::NonBlocking, &mut buf, 0, &c).unwrap_err();
-        assert_eq!(e.errno(), Some(libc::EAGAIN));
-        let t = Instant::now();
-        let r = recv(
-            fa,
+        let err = recv(frx, Mode::NonBlocking, &mut buffer, 0, &cancel).unwrap_err();
+        assert_eq!(err.errno(), Some(libc::EAGAIN));
+        let start = Instant::now();
+        let res = recv(
+            frx,
             Mode::Timeout(Duration::from_millis(100)),
-            &mut buf,
+            &mut buffer,
             0,
-            &c,
+            &cancel,
         );
-        assert!(matches!(r, Err(Error::Timeout)));
-        assert!(t.elapsed() >= Duration::from_millis(100));
+        assert!(matches!(res, Err(Error::Timeout)));
+        assert!(start.elapsed() >= Duration::from_millis(100));
     }
 
     #[test]
     fn blocking_calls_that_return_at_once() {
-        let (a, b) = pair();
-        let c = Cancel::new();
-        let fa = FdCell::Fixed(a.as_raw_fd());
-        let mut buf = [0u8; 8];
+        let (rx, tx) = pair();
+        let cancel = Cancel::new();
+        let frx = FdCell::Fixed(rx.as_raw_fd());
+        let mut buffer = [0u8; 8];
         // MSG_DONTWAIT and MSG_ERRQUEUE: one attempt, even with a datagram queued.
-        let e = recv(fa, Mode::Blocking, &mut buf, libc::MSG_DONTWAIT, &c).unwrap_err();
-        assert_eq!(e.errno(), Some(libc::EAGAIN));
-        b.send(b"x").unwrap();
-        let e = recv(fa, Mode::Blocking, &mut buf, libc::MSG_ERRQUEUE, &c).unwrap_err();
-        assert_eq!(e.errno(), Some(libc::EAGAIN));
-        assert_eq!(recv(fa, Mode::Blocking, &mut buf, 0, &c).unwrap(), 1);
+        let err = recv(
+            frx,
+            Mode::Blocking,
+            &mut buffer,
+            libc::MSG_DONTWAIT,
+            &cancel,
+        )
+        .unwrap_err();
+        assert_eq!(err.errno(), Some(libc::EAGAIN));
+        tx.send(b"x").unwrap();
+        let err = recv(
+            frx,
+            Mode::Blocking,
+            &mut buffer,
+            libc::MSG_ERRQUEUE,
+            &cancel,
+        )
+        .unwrap_err();
+        assert_eq!(err.errno(), Some(libc::EAGAIN));
+        assert_eq!(
+            recv(frx, Mode::Blocking, &mut buffer, 0, &cancel).unwrap(),
+            1
+        );
         // Shut down for reading: 0 bytes from no address.
         // SAFETY: plain system call on a descriptor we own.
-        assert_eq!(unsafe { libc::shutdown(a.as_raw_fd(), libc::SHUT_RD) }, 0);
-        let r = recv_from(fa, Mode::Blocking, &mut buf, 0, &c).unwrap();
-        assert_eq!(r, (0, None));
+        assert_eq!(unsafe { libc::shutdown(rx.as_raw_fd(), libc::SHUT_RD) }, 0);
+        let res = recv_from(frx, Mode::Blocking, &mut buffer, 0, &cancel).unwrap();
+        assert_eq!(res, (0, None));
     }
 
     #[test]
     fn a_closed_cell_is_ebadf_at_once() {
-        let (a, _b) = pair();
-        let cell = AtomicI32::new(a.as_raw_fd());
-        let c = Cancel::new();
-        let mut buf = [0u8; 8];
+        let (rx, _tx) = pair();
+        let cell = AtomicI32::new(rx.as_raw_fd());
+        let cancel = Cancel::new();
+        let mut buffer = [0u8; 8];
         std::thread::scope(|s| {
-            let waiter = s.spawn(|| recv(FdCell::Shared(&cell), Mode::Blocking, &mut buf, 0, &c));
+            let waiter = s.spawn(|| {
+                recv(
+                    FdCell::Shared(&cell),
+                    Mode::Blocking,
+                    &mut buffer,
+                    0,
+                    &cancel,
+                )
+            });
             std::thread::sleep(Duration::from_millis(30));
             cell.store(-1, Ordering::Release);
-            let e = waiter.join().unwrap().unwrap_err();
-            assert_eq!(e.errno(), Some(libc::EBADF));
+            let err = waiter.join().unwrap().unwrap_err();
+            assert_eq!(err.errno(), Some(libc::EBADF));
         });
     }
 }

@@ -97,13 +97,14 @@ pub fn to_socket_addr(
         0
     };
     let ip = match (host_str, text) {
-        (Some(s), _) => match addr::parse_host(s.to_str()?, family)? {
-            Some(ip) => ip,
-            None => {
+        (Some(s), _) => {
+            if let Some(ip) = addr::parse_host(s.to_str()?, family)? {
+                ip
+            } else {
                 let text = host_text(&host)?;
                 py.detach(|| addr::lookup(&text, family))?
             }
-        },
+        }
         (None, Some(text)) => match addr::parse_host(&text, family)? {
             Some(ip) => ip,
             None => py.detach(|| addr::lookup(&text, family))?,

@@ -20,9 +20,16 @@ use pyo3::types::PyType;
 /// How many functions can be installed (udpeco's own and the batch/ancillary ones).
 const SLOTS: usize = 24;
 
-/// A function's C entry point and its `self` (the module).
+/// A function's C entry point (fast-call or tuple-and-dict, as pyo3 chose for its
+/// signature) and its `self` (the module).
+#[derive(Clone, Copy)]
+enum Entry {
+    Fast(ffi::PyCFunctionFastWithKeywords),
+    Varargs(ffi::PyCFunctionWithKeywords),
+}
+
 struct Target {
-    meth: ffi::PyCFunctionFastWithKeywords,
+    entry: Entry,
     module: usize,
 }
 
@@ -39,7 +46,11 @@ unsafe extern "C" fn trampoline<const I: usize>(
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let Some(target) = TARGETS[I].get() else {
+    let Some(Target {
+        entry: Entry::Fast(meth),
+        module,
+    }) = TARGETS[I].get()
+    else {
         return std::ptr::null_mut();
     };
     let nkw = if kwnames.is_null() {
@@ -65,12 +76,46 @@ unsafe extern "C" fn trampoline<const I: usize>(
     // SAFETY: a METH_FASTCALL|METH_KEYWORDS function called with its own self (the module),
     // with the GIL held, borrowed arguments that outlive the call and the same keyword names.
     unsafe {
-        (target.meth)(
-            target.module as *mut ffi::PyObject,
+        meth(
+            *module as *mut ffi::PyObject,
             buf.as_ptr(),
             nargs + 1,
             kwnames,
         )
+    }
+}
+
+/// The same for a function taking an argument tuple and a keyword dict (`**kwargs`).
+unsafe extern "C" fn trampoline_varargs<const I: usize>(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let Some(Target {
+        entry: Entry::Varargs(meth),
+        module,
+    }) = TARGETS[I].get()
+    else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: the interpreter passes a tuple `args`; the new tuple owns a reference to each
+    // item (SET_ITEM steals the ones taken here) and is released after the call.
+    unsafe {
+        let n = ffi::PyTuple_GET_SIZE(args);
+        let with_self = ffi::PyTuple_New(n + 1);
+        if with_self.is_null() {
+            return std::ptr::null_mut();
+        }
+        ffi::Py_INCREF(slf);
+        ffi::PyTuple_SET_ITEM(with_self, 0, slf);
+        for i in 0..n {
+            let item = ffi::PyTuple_GET_ITEM(args, i);
+            ffi::Py_INCREF(item);
+            ffi::PyTuple_SET_ITEM(with_self, i + 1, item);
+        }
+        let result = meth(*module as *mut ffi::PyObject, with_self, kwargs);
+        ffi::Py_DECREF(with_self);
+        result
     }
 }
 
@@ -102,6 +147,34 @@ const TRAMPOLINES: [ffi::PyCFunctionFastWithKeywords; SLOTS] = [
     trampoline::<23>,
 ];
 
+/// The tuple-and-dict trampolines, one per slot.
+const TRAMPOLINES_VARARGS: [ffi::PyCFunctionWithKeywords; SLOTS] = [
+    trampoline_varargs::<0>,
+    trampoline_varargs::<1>,
+    trampoline_varargs::<2>,
+    trampoline_varargs::<3>,
+    trampoline_varargs::<4>,
+    trampoline_varargs::<5>,
+    trampoline_varargs::<6>,
+    trampoline_varargs::<7>,
+    trampoline_varargs::<8>,
+    trampoline_varargs::<9>,
+    trampoline_varargs::<10>,
+    trampoline_varargs::<11>,
+    trampoline_varargs::<12>,
+    trampoline_varargs::<13>,
+    trampoline_varargs::<14>,
+    trampoline_varargs::<15>,
+    trampoline_varargs::<16>,
+    trampoline_varargs::<17>,
+    trampoline_varargs::<18>,
+    trampoline_varargs::<19>,
+    trampoline_varargs::<20>,
+    trampoline_varargs::<21>,
+    trampoline_varargs::<22>,
+    trampoline_varargs::<23>,
+];
+
 /// Makes `func` (a module function of this extension, taking the socket first) the method
 /// `name` of `cls`. Raises `TypeError` for another kind of callable: the caller then defines
 /// a Python method instead.
@@ -118,28 +191,44 @@ fn install_method(cls: &Bound<'_, PyType>, name: &str, func: &Bound<'_, PyAny>) 
         let f = obj.cast::<ffi::PyCFunctionObject>();
         (&*(*f).m_ml, (*f).m_self)
     };
-    if def.ml_flags != ffi::METH_FASTCALL | ffi::METH_KEYWORDS || module.is_null() {
+    let fast = ffi::METH_FASTCALL | ffi::METH_KEYWORDS;
+    let varargs = ffi::METH_VARARGS | ffi::METH_KEYWORDS;
+    if (def.ml_flags != fast && def.ml_flags != varargs) || module.is_null() {
         return Err(PyTypeError::new_err("not a fast-call function"));
     }
     let slot = NEXT.fetch_add(1, Ordering::Relaxed);
     if slot >= SLOTS {
         return Err(PyRuntimeError::new_err("no free method slot"));
     }
-    // SAFETY: the flags say the entry point has the fast-call-with-keywords signature.
-    let meth = unsafe { def.ml_meth.PyCFunctionFastWithKeywords };
+    // SAFETY: the flags say which signature the entry point has.
+    let (entry, ml_meth) = unsafe {
+        if def.ml_flags == fast {
+            (
+                Entry::Fast(def.ml_meth.PyCFunctionFastWithKeywords),
+                ffi::PyMethodDefPointer {
+                    PyCFunctionFastWithKeywords: TRAMPOLINES[slot],
+                },
+            )
+        } else {
+            (
+                Entry::Varargs(def.ml_meth.PyCFunctionWithKeywords),
+                ffi::PyMethodDefPointer {
+                    PyCFunctionWithKeywords: TRAMPOLINES_VARARGS[slot],
+                },
+            )
+        }
+    };
     // The module lives as long as the process: keep one reference for the target.
     // SAFETY: `module` is a live object.
     unsafe { ffi::Py_INCREF(module) };
     let _ = TARGETS[slot].set(Target {
-        meth,
+        entry,
         module: module as usize,
     });
     let method_def = Box::leak(Box::new(ffi::PyMethodDef {
         ml_name: CString::new(name)?.into_raw(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionFastWithKeywords: TRAMPOLINES[slot],
-        },
-        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ml_meth,
+        ml_flags: def.ml_flags,
         ml_doc: def.ml_doc,
     }));
     // SAFETY: `cls` is a live type; the definition is leaked, so it outlives the descriptor.
