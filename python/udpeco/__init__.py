@@ -2,16 +2,17 @@
 
 ``udpeco.socket`` (a ``socket.socket`` subclass) and ``udpeco.select`` are drop-in replacements
 for the stdlib's UDP socket and ``select.select``: a lab script can say ``import udpeco as socket``
-and keep its structure, while every datagram I/O call runs in Rust with the GIL released. Exceptions are the stdlib's own classes
-(``udpeco.error is socket.error``), with the same errno, so ``except socket.error`` keeps
-working. The engines (echo server, multi-port loop, timed client, scanner, load generator) run
-whole loops in Rust.
+and keep its structure, while every datagram I/O call runs in Rust with the GIL released.
+Exceptions are the stdlib's own classes (``udpeco.error is socket.error``), with the same errno,
+so ``except socket.error`` keeps working. The engines (echo server, multi-port loop, timed
+client, scanner, load generator) run whole loops in Rust.
 """
 
 from __future__ import annotations
 
 import socket as _stdlib_socket
 
+from udpeco._socket import socket
 from udpeco._udpeco import (
     IP_MULTICAST_LOOP,
     IP_MULTICAST_TTL,
@@ -44,7 +45,6 @@ from udpeco._udpeco import (
     scan,
     select,
 )
-from udpeco._socket import socket
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error

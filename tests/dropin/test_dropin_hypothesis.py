@@ -9,7 +9,6 @@ import socket
 from typing import Any
 
 import pytest
-
 import udpeco
 
 hypothesis = pytest.importorskip("hypothesis")

@@ -11,9 +11,8 @@ import sys
 import textwrap
 import threading
 
-from dropin_helpers import LOOPBACK
-
 import udpeco
+from dropin_helpers import LOOPBACK
 
 
 def _bound() -> udpeco.socket:

@@ -10,9 +10,8 @@ import socket
 import warnings
 
 import pytest
-from dropin_helpers import LOOPBACK
-
 import udpeco
+from dropin_helpers import LOOPBACK
 
 
 def _pair(closing):
