@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 
+import pytest
 import udpeco
 from dropin_helpers import LOOPBACK
 
@@ -126,6 +127,7 @@ def test_socketserver_udp_server() -> None:
 
 
 def test_mypy_accepts_udpeco_socket_where_socket_socket_is_required(tmp_path) -> None:
+    pytest.importorskip("mypy")
     src = tmp_path / "uses_socket.py"
     src.write_text(
         textwrap.dedent(
