@@ -265,3 +265,36 @@ def test_no_inherited_nonblocking_flag(bk, closing) -> None:
         s.settimeout(timeout)
         flags.append(bool(fcntl.fcntl(s.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK))
     assert flags == [False, True, True, False]
+
+
+def test_blocking_receive_with_a_full_error_queue_waits_quietly(bk, closing) -> None:
+    """IP_RECVERR and an ICMP error queued: poll reports POLLERR until the queue is read, so a
+    blocking receive must wait without spinning (the stdlib blocks in the kernel) and return
+    the next datagram."""
+    s = closing(bk.udp())
+    s.bind((LOOPBACK, 0))
+    s.setsockopt(socket.IPPROTO_IP, getattr(socket, "IP_RECVERR", 11), 1)  # Linux: 11
+    closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    closed.bind((LOOPBACK, 0))
+    dead = closed.getsockname()
+    closed.close()
+    s.sendto(b"nobody", dead)
+    s.settimeout(5.0)
+    with pytest.raises(ConnectionRefusedError):  # the ICMP error, once
+        s.recvfrom(10)
+    s.settimeout(None)
+    sender = closing(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    sender.bind((LOOPBACK, 0))
+    s.connect(sender.getsockname())  # no stray datagrams; the error queue stays
+    poller = select.poll()
+    poller.register(s, select.POLLIN)
+    assert poller.poll(0) == [(s.fileno(), select.POLLERR)]  # ready, with nothing to read
+    waiter = threading.Thread(target=lambda: box.append(_finishes(lambda: s.recvfrom(10))))
+    box: list[Any] = []
+    waiter.start()
+    time.sleep(0.5)  # the point: how much CPU a half-second wait costs
+    sender.sendto(b"wake", s.getsockname())
+    waiter.join(5)
+    (got, cpu) = box[0]
+    assert got == ("ok", (b"wake", sender.getsockname()))
+    assert cpu < 0.25, f"{cpu:.3f} s of CPU in a 0.5 s wait"
