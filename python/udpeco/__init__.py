@@ -1,16 +1,17 @@
 """udpeco: a fast, correct UDP toolkit with a Rust core.
 
-``udpeco.socket`` and ``udpeco.select`` are drop-in replacements for the stdlib's UDP socket and
-``select.select``: a lab script can say ``import udpeco as socket`` and keep its structure, while
-every socket call runs in Rust with the GIL released. Exceptions are the stdlib's own classes
-(``udpeco.error is socket.error``), with the same errno, so ``except socket.error`` keeps
-working. The engines (echo server, multi-port loop, timed client, scanner, load generator) run
-whole loops in Rust.
+``udpeco.socket`` (a ``socket.socket`` subclass) and ``udpeco.select`` are drop-in replacements
+for the stdlib's UDP socket and ``select.select``: a lab script can say ``import udpeco as socket``
+and keep its structure, while every datagram I/O call runs in Rust with the GIL released.
+Exceptions are the stdlib's own classes (``udpeco.error is socket.error``), with the same errno,
+so ``except socket.error`` keeps working. The engines (echo server, multi-port loop, timed
+client, scanner, load generator) run whole loops in Rust.
 """
 
 import socket as _stdlib_socket
 
 from udpeco import _udpeco
+from udpeco._socket import socket
 from udpeco._udpeco import (
     IP_MULTICAST_LOOP,
     IP_MULTICAST_TTL,
@@ -46,7 +47,6 @@ from udpeco._udpeco import (
     escape,
     scan,
     select,
-    socket,
 )
 from udpeco.datagram import CapturedDatagram
 

@@ -1,10 +1,10 @@
 //! Python address tuples to and from socket addresses, with the stdlib's checks and messages.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyInt, PyString, PyTuple};
 
 use crate::addr::{self, AF_INET6};
 
@@ -64,9 +64,15 @@ pub fn to_socket_addr(
             "AF_INET address must be a pair (host, port)"
         }));
     }
+    // The stdlib's order (`getsockaddrarg`): the host's type, the port's type (and C `int`
+    // range), the host's lookup, then the port's range and the flow label's.
     let host = tuple.get_item(0)?;
-    // The stdlib maps every overflow, even beyond the C `long` range (`2**70`), to its port
-    // message.
+    let host_str = host.cast::<PyString>().ok();
+    let text = match host_str {
+        Some(_) => None,
+        None => Some(host_text(&host)?),
+    };
+    // Every overflow, even beyond the C `long` range (`2**70`), is the port message.
     let port_overflow = || PyOverflowError::new_err(format!("{caller}(): port must be 0-65535."));
     let port: i64 = tuple.get_item(1)?.extract().map_err(|e: PyErr| {
         if e.is_instance_of::<PyOverflowError>(py) {
@@ -75,35 +81,54 @@ pub fn to_socket_addr(
             e
         }
     })?;
-    let port = u16::try_from(port).map_err(|_| port_overflow())?;
-    let flowinfo: u32 = if len > 2 {
-        let f: i64 = tuple.get_item(2)?.extract()?;
-        u32::try_from(f)
-            .ok()
-            .filter(|f| *f <= 0xfffff)
-            .ok_or_else(|| {
-                PyOverflowError::new_err(format!("{caller}(): flowinfo must be 0-1048575."))
-            })?
+    if i32::try_from(port).is_err() {
+        return Err(port_overflow());
+    }
+    // Flow label and scope id are C `unsigned int`s taken modulo 2**32, as the stdlib's `I`
+    // format does (a scope id of -1 is 4294967295).
+    let flowinfo = if len > 2 {
+        masked_u32(&tuple.get_item(2)?)?
     } else {
         0
     };
-    let scope_id: u32 = if len > 3 {
-        tuple.get_item(3)?.extract()?
+    let scope_id = if len > 3 {
+        masked_u32(&tuple.get_item(3)?)?
     } else {
         0
     };
-    // Fast path: numeric hosts and the special names need no lookup and keep the GIL.
-    if let Ok(s) = host.cast::<PyString>() {
-        if let Some(ip) = addr::parse_host(s.to_str()?, family)? {
-            return Ok(addr::socket_addr(ip, port, flowinfo, scope_id));
+    let ip = match (host_str, text) {
+        (Some(s), _) => {
+            if let Some(ip) = addr::parse_host(s.to_str()?, family)? {
+                ip
+            } else {
+                let text = host_text(&host)?;
+                py.detach(|| addr::lookup(&text, family))?
+            }
         }
+        (None, Some(text)) => match addr::parse_host(&text, family)? {
+            Some(ip) => ip,
+            None => py.detach(|| addr::lookup(&text, family))?,
+        },
+        (None, None) => unreachable!("a host is either a str or converted text"),
+    };
+    let port = u16::try_from(port).map_err(|_| port_overflow())?;
+    if flowinfo > 0xfffff {
+        return Err(PyOverflowError::new_err(format!(
+            "{caller}(): flowinfo must be 0-1048575."
+        )));
     }
-    let text = host_text(&host)?;
-    if let Some(ip) = addr::parse_host(&text, family)? {
-        return Ok(addr::socket_addr(ip, port, flowinfo, scope_id));
-    }
-    let ip = py.detach(|| addr::lookup(&text, family))?;
     Ok(addr::socket_addr(ip, port, flowinfo, scope_id))
+}
+
+/// An integer taken modulo 2**32 (`PyLong_AsUnsignedLongMask`); a non-integer is the
+/// interpreter's `TypeError`.
+fn masked_u32(value: &Bound<'_, PyAny>) -> PyResult<u32> {
+    if value.is_instance_of::<PyInt>() {
+        return value.bitand(0xFFFF_FFFF_u32)?.extract();
+    }
+    let v: i64 = value.extract()?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(v as u32)
 }
 
 /// The Python tuple for a socket address: `(host, port)` for IPv4 and
@@ -119,16 +144,6 @@ pub fn to_tuple<'py>(py: Python<'py>, addr: &SocketAddr) -> PyResult<Bound<'py, 
             (a.ip().to_string(), a.port(), a.flowinfo(), a.scope_id()).into_pyobject(py)
         }
     }
-}
-
-/// The unspecified address of a family as Python shows it for an unbound socket.
-pub fn unbound_tuple(py: Python<'_>, family: i32) -> PyResult<Bound<'_, PyTuple>> {
-    let any: IpAddr = if family == AF_INET6 {
-        Ipv6Addr::UNSPECIFIED.into()
-    } else {
-        Ipv4Addr::UNSPECIFIED.into()
-    };
-    to_tuple(py, &SocketAddr::new(any, 0))
 }
 
 /// Dotted-quad text of an IPv4 address, without the formatting machinery (hot path of

@@ -19,17 +19,16 @@ impl Drop for Export {
     }
 }
 
-/// Exports `obj`'s buffer with `flags`, or `None` when it has none (or not that kind).
-fn export(obj: &Bound<'_, PyAny>, flags: libc::c_int) -> Option<Export> {
+/// Exports `obj`'s buffer with `flags`, or the interpreter's error (`TypeError: a bytes-like
+/// object is required, not 'str'`, `BufferError` for a non-contiguous memoryview, ...).
+fn export(obj: &Bound<'_, PyAny>, flags: libc::c_int) -> PyResult<Export> {
     let mut view = MaybeUninit::<ffi::Py_buffer>::uninit();
     // SAFETY: `obj` is a live object; `view` is written on success only.
     if unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), flags) } != 0 {
-        // Discard the interpreter's error; the caller raises the stdlib's message.
-        drop(PyErr::take(obj.py()));
-        return None;
+        return Err(PyErr::fetch(obj.py()));
     }
     // SAFETY: PyObject_GetBuffer succeeded, so the view is initialised.
-    Some(Export(unsafe { view.assume_init() }))
+    Ok(Export(unsafe { view.assume_init() }))
 }
 
 /// The length of an export, in bytes.
@@ -37,18 +36,14 @@ fn length(e: &Export) -> usize {
     usize::try_from(e.0.len).unwrap_or(0)
 }
 
-/// Calls `f` with the bytes of a bytes-like `obj`; a `str` or other object gets the stdlib's
-/// `TypeError: a bytes-like object is required, not 'str'`.
+/// Calls `f` with the bytes of a bytes-like `obj`, as the stdlib's `y*` format: the
+/// interpreter's own error otherwise (`TypeError: a bytes-like object is required, not
+/// 'str'`; `BufferError` for a non-contiguous memoryview).
 pub fn with_bytes<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) -> PyResult<R> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return f(b.as_bytes());
     }
-    let Some(e) = export(obj, ffi::PyBUF_SIMPLE) else {
-        return Err(PyTypeError::new_err(format!(
-            "a bytes-like object is required, not '{}'",
-            obj.get_type().name()?
-        )));
-    };
+    let e = export(obj, ffi::PyBUF_SIMPLE)?;
     let len = length(&e);
     // SAFETY: the export pins `len` readable bytes at `buf` until it is dropped after `f`.
     let data = if len == 0 {
@@ -65,12 +60,12 @@ pub struct WritableBuffer {
 }
 
 impl WritableBuffer {
-    /// Exports `obj` for writing; read-only or non-buffer objects get the stdlib's message for
-    /// method `caller`.
+    /// Exports `obj` for writing; read-only, non-contiguous or non-buffer objects get the
+    /// stdlib's message for method `caller` (its `w*` format discards the interpreter's error).
     pub fn new(obj: &Bound<'_, PyAny>, caller: &str) -> PyResult<Self> {
         export(obj, ffi::PyBUF_WRITABLE)
             .map(|export| WritableBuffer { export })
-            .ok_or_else(|| {
+            .map_err(|_| {
                 let name = obj
                     .get_type()
                     .name()

@@ -14,6 +14,7 @@ mod errors;
 mod interrupt;
 mod load;
 mod msg;
+mod methods;
 mod scan;
 mod select;
 mod socket;
@@ -25,7 +26,9 @@ mod sockref;
 fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The version of the build (Cargo.toml), so `udpeco.__version__` cannot drift from it.
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    sockref::register(m)?;
     socket::register(m)?;
+    methods::register(m)?;
     echo::register(m)?;
     select::register(m)?;
     client::register(m)?;

@@ -9,10 +9,46 @@ use std::time::Duration;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyInt, PyList};
+use pyo3::types::{PyFloat, PyInt, PyList};
 
 use super::interrupt::detach_interruptible;
-use super::socket::{seconds_to_ns, PySocket};
+
+/// Seconds (a float or an int) to nanoseconds, exactly as the interpreter's
+/// `_PyTime_FromSecondsObject(..., _PyTime_ROUND_TIMEOUT)` converts a timeout: floats are
+/// rounded away from zero, ints must be integers (`__index__`), and the two overflow cases
+/// keep the interpreter's two different messages. `settimeout` and `select` both use it,
+/// as the stdlib's do, so their errors match (`inf` is "timestamp out of range for platform
+/// `time_t`"; an object with only `__float__` is refused).
+fn seconds_to_ns(value: &Bound<'_, PyAny>) -> PyResult<i64> {
+    const TOO_LARGE: &str = "timestamp too large to convert to C _PyTime_t";
+    if let Ok(f) = value.cast::<PyFloat>() {
+        let secs = f.value();
+        if secs.is_nan() {
+            return Err(PyValueError::new_err("Invalid value NaN (not a number)"));
+        }
+        let ns = secs * 1e9;
+        let ns = if ns >= 0.0 { ns.ceil() } else { ns.floor() };
+        // i64::MIN as f64 is exact (-2**63); the valid range is [-2**63, 2**63).
+        #[allow(clippy::cast_precision_loss)]
+        let limit = -(i64::MIN as f64);
+        if !(-limit..limit).contains(&ns) {
+            return Err(PyOverflowError::new_err(
+                "timestamp out of range for platform time_t",
+            ));
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        return Ok(ns as i64);
+    }
+    let secs: i64 = value.extract().map_err(|e: PyErr| {
+        if e.is_instance_of::<PyOverflowError>(value.py()) {
+            PyOverflowError::new_err(TOO_LARGE)
+        } else {
+            e
+        }
+    })?;
+    secs.checked_mul(1_000_000_000)
+        .ok_or_else(|| PyOverflowError::new_err(TOO_LARGE))
+}
 
 /// `_PyLong_AsInt` (the stdlib's C code) for a descriptor: any value outside the C `int` range is an
 /// `OverflowError` with its message.
@@ -32,11 +68,7 @@ fn c_int(value: &Bound<'_, PyAny>) -> PyResult<RawFd> {
 /// (`PyObject_AsFileDescriptor` in the stdlib's C code): a descriptor beyond the C `int`
 /// range is an `OverflowError`, checked before the sign.
 fn descriptor(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
-    // Fast path for udpeco's own socket class only: a subclass may override `fileno()`, which
-    // the stdlib would call.
-    let fd = if let Ok(s) = obj.cast_exact::<PySocket>() {
-        s.get().core().fd()
-    } else if obj.is_instance_of::<PyInt>() {
+    let fd = if obj.is_instance_of::<PyInt>() {
         c_int(obj)?
     } else if let Ok(method) = obj.getattr(intern!(obj.py(), "fileno")) {
         let value = method.call0()?;

@@ -1,22 +1,24 @@
-//! `udpeco.socket`: the core [`UdpSocket`] with the stdlib socket's methods, arguments,
-//! results and exceptions. Blocking work runs without the GIL and answers Ctrl+C.
+//! The datagram I/O calls of `udpeco.socket` (a `socket.socket` subclass): module functions
+//! taking the socket first (`sock_recv(sock, bufsize, flags=0)`), installed as the class's
+//! `recv`, `recvfrom`, `recv_into`, `recvfrom_into`, `send`, `sendall` and `sendto`
+//! ([`super::methods`]). Arguments, results and exceptions are the stdlib's; the work runs in
+//! [`crate::socket`] without the GIL and answers Ctrl+C.
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyFloat, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyTuple};
 
-use super::address::{to_socket_addr, to_tuple, unbound_tuple};
+use super::address::{to_socket_addr, to_tuple};
 use super::buffer::{with_bytes, WritableBuffer};
 use super::interrupt::detach_interruptible;
-use crate::addr::{AF_INET, AF_INET6};
+use super::sockref::view;
+use crate::addr::AF_INET6;
 use crate::error::Error;
-use crate::socket::{is_supported_family, Mode, OptValue, UdpSocket};
+use crate::socket::{self as io, Mode};
 
 /// Receive buffers up to this size are reused per thread; larger ones are allocated per call.
 const REUSED_BUFFER_MAX: usize = 256 * 1024;
@@ -79,479 +81,281 @@ fn received(buf: &[u8], n: usize) -> &[u8] {
     &buf[..n.min(buf.len())]
 }
 
-/// Seconds (a float or an int) to nanoseconds, exactly as the interpreter's
-/// `_PyTime_FromSecondsObject(..., _PyTime_ROUND_TIMEOUT)` converts a timeout: floats are
-/// rounded away from zero, ints must be integers (`__index__`), and the two overflow cases
-/// keep the interpreter's two different messages. `settimeout` and `select` both use it,
-/// as the stdlib's do, so their errors match (`inf` is "timestamp out of range for platform
-/// `time_t`"; an object with only `__float__` is refused).
-pub(crate) fn seconds_to_ns(value: &Bound<'_, PyAny>) -> PyResult<i64> {
-    const TOO_LARGE: &str = "timestamp too large to convert to C _PyTime_t";
-    if let Ok(f) = value.cast::<PyFloat>() {
-        let secs = f.value();
-        if secs.is_nan() {
-            return Err(PyValueError::new_err("Invalid value NaN (not a number)"));
-        }
-        let ns = secs * 1e9;
-        let ns = if ns >= 0.0 { ns.ceil() } else { ns.floor() };
-        // i64::MIN as f64 is exact (-2**63); the valid range is [-2**63, 2**63).
-        #[allow(clippy::cast_precision_loss)]
-        let limit = -(i64::MIN as f64);
-        if !(-limit..limit).contains(&ns) {
-            return Err(PyOverflowError::new_err(
-                "timestamp out of range for platform time_t",
-            ));
-        }
-        #[allow(clippy::cast_possible_truncation)]
-        return Ok(ns as i64);
-    }
-    let secs: i64 = value.extract().map_err(|e: PyErr| {
-        if e.is_instance_of::<PyOverflowError>(value.py()) {
-            PyOverflowError::new_err(TOO_LARGE)
-        } else {
-            e
-        }
-    })?;
-    secs.checked_mul(1_000_000_000)
-        .ok_or_else(|| PyOverflowError::new_err(TOO_LARGE))
-}
-
-/// `_PyTime_AsSecondsDouble` (the interpreter's): the float `gettimeout()` returns.
-fn ns_to_seconds(ns: i64) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    if ns % 1_000_000_000 == 0 {
-        (ns / 1_000_000_000) as f64
-    } else {
-        ns as f64 / 1e9
-    }
-}
-
-/// Converts a Python timeout (`None` or seconds) into a mode, with the stdlib's checks.
-fn mode_from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Mode> {
-    let Some(value) = value else {
-        return Ok(Mode::Blocking);
-    };
-    let ns = seconds_to_ns(value)?;
-    let ns = u64::try_from(ns).map_err(|_| PyValueError::new_err("Timeout value out of range"))?;
-    Ok(Mode::from_timeout(Some(Duration::from_nanos(ns))))
-}
-
-/// `socket.getdefaulttimeout()`, applied to new sockets as the stdlib does.
-fn default_mode(py: Python<'_>) -> PyResult<Mode> {
-    static GET_DEFAULT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let get = GET_DEFAULT.import(py, "socket", "getdefaulttimeout")?;
-    let value = get.call0()?;
-    mode_from_py(if value.is_none() { None } else { Some(&value) })
-}
-
-/// The stdlib enum member for a constant (`AddressFamily.AF_INET`, `SocketKind.SOCK_DGRAM`).
-fn stdlib_enum<'py>(
+/// `(data, address)` or `(nbytes, address)`, the address `None` when the kernel gave none.
+fn with_addr<'py>(
     py: Python<'py>,
-    cell: &PyOnceLock<Py<PyAny>>,
-    name: &str,
-    value: i32,
-) -> PyResult<Bound<'py, PyAny>> {
-    cell.import(py, "socket", name)?.call1((value,))
+    first: Bound<'py, PyAny>,
+    addr: Option<SocketAddr>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let addr = match addr {
+        Some(a) => to_tuple(py, &a)?.into_any(),
+        None => py.None().into_bound(py),
+    };
+    PyTuple::new(py, [first, addr])
 }
 
-/// A UDP socket with the stdlib's interface, backed by Rust.
-#[pyclass(frozen, subclass, weakref, module = "udpeco", name = "socket")]
-pub struct PySocket {
-    inner: UdpSocket,
+/// An optional integer argument (0 when absent), converted after the arguments before it, in
+/// the stdlib's order (a buffer is exported before the flags are read).
+fn int_arg<T: Default + TryFrom<i64>>(value: Option<&Bound<'_, PyAny>>) -> PyResult<T> {
+    let Some(value) = value else {
+        return Ok(T::default());
+    };
+    let wide: i64 = value.extract()?;
+    T::try_from(wide)
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("signed integer is out of range"))
 }
 
-impl PySocket {
-    /// The core socket (used by `select` to read the descriptor without a method call).
-    pub fn core(&self) -> &UdpSocket {
-        &self.inner
+/// The arguments of `recv_into`/`recvfrom_into` (`buffer[, nbytes[, flags]]`, also by
+/// keyword), parsed by hand so that an explicit `None` is refused as the stdlib refuses it.
+fn into_args<'py>(
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+    caller: &str,
+) -> PyResult<[Option<Bound<'py, PyAny>>; 3]> {
+    const NAMES: [&str; 3] = ["buffer", "nbytes", "flags"];
+    if args.len() > 3 {
+        return Err(PyTypeError::new_err(format!(
+            "{caller}() takes at most 3 arguments ({} given)",
+            args.len()
+        )));
     }
-
-    fn address(
-        &self,
-        py: Python<'_>,
-        address: &Bound<'_, PyAny>,
-        caller: &str,
-    ) -> PyResult<SocketAddr> {
-        to_socket_addr(py, address, self.inner.family(), caller)
+    let mut slots: [Option<Bound<'py, PyAny>>; 3] = [None, None, None];
+    for (i, v) in args.iter().enumerate() {
+        slots[i] = Some(v);
     }
-
-    fn addr_or_none(py: Python<'_>, addr: Option<SocketAddr>) -> PyResult<Bound<'_, PyAny>> {
-        match addr {
-            Some(a) => Ok(to_tuple(py, &a)?.into_any()),
-            None => Ok(py.None().into_bound(py)),
-        }
-    }
-}
-
-#[pymethods]
-impl PySocket {
-    /// Creates a UDP socket: `socket(family=AF_INET, type=SOCK_DGRAM, proto=0)`.
-    #[new]
-    #[pyo3(signature = (family = AF_INET, r#type = libc::SOCK_DGRAM, proto = 0))]
-    fn new(py: Python<'_>, family: i32, r#type: i32, proto: i32) -> PyResult<Self> {
-        let base = r#type & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
-        if base != libc::SOCK_DGRAM {
-            return Err(PyValueError::new_err(
-                "udpeco.socket supports only SOCK_DGRAM (UDP) sockets",
-            ));
-        }
-        if !is_supported_family(family) {
-            return Err(Error::from_errno(libc::EAFNOSUPPORT).into());
-        }
-        let mode = if r#type & libc::SOCK_NONBLOCK != 0 {
-            Mode::NonBlocking
-        } else {
-            default_mode(py)?
-        };
-        Ok(PySocket {
-            inner: UdpSocket::new(family, proto, mode)?,
-        })
-    }
-
-    /// The address family, as the stdlib's `AddressFamily` enum.
-    #[getter]
-    fn family<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        static CELL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        stdlib_enum(py, &CELL, "AddressFamily", self.inner.family())
-    }
-
-    /// The socket type, as the stdlib's `SocketKind` enum (always `SOCK_DGRAM`).
-    #[getter]
-    #[allow(clippy::unused_self)] // a Python property: it needs the receiver
-    fn r#type<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        static CELL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        stdlib_enum(py, &CELL, "SocketKind", libc::SOCK_DGRAM)
-    }
-
-    /// The protocol number given at creation.
-    #[getter]
-    fn proto(&self) -> i32 {
-        self.inner.proto()
-    }
-
-    /// The timeout in seconds, or `None` (same as `gettimeout()`).
-    #[getter]
-    fn timeout(&self) -> Option<f64> {
-        self.gettimeout()
-    }
-
-    /// Binds the socket to a local address `(host, port)`.
-    #[pyo3(signature = (address, /))]
-    fn bind(&self, py: Python<'_>, address: &Bound<'_, PyAny>) -> PyResult<()> {
-        let addr = self.address(py, address, "bind")?;
-        Ok(self.inner.bind(&addr)?)
-    }
-
-    /// Connects the socket to a remote address (fixes the peer of `send`/`recv`).
-    #[pyo3(signature = (address, /))]
-    fn connect(&self, py: Python<'_>, address: &Bound<'_, PyAny>) -> PyResult<()> {
-        let addr = self.address(py, address, "connect")?;
-        Ok(self.inner.connect(&addr)?)
-    }
-
-    /// Like `connect()`, but returns the errno (0 on success) instead of raising.
-    #[pyo3(signature = (address, /))]
-    fn connect_ex(&self, py: Python<'_>, address: &Bound<'_, PyAny>) -> PyResult<i32> {
-        let addr = self.address(py, address, "connect_ex")?;
-        match self.inner.connect(&addr) {
-            Ok(()) => Ok(0),
-            Err(e) => match e.errno() {
-                Some(errno) => Ok(errno),
-                None => Err(e.into()),
-            },
-        }
-    }
-
-    /// Sends `data` to `address`: `sendto(data, address)` or `sendto(data, flags, address)`.
-    #[pyo3(signature = (data, /, *args))]
-    fn sendto(
-        &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-    ) -> PyResult<usize> {
-        let (flags, address) = match args.len() {
-            1 => (0, args.get_item(0)?),
-            2 => (args.get_item(0)?.extract::<i32>()?, args.get_item(1)?),
-            n => {
+    if let Some(kw) = kwargs {
+        for (k, v) in kw.iter() {
+            let name: String = k.extract()?;
+            let Some(i) = NAMES.iter().position(|n| *n == name) else {
                 return Err(PyTypeError::new_err(format!(
-                    "sendto() takes 2 or 3 arguments ({} given)",
-                    n + 1
-                )))
-            }
-        };
-        with_bytes(data, |bytes| {
-            let addr = self.address(py, &address, "sendto")?;
-            let inner = &self.inner;
-            detach_interruptible(py, |c| inner.send_to(bytes, &addr, flags, c))
-        })
-    }
-
-    /// Sends `data` to the connected peer.
-    #[pyo3(signature = (data, flags = 0, /))]
-    fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, flags: i32) -> PyResult<usize> {
-        let inner = &self.inner;
-        with_bytes(data, |bytes| {
-            detach_interruptible(py, |c| inner.send(bytes, flags, c))
-        })
-    }
-
-    /// Sends all of `data` to the connected peer (one datagram for UDP); returns `None`.
-    #[pyo3(signature = (data, flags = 0, /))]
-    fn sendall(&self, py: Python<'_>, data: &Bound<'_, PyAny>, flags: i32) -> PyResult<()> {
-        self.send(py, data, flags).map(|_| ())
-    }
-
-    /// Receives one datagram of at most `bufsize` bytes: returns `(data, address)`.
-    #[pyo3(signature = (bufsize, flags = 0, /))]
-    fn recvfrom<'py>(
-        &self,
-        py: Python<'py>,
-        bufsize: isize,
-        flags: i32,
-    ) -> PyResult<Bound<'py, PyTuple>> {
-        let size = usize::try_from(bufsize)
-            .map_err(|_| PyValueError::new_err("negative buffersize in recvfrom"))?;
-        let inner = &self.inner;
-        let (data, addr) = with_scratch(size, |buf| {
-            let (n, addr) = detach_interruptible(py, |c| inner.recv_from(buf, flags, c))?;
-            Ok::<_, PyErr>((PyBytes::new(py, received(buf, n)), addr))
-        })?;
-        (data, Self::addr_or_none(py, addr)?).into_pyobject(py)
-    }
-
-    /// Receives one datagram of at most `bufsize` bytes from the connected peer.
-    #[pyo3(signature = (bufsize, flags = 0, /))]
-    fn recv<'py>(
-        &self,
-        py: Python<'py>,
-        bufsize: isize,
-        flags: i32,
-    ) -> PyResult<Bound<'py, PyBytes>> {
-        let size = usize::try_from(bufsize)
-            .map_err(|_| PyValueError::new_err("negative buffersize in recv"))?;
-        let inner = &self.inner;
-        with_scratch(size, |buf| {
-            let n = detach_interruptible(py, |c| inner.recv(buf, flags, c))?;
-            Ok(PyBytes::new(py, received(buf, n)))
-        })
-    }
-
-    /// Receives one datagram into `buffer`: returns `(nbytes, address)`.
-    #[pyo3(signature = (buffer, nbytes = 0, flags = 0))]
-    fn recvfrom_into<'py>(
-        &self,
-        py: Python<'py>,
-        buffer: &Bound<'py, PyAny>,
-        nbytes: isize,
-        flags: i32,
-    ) -> PyResult<Bound<'py, PyTuple>> {
-        let mut target = WritableBuffer::new(buffer, "recvfrom_into")?;
-        let size = Self::into_size(&target, nbytes, "recvfrom_into")?;
-        let inner = &self.inner;
-        let slice = target.slice_mut(size);
-        let (n, addr) = detach_interruptible(py, |c| inner.recv_from(slice, flags, c))?;
-        (n, Self::addr_or_none(py, addr)?).into_pyobject(py)
-    }
-
-    /// Receives one datagram from the connected peer into `buffer`: returns its size.
-    #[pyo3(signature = (buffer, nbytes = 0, flags = 0))]
-    fn recv_into(
-        &self,
-        py: Python<'_>,
-        buffer: &Bound<'_, PyAny>,
-        nbytes: isize,
-        flags: i32,
-    ) -> PyResult<usize> {
-        let mut target = WritableBuffer::new(buffer, "recv_into")?;
-        let size = Self::into_size(&target, nbytes, "recv_into")?;
-        let inner = &self.inner;
-        let slice = target.slice_mut(size);
-        detach_interruptible(py, |c| inner.recv(slice, flags, c))
-    }
-
-    /// Sets the timeout: `None` blocks, `0.0` never blocks, a positive float waits that long.
-    #[pyo3(signature = (value, /))]
-    fn settimeout(&self, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        self.inner.set_mode(mode_from_py(value)?);
-        self.ebadf_if_closed()
-    }
-
-    /// The timeout in seconds, or `None` when blocking.
-    fn gettimeout(&self) -> Option<f64> {
-        self.inner
-            .mode()
-            .timeout()
-            .map(|d| ns_to_seconds(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)))
-    }
-
-    /// `setblocking(True)` is `settimeout(None)`; `setblocking(False)` is `settimeout(0.0)`.
-    #[pyo3(signature = (flag, /))]
-    fn setblocking(&self, flag: &Bound<'_, PyAny>) -> PyResult<()> {
-        let blocking = flag.extract::<i64>()? != 0;
-        self.inner.set_mode(if blocking {
-            Mode::Blocking
-        } else {
-            Mode::NonBlocking
-        });
-        self.ebadf_if_closed()
-    }
-
-    /// False only when the socket is non-blocking (timeout `0.0`).
-    fn getblocking(&self) -> bool {
-        self.inner.mode() != Mode::NonBlocking
-    }
-
-    /// Sets a socket option: `setsockopt(level, optname, int | bytes)` or
-    /// `setsockopt(level, optname, None, optlen)`.
-    #[pyo3(signature = (level, optname, value, optlen = None, /))]
-    fn setsockopt(
-        &self,
-        level: i32,
-        optname: i32,
-        value: &Bound<'_, PyAny>,
-        optlen: Option<u32>,
-    ) -> PyResult<()> {
-        if value.is_none() {
-            // The stdlib parses a 3-argument call's value as a buffer, so a lone None is
-            // "a bytes-like object is required, not 'NoneType'".
-            let Some(len) = optlen else {
-                return Err(PyTypeError::new_err(
-                    "a bytes-like object is required, not 'NoneType'",
-                ));
+                    "'{name}' is an invalid keyword argument for {caller}()"
+                )));
             };
-            return Ok(self.inner.set_option(level, optname, OptValue::Null(len))?);
-        }
-        if let Ok(v) = value.extract::<i32>() {
-            return Ok(self.inner.set_option(level, optname, OptValue::Int(v))?);
-        }
-        with_bytes(value, |b| {
-            Ok(self.inner.set_option(level, optname, OptValue::Bytes(b))?)
-        })
-    }
-
-    /// Reads a socket option: an int, or `buflen` raw bytes.
-    #[pyo3(signature = (level, optname, buflen = None, /))]
-    fn getsockopt<'py>(
-        &self,
-        py: Python<'py>,
-        level: i32,
-        optname: i32,
-        buflen: Option<i64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        // CPython treats `buflen == 0` like no buflen (an int result).
-        match buflen.filter(|&n| n != 0) {
-            None => Ok(self
-                .inner
-                .option_int(level, optname)?
-                .into_pyobject(py)?
-                .into_any()),
-            Some(n) => {
-                Ok(PyBytes::new(py, &self.inner.option_bytes(level, optname, n)?).into_any())
+            if slots[i].is_some() {
+                return Err(PyTypeError::new_err(format!(
+                    "argument for {caller}() given by name ('{name}') and position ({})",
+                    i + 1
+                )));
             }
+            slots[i] = Some(v);
         }
     }
-
-    /// The local address.
-    fn getsockname<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Self::addr_or_none(py, self.inner.local_addr()?)
+    if slots[0].is_none() {
+        return Err(PyTypeError::new_err(format!(
+            "{caller}() missing required argument 'buffer' (pos 1)"
+        )));
     }
+    Ok(slots)
+}
 
-    /// The connected peer's address (`OSError` ENOTCONN when not connected).
-    fn getpeername<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Self::addr_or_none(py, self.inner.peer_addr()?)
+/// The optional `flags` of `send`/`sendall` (positional only).
+fn send_flags<'py>(
+    args: &Bound<'py, PyTuple>,
+    caller: &str,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    match args.len() {
+        0 => Ok(None),
+        1 => Ok(Some(args.get_item(0)?)),
+        n => Err(PyTypeError::new_err(format!(
+            "{caller}() takes at most 2 arguments ({} given)",
+            n + 1
+        ))),
     }
+}
 
-    /// The file descriptor, or -1 once closed.
-    fn fileno(&self) -> i32 {
-        self.inner.fd()
+/// A buffer size argument: `ValueError('negative buffersize in <caller>')` below zero.
+fn buffer_size(bufsize: isize, caller: &str) -> PyResult<usize> {
+    usize::try_from(bufsize)
+        .map_err(|_| PyValueError::new_err(format!("negative buffersize in {caller}")))
+}
+
+/// How many bytes a `*_into` call may write: `nbytes`, or the whole buffer when 0.
+fn into_size(target: &WritableBuffer, nbytes: isize, caller: &str) -> PyResult<usize> {
+    let n = buffer_size(nbytes, caller)?;
+    if n == 0 {
+        return Ok(target.len());
     }
-
-    /// Closes the socket; later operations raise `OSError` EBADF. Closing twice is allowed.
-    fn close(&self) -> PyResult<()> {
-        Ok(self.inner.close()?)
+    if n > target.len() {
+        return Err(PyValueError::new_err(
+            "nbytes is greater than the length of the buffer",
+        ));
     }
+    Ok(n)
+}
 
-    /// Gives up the descriptor without closing it and returns it.
-    fn detach(&self) -> i32 {
-        self.inner.detach()
+/// `recvfrom(bufsize[, flags])`: one datagram of at most `bufsize` bytes and its sender.
+#[pyfunction]
+#[pyo3(signature = (sock, bufsize, flags = 0, /))]
+fn sock_recvfrom<'py>(
+    sock: &Bound<'py, PyAny>,
+    bufsize: isize,
+    flags: i32,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let py = sock.py();
+    let size = buffer_size(bufsize, "recvfrom")?;
+    let s = view(sock)?;
+    let (data, addr) = with_scratch(size, |buf| {
+        let (n, addr) = detach_interruptible(py, |c| io::recv_from(s.fd, s.mode, buf, flags, c))?;
+        Ok::<_, PyErr>((PyBytes::new(py, received(buf, n)), addr))
+    })?;
+    with_addr(py, data.into_any(), addr)
+}
+
+/// `recv(bufsize[, flags])`: one datagram of at most `bufsize` bytes. `recv(0)` returns `b''`
+/// without touching the socket, as the stdlib does (a queued datagram stays queued).
+#[pyfunction]
+#[pyo3(signature = (sock, bufsize, flags = 0, /))]
+fn sock_recv<'py>(
+    sock: &Bound<'py, PyAny>,
+    bufsize: isize,
+    flags: i32,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let py = sock.py();
+    let size = buffer_size(bufsize, "recv")?;
+    if size == 0 {
+        return Ok(PyBytes::new(py, b""));
     }
+    let s = view(sock)?;
+    with_scratch(size, |buf| {
+        let n = detach_interruptible(py, |c| io::recv(s.fd, s.mode, buf, flags, c))?;
+        Ok(PyBytes::new(py, received(buf, n)))
+    })
+}
 
-    /// Shuts down reading (`SHUT_RD`), writing (`SHUT_WR`) or both (`SHUT_RDWR`).
-    #[pyo3(signature = (how, /))]
-    fn shutdown(&self, how: i32) -> PyResult<()> {
-        Ok(self.inner.shutdown(how)?)
+/// `recvfrom_into(buffer[, nbytes[, flags]])`: `(nbytes, address)`.
+#[pyfunction]
+#[pyo3(signature = (sock, /, *args, **kwargs))]
+fn sock_recvfrom_into<'py>(
+    sock: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let py = sock.py();
+    let [buffer, nbytes, flags] = into_args(args, kwargs, "recvfrom_into")?;
+    let buffer = buffer.unwrap_or_else(|| py.None().into_bound(py));
+    let mut target = WritableBuffer::new(&buffer, "recvfrom_into")?;
+    let (nbytes, flags) = (int_arg(nbytes.as_ref())?, int_arg(flags.as_ref())?);
+    let size = into_size(&target, nbytes, "recvfrom_into")?;
+    let s = view(sock)?;
+    let slice = target.slice_mut(size);
+    let (n, addr) = detach_interruptible(py, |c| io::recv_from(s.fd, s.mode, slice, flags, c))?;
+    with_addr(py, n.into_pyobject(py)?.into_any(), addr)
+}
+
+/// `recv_into(buffer[, nbytes[, flags]])`: the datagram's size. Asking for 0 bytes returns 0
+/// without touching the socket, as the stdlib does.
+#[pyfunction]
+#[pyo3(signature = (sock, /, *args, **kwargs))]
+fn sock_recv_into(
+    sock: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<usize> {
+    let py = sock.py();
+    let [buffer, nbytes, flags] = into_args(args, kwargs, "recv_into")?;
+    let buffer = buffer.unwrap_or_else(|| py.None().into_bound(py));
+    let mut target = WritableBuffer::new(&buffer, "recv_into")?;
+    let (nbytes, flags) = (int_arg(nbytes.as_ref())?, int_arg(flags.as_ref())?);
+    let size = into_size(&target, nbytes, "recv_into")?;
+    if size == 0 {
+        return Ok(0);
     }
+    let s = view(sock)?;
+    let slice = target.slice_mut(size);
+    detach_interruptible(sock.py(), |c| io::recv(s.fd, s.mode, slice, flags, c))
+}
 
-    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    #[pyo3(signature = (*_args))]
-    fn __exit__(&self, _args: &Bound<'_, PyTuple>) -> PyResult<()> {
-        self.close()
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let s = &self.inner;
-        let family = s.family();
-        let ty = libc::SOCK_DGRAM;
-        let proto = s.proto();
-        if s.is_closed() {
-            return Ok(format!(
-                "<udpeco.socket [closed] fd=-1, family={family}, type={ty}, proto={proto}>"
-            ));
+/// `sendto(data, address)` or `sendto(data, flags, address)`.
+#[pyfunction]
+#[pyo3(signature = (sock, data, /, *args))]
+fn sock_sendto(
+    sock: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+) -> PyResult<usize> {
+    let py = sock.py();
+    let (flags, address) = match args.len() {
+        1 => (None, args.get_item(0)?),
+        2 => (Some(args.get_item(0)?), args.get_item(1)?),
+        n => {
+            return Err(PyTypeError::new_err(format!(
+                "sendto() takes 2 or 3 arguments ({} given)",
+                n + 1
+            )))
         }
-        let mut text = format!(
-            "<udpeco.socket fd={}, family={family}, type={ty}, proto={proto}",
-            s.fd()
-        );
-        let laddr = match s.local_addr() {
-            Ok(Some(a)) => Some(to_tuple(py, &a)?),
-            Ok(None) => Some(unbound_tuple(py, family)?),
-            Err(_) => None,
+    };
+    with_bytes(data, |bytes| {
+        let flags: i32 = int_arg(flags.as_ref())?;
+        let s = view(sock)?;
+        let family = if s.family == AF_INET6 {
+            AF_INET6
+        } else {
+            libc::AF_INET
         };
-        if let Some(l) = laddr {
-            let _ = write!(text, ", laddr={}", l.repr()?);
-        }
-        if let Ok(Some(r)) = s.peer_addr() {
-            let _ = write!(text, ", raddr={}", to_tuple(py, &r)?.repr()?);
-        }
-        text.push('>');
-        Ok(text)
-    }
+        let addr: SocketAddr = to_socket_addr(py, &address, family, "sendto")?;
+        detach_interruptible(py, |c| io::send_to(s.fd, s.mode, bytes, &addr, flags, c))
+    })
 }
 
-impl PySocket {
-    /// `EBADF` once closed: the stdlib's `settimeout`/`setblocking` record the new timeout and
-    /// then set `O_NONBLOCK` with `fcntl`, which fails with `EBADF` on a closed socket.
-    fn ebadf_if_closed(&self) -> PyResult<()> {
-        if self.inner.is_closed() {
-            return Err(Error::from_errno(libc::EBADF).into());
-        }
-        Ok(())
-    }
-
-    /// How many bytes a `*_into` call may write: `nbytes`, or the whole buffer when 0.
-    fn into_size(target: &WritableBuffer, nbytes: isize, caller: &str) -> PyResult<usize> {
-        let n = usize::try_from(nbytes)
-            .map_err(|_| PyValueError::new_err(format!("negative buffersize in {caller}")))?;
-        if n == 0 {
-            return Ok(target.len());
-        }
-        if n > target.len() {
-            return Err(PyValueError::new_err(
-                "nbytes is greater than the length of the buffer",
-            ));
-        }
-        Ok(n)
-    }
+/// `send(data[, flags])` to the connected peer.
+#[pyfunction]
+#[pyo3(signature = (sock, data, /, *args))]
+fn sock_send(
+    sock: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+) -> PyResult<usize> {
+    let flags = send_flags(args, "send")?;
+    with_bytes(data, |bytes| {
+        let flags: i32 = int_arg(flags.as_ref())?;
+        let s = view(sock)?;
+        detach_interruptible(sock.py(), |c| io::send(s.fd, s.mode, bytes, flags, c))
+    })
 }
 
-/// Integer constants the lab uses, with the platform's values (same as the stdlib's).
+/// `sendall(data[, flags])`: sends until all of `data` is sent (one datagram for UDP); the
+/// timeout bounds the whole call, as in the stdlib. Returns `None`.
+#[pyfunction]
+#[pyo3(signature = (sock, data, /, *args))]
+fn sock_sendall(
+    sock: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+) -> PyResult<()> {
+    let flags = send_flags(args, "sendall")?;
+    with_bytes(data, |bytes| {
+        let flags: i32 = int_arg(flags.as_ref())?;
+        let s = view(sock)?;
+        let deadline = match s.mode {
+            Mode::Timeout(d) => crate::wait::deadline_after(d),
+            _ => None,
+        };
+        let mut sent = 0;
+        loop {
+            let mode = match (s.mode, deadline) {
+                (Mode::Timeout(_), Some(d)) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::Timeout.into());
+                    }
+                    Mode::Timeout(left.max(Duration::from_nanos(1)))
+                }
+                (m, _) => m,
+            };
+            let rest = &bytes[sent..];
+            sent += detach_interruptible(sock.py(), |c| io::send(s.fd, mode, rest, flags, c))?;
+            if sent >= bytes.len() {
+                return Ok(());
+            }
+            sock.py().check_signals()?;
+        }
+    })
+}
+
+/// Integer constants a UDP program uses, with the platform's values (same as the stdlib's).
 const CONSTANTS: &[(&str, i32)] = &[
-    ("AF_INET", AF_INET),
-    ("AF_INET6", AF_INET6),
+    ("AF_INET", libc::AF_INET),
+    ("AF_INET6", libc::AF_INET6),
     ("SOCK_DGRAM", libc::SOCK_DGRAM),
     ("SOCK_NONBLOCK", libc::SOCK_NONBLOCK),
     ("SOCK_CLOEXEC", libc::SOCK_CLOEXEC),
@@ -581,9 +385,15 @@ const CONSTANTS: &[(&str, i32)] = &[
     ("SHUT_RDWR", libc::SHUT_RDWR),
 ];
 
-/// Adds `socket` and the constants to the module.
+/// Adds the I/O functions and the constants to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PySocket>()?;
+    m.add_function(wrap_pyfunction!(sock_recvfrom, m)?)?;
+    m.add_function(wrap_pyfunction!(sock_recv, m)?)?;
+    m.add_function(wrap_pyfunction!(sock_recvfrom_into, m)?)?;
+    m.add_function(wrap_pyfunction!(sock_recv_into, m)?)?;
+    m.add_function(wrap_pyfunction!(sock_sendto, m)?)?;
+    m.add_function(wrap_pyfunction!(sock_send, m)?)?;
+    m.add_function(wrap_pyfunction!(sock_sendall, m)?)?;
     for (name, value) in CONSTANTS {
         m.add(*name, *value)?;
     }

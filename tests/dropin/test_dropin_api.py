@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import select
 import socket
+import threading
 
 import pytest
 from dropin_helpers import LOOPBACK, STDLIB, raises_exactly
@@ -162,17 +163,35 @@ def test_repr_shape(bk, closing) -> None:
     assert "[closed] fd=-1" in repr(ours)
 
 
-def test_udpeco_defaults_to_udp_and_refuses_other_types(closing) -> None:
-    """Documented difference: udpeco.socket is UDP only, so its default type is SOCK_DGRAM."""
+def test_udpeco_defaults_to_udp_and_other_types_are_the_stdlibs(closing) -> None:
+    """Documented difference: the default type is SOCK_DGRAM. Another type is what the stdlib
+    makes (a real socket.socket), with udpeco's recv/send calls: a TCP exchange works."""
     import udpeco
 
     s = closing(udpeco.socket())
     assert (s.family, s.type, s.proto) == (socket.AF_INET, socket.SOCK_DGRAM, 0)
-    raises_exactly(
-        lambda: udpeco.socket(socket.AF_INET, socket.SOCK_STREAM),
-        ValueError,
-        message="udpeco.socket supports only SOCK_DGRAM (UDP) sockets",
-    )
+    server = closing(udpeco.socket(socket.AF_INET, socket.SOCK_STREAM))
+    assert server.type == socket.SOCK_STREAM and isinstance(server, udpeco.socket)
+    server.bind((LOOPBACK, 0))
+    server.listen()
+    client = closing(udpeco.socket(socket.AF_INET, socket.SOCK_STREAM))
+    client.settimeout(5)
+    client.connect(server.getsockname())
+    conn, _ = server.accept()
+    closing(conn)
+    payload = bytes(range(256)) * 4096  # 1 MiB: several partial sends
+
+    def send() -> None:
+        client.sendall(payload)
+        client.shutdown(socket.SHUT_WR)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    got = bytearray()
+    while chunk := conn.recv(65536):
+        got += chunk
+    sender.join()
+    assert got == payload
 
 
 def test_repr_names_udpeco(closing) -> None:
