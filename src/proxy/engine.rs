@@ -517,10 +517,11 @@ fn as_uninit(buf: &mut [u8]) -> &mut [std::mem::MaybeUninit<u8>] {
 fn recv_from(sock: &Socket, buf: &mut [u8]) -> Result<Option<(usize, SocketAddr)>> {
     loop {
         match sock.recv_from(as_uninit(buf)) {
-            Ok((n, from)) => match from.as_socket() {
-                Some(addr) => return Ok(Some((n, addr))),
-                None => continue,
-            },
+            Ok((n, from)) => {
+                if let Some(addr) = from.as_socket() {
+                    return Ok(Some((n, addr)));
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
             // An ICMP error for an earlier reply to a client that went away.
             Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {}

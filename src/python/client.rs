@@ -126,5 +126,6 @@ impl PyClient {
 
 /// Adds `Client` to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("MAX_SECONDS", crate::wait::MAX_SECONDS)?;
     m.add_class::<PyClient>()
 }

@@ -12,6 +12,7 @@ mod echo;
 mod errors;
 mod interrupt;
 mod load;
+mod proxy;
 mod scan;
 mod select;
 mod socket;
@@ -26,5 +27,6 @@ fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     client::register(m)?;
     load::register(m)?;
     scan::register(m)?;
+    proxy::register(m)?;
     Ok(())
 }
