@@ -7,7 +7,32 @@
 //! checks the source again) and a closed port answers with `ECONNREFUSED` at once instead of
 //! a timeout. Waiting goes through [`crate::wait::wait_fd`], so a [`Cancel`] (Ctrl+C) ends it
 //! within one tick.
+//!
+//! # Never an earlier request's reply
+//!
+//! With retries, a slow or jittery path, or a network that reorders, the reply to an earlier
+//! request (or to an earlier try) can arrive while the client waits for a later one. The
+//! client does not change what it sends (an echo server must get the user's bytes, nothing
+//! added), so it tells replies apart in two ways:
+//!
+//! - **Echo matching** (the default, `echo = true`): an echo server returns the request's
+//!   bytes, so a reply counts only if it is exactly the request (its full length, read with
+//!   `MSG_TRUNC`, and its bytes up to `bufsize`); any other datagram is an earlier request's
+//!   echo and is discarded (counted in [`Client::stale`]).
+//! - **A fresh source port when that cannot decide**: identical payloads cannot be told
+//!   apart, so the client remembers how many echoes of each payload may still be on their
+//!   way (sent tries minus replies seen). A request whose payload may still have an echo in
+//!   flight is sent from a new socket (a new source port): the old socket is closed, and its
+//!   late echoes are dropped by the kernel. Without echo matching (`echo = false`, for a
+//!   server that does not echo) any unanswered try makes the next request use a new socket.
+//!
+//! So a request never returns a reply that was sent in answer to an earlier request, except
+//! when the network itself duplicates a datagram after the earlier request already got its
+//! reply (which no client can tell without changing the payload).
 
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -28,6 +53,10 @@ pub struct Client {
     timeout: Option<Duration>,
     retries: u32,
     buf: Vec<u8>,
+    echo: bool,
+    /// Echoes that may still arrive on the current socket, per payload key ([`key_of`]).
+    in_flight: HashMap<u64, u32>,
+    stale: u64,
 }
 
 impl Client {
@@ -63,7 +92,29 @@ impl Client {
             // No datagram is longer than 64 KiB: a larger `bufsize` truncates nothing more, and
             // allocating it as given would abort the process for an absurd value.
             buf: vec![0; bufsize.min(MAX_DATAGRAM)],
+            echo: true,
+            in_flight: HashMap::new(),
+            stale: 0,
         })
+    }
+
+    /// Whether a reply must be the request's bytes (an echo server, the default) or any
+    /// datagram from the server counts (see the module documentation).
+    pub fn set_echo(&mut self, echo: bool) {
+        self.echo = echo;
+    }
+
+    /// True when replies must echo the request.
+    #[must_use]
+    pub fn echo(&self) -> bool {
+        self.echo
+    }
+
+    /// Replies discarded because they were not this request's echo (late replies to earlier
+    /// requests), since the client was made.
+    #[must_use]
+    pub fn stale(&self) -> u64 {
+        self.stale
     }
 
     /// The server's address.
@@ -109,8 +160,8 @@ impl Client {
 
     /// Sends `data` and returns the reply (a slice of the client's buffer).
     ///
-    /// Replies that were still queued from an earlier request that timed out are discarded
-    /// first, so they cannot be taken for this request's reply.
+    /// Replies to earlier requests are discarded, never returned (see the module
+    /// documentation); the socket may be replaced by a new one for that.
     ///
     /// # Errors
     /// [`Error::Timeout`] when no try got an answer in time, [`Error::Io`] for socket errors
@@ -122,6 +173,48 @@ impl Client {
     }
 
     fn request_len(&mut self, data: &[u8], cancel: &Cancel) -> Result<usize> {
+        if self.sock.is_none() {
+            return Err(Error::from_errno(libc::EBADF));
+        }
+        self.drain();
+        let key = key_of(&data[..data.len().min(self.buf.len())], data.len());
+        let ambiguous = if self.echo {
+            self.in_flight.contains_key(&key)
+        } else {
+            !self.in_flight.is_empty()
+        };
+        if ambiguous || self.in_flight.len() >= MAX_IN_FLIGHT {
+            self.reopen()?;
+        }
+        for _ in 0..=self.retries {
+            self.socket()?.send(data)?;
+            *self.in_flight.entry(key).or_insert(0) += 1;
+            let deadline = self.timeout.and_then(deadline_after);
+            loop {
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                if !wait_fd(self.socket()?.as_raw_fd(), READ_EVENTS, left, cancel)? {
+                    break; // This try timed out.
+                }
+                let Some((n, len)) = self.receive()? else {
+                    continue;
+                };
+                let matches = if self.echo {
+                    len == data.len() && self.buf[..n] == data[..n]
+                } else {
+                    true
+                };
+                if matches {
+                    return Ok(n);
+                }
+                self.stale += 1;
+            }
+        }
+        Err(Error::Timeout)
+    }
+
+    /// Reads one datagram from the server into the buffer: `(bytes kept, full length)`, and
+    /// takes its echo off the in-flight table. `None` for nothing (or a foreign source).
+    fn receive(&mut self) -> Result<Option<(usize, usize)>> {
         let sock = self
             .sock
             .as_ref()
@@ -130,24 +223,50 @@ impl Client {
         let buf: &mut [MaybeUninit<u8>] = unsafe {
             &mut *(std::ptr::from_mut::<[u8]>(self.buf.as_mut_slice()) as *mut [MaybeUninit<u8>])
         };
-        discard_stale(sock, buf);
-        for _ in 0..=self.retries {
-            sock.send(data)?;
-            let deadline = self.timeout.and_then(deadline_after);
-            loop {
-                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                if !wait_fd(sock.as_raw_fd(), READ_EVENTS, left, cancel)? {
-                    break; // This try timed out.
-                }
-                match sock.recv_from(buf) {
-                    Ok((n, from)) if from.as_socket() == Some(self.peer) => return Ok(n),
-                    Ok(_) => {} // Not from the server: ignored.
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(Error::Io(e)),
-                }
+        match sock.recv_from_with_flags(buf, libc::MSG_TRUNC) {
+            Ok((len, from)) if from.as_socket() == Some(self.peer) => {
+                let n = len.min(self.buf.len());
+                self.forget(key_of(&self.buf[..n], len));
+                Ok(Some((n, len)))
+            }
+            Ok(_) => Ok(None), // Not from the server: ignored.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(Error::Io(e)),
+        }
+    }
+
+    /// One echo of the payload `key` arrived: it is no longer in flight.
+    fn forget(&mut self, key: u64) {
+        if !self.echo {
+            self.in_flight.clear();
+            return;
+        }
+        if let Some(count) = self.in_flight.get_mut(&key) {
+            *count -= 1;
+            if *count == 0 {
+                self.in_flight.remove(&key);
             }
         }
-        Err(Error::Timeout)
+    }
+
+    /// Reads and drops what is queued (late replies, a pending ICMP error), up to
+    /// [`MAX_STALE`], taking each late echo off the in-flight table.
+    fn drain(&mut self) {
+        for _ in 0..MAX_STALE {
+            match self.receive() {
+                Ok(Some(_)) => self.stale += 1,
+                Err(e) if e.errno() == Some(libc::ECONNREFUSED) => {}
+                Ok(None) | Err(_) => return,
+            }
+        }
+    }
+
+    /// Replaces the socket with a new one (a new source port) connected to the same server:
+    /// the old socket's late echoes can no longer reach this client.
+    fn reopen(&mut self) -> Result<()> {
+        self.sock = Some(connect_udp(self.peer, None)?);
+        self.in_flight.clear();
+        Ok(())
     }
 
     /// The buffer the last [`Client::request`] wrote its reply to (for bindings that
@@ -166,18 +285,19 @@ impl Client {
 /// The size of the largest UDP datagram (a 16-bit length), the most a reply can fill.
 const MAX_DATAGRAM: usize = 1 << 16;
 
-/// Most datagrams [`discard_stale`] drops before a request (bounds the work if a peer floods).
+/// Most datagrams [`Client::drain`] drops before a request (bounds the work if a peer floods).
 const MAX_STALE: usize = 4096;
 
-/// Reads and drops what is queued (late replies, a pending ICMP error), up to [`MAX_STALE`].
-fn discard_stale(sock: &Socket, buf: &mut [MaybeUninit<u8>]) {
-    for _ in 0..MAX_STALE {
-        match sock.recv(buf) {
-            Ok(_) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {}
-            Err(_) => return,
-        }
-    }
+/// Most payloads remembered as possibly in flight; beyond it the client takes a new socket.
+const MAX_IN_FLIGHT: usize = 1024;
+
+/// The in-flight key of a payload: a hash of the bytes a reply can show (up to `bufsize`)
+/// and of its full length.
+fn key_of(kept: &[u8], len: usize) -> u64 {
+    let mut h = DefaultHasher::new();
+    kept.hash(&mut h);
+    len.hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]
@@ -353,6 +473,127 @@ mod tests {
         std::thread::sleep(Duration::from_millis(150));
         c.timeout = Some(Duration::from_secs(2));
         assert_eq!(c.request(b"second", &Cancel::new()).unwrap(), b"second");
+        t.join().unwrap();
+    }
+
+    /// A peer that answers each datagram `delays[i]` after the i-th arrives (a jittery,
+    /// reordering path), until it has answered `delays.len()` datagrams.
+    fn jittery_echo(delays: Vec<u64>) -> SocketAddr {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let addr = s.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let mut timers = Vec::new();
+            for d in delays {
+                let Ok((n, from)) = s.recv_from(&mut buf) else {
+                    break;
+                };
+                let (out, data) = (s.try_clone().unwrap(), buf[..n].to_vec());
+                timers.push(std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(d));
+                    let _ = out.send_to(&data, from);
+                }));
+            }
+            for t in timers {
+                t.join().unwrap();
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn late_and_reordered_replies_are_never_returned() {
+        // Each try waits 40 ms; replies come after 0-110 ms, so tries and requests overlap.
+        let delays: Vec<u64> = (0..300).map(|i| (i * 37) % 110).collect();
+        let addr = jittery_echo(delays);
+        let mut c = Client::connect(
+            "127.0.0.1",
+            addr.port(),
+            Some(Duration::from_millis(40)),
+            5,
+            1024,
+        )
+        .unwrap();
+        let cancel = Cancel::new();
+        let mut answered = 0;
+        for i in 0..60 {
+            let msg = format!("request {i}");
+            match c.request(msg.as_bytes(), &cancel) {
+                Ok(reply) => {
+                    assert_eq!(reply, msg.as_bytes());
+                    answered += 1;
+                }
+                Err(Error::Timeout) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(answered >= 50, "{answered}");
+        assert!(c.stale() > 0, "the test must see late replies");
+    }
+
+    #[test]
+    fn an_identical_payload_with_an_echo_in_flight_gets_a_new_source_port() {
+        // The first request times out; its echo comes late. The second, identical request
+        // is sent from a new port, so it gets its own echo, not the first one's.
+        let (addr, t) = echo_once(Duration::from_millis(150), 2);
+        let mut c = Client::connect(
+            "127.0.0.1",
+            addr.port(),
+            Some(Duration::from_millis(50)),
+            0,
+            1024,
+        )
+        .unwrap();
+        let first_port = c.local_addr().unwrap().port();
+        assert!(matches!(
+            c.request(b"same", &Cancel::new()),
+            Err(Error::Timeout)
+        ));
+        c.timeout = Some(Duration::from_secs(2));
+        let sent = Instant::now();
+        assert_eq!(c.request(b"same", &Cancel::new()).unwrap(), b"same");
+        // Its own echo: the peer's 150 ms delay counts from this send.
+        assert!(sent.elapsed() >= Duration::from_millis(140));
+        assert_ne!(c.local_addr().unwrap().port(), first_port);
+        t.join().unwrap();
+        // No echo left in flight: the next identical request keeps the socket.
+        let (addr, t) = echo_once(Duration::ZERO, 2);
+        let mut c = Client::connect("127.0.0.1", addr.port(), None, 0, 1024).unwrap();
+        let port = c.local_addr().unwrap().port();
+        for _ in 0..2 {
+            assert_eq!(c.request(b"same", &Cancel::new()).unwrap(), b"same");
+        }
+        assert_eq!(c.local_addr().unwrap().port(), port);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn without_echo_matching_any_reply_counts_but_never_a_late_one() {
+        let (addr, t) = echo_once(Duration::from_millis(150), 2);
+        let mut c = Client::connect(
+            "127.0.0.1",
+            addr.port(),
+            Some(Duration::from_millis(50)),
+            0,
+            1024,
+        )
+        .unwrap();
+        c.set_echo(false);
+        assert!(!c.echo());
+        assert!(matches!(c.request(b"one", &Cancel::new()), Err(Error::Timeout)));
+        c.timeout = Some(Duration::from_secs(2));
+        assert_eq!(c.request(b"two", &Cancel::new()).unwrap(), b"two");
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn a_truncated_echo_still_matches() {
+        let (addr, t) = echo_once(Duration::ZERO, 1);
+        let mut c =
+            Client::connect("127.0.0.1", addr.port(), Some(Duration::from_secs(2)), 0, 4).unwrap();
+        assert_eq!(c.request(b"abcdefgh", &Cancel::new()).unwrap(), b"abcd");
+        assert_eq!(c.stale(), 0);
         t.join().unwrap();
     }
 

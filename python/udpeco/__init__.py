@@ -4,8 +4,8 @@
 ``select.select``: a lab script can say ``import udpeco as socket`` and keep its structure, while
 every socket call runs in Rust with the GIL released. Exceptions are the stdlib's own classes
 (``udpeco.error is socket.error``), with the same errno, so ``except socket.error`` keeps
-working. The engines (echo server, multi-port loop, timed client, scanner, load generator) run
-whole loops in Rust.
+working. The engines (echo server, multi-port loop, timed client, scanner, load generator,
+impairment proxy) run whole loops in Rust.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from udpeco._udpeco import (
     SOL_SOCKET,
     Client,
     EchoServer,
+    Proxy,
     ScanResult,
     bench,
     scan,
@@ -94,6 +95,7 @@ __all__ = [
     "MSG_DONTWAIT",
     "MSG_PEEK",
     "MSG_TRUNC",
+    "Proxy",
     "SHUT_RD",
     "SHUT_RDWR",
     "SHUT_WR",

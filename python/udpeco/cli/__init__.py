@@ -1,4 +1,4 @@
-"""The ``udpeco`` command line: ``udpeco serve | client | scan | bench | compare``.
+"""The ``udpeco`` command line: ``udpeco serve | client | scan | bench | proxy | compare``.
 
 Each subcommand lives in its own module of this package, which exposes ``register(subparsers)``
 to add its parser (setting ``func`` to the function that runs it). A user mistake gives a
@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("serve", "client", "scan", "bench", "compare")
+COMMANDS = ("serve", "client", "scan", "bench", "proxy", "compare")
 
 
 class OneLineParser(argparse.ArgumentParser):
