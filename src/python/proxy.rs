@@ -39,7 +39,15 @@ fn endpoint(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Sock
             "{what} must be 'host:port', a (host, port) tuple or a port number"
         )));
     };
-    detach_interruptible(py, |_| resolve_endpoint(&text, Some("127.0.0.1")))
+    detach_interruptible(py, |_| {
+        resolve_endpoint(&text, Some("127.0.0.1")).map_err(|e| match e {
+            Error::Gai { code, message } => Error::Gai {
+                code,
+                message: format!("cannot resolve {what} {text:?}: {message}"),
+            },
+            other => other,
+        })
+    })
 }
 
 /// One direction's counters as a dict.

@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
             max_clients=args.max_clients,
         )
     except socket.gaierror as e:
-        return fail(f"cannot resolve {args.listen!r} or {args.target!r}: {e.strerror or e}")
+        return fail(str(e.strerror or e))
     except (ValueError, UnicodeError) as e:
         parser.error(str(e))
     except OSError as e:
