@@ -581,7 +581,10 @@ mod tests {
         .unwrap();
         c.set_echo(false);
         assert!(!c.echo());
-        assert!(matches!(c.request(b"one", &Cancel::new()), Err(Error::Timeout)));
+        assert!(matches!(
+            c.request(b"one", &Cancel::new()),
+            Err(Error::Timeout)
+        ));
         c.timeout = Some(Duration::from_secs(2));
         assert_eq!(c.request(b"two", &Cancel::new()).unwrap(), b"two");
         t.join().unwrap();

@@ -282,9 +282,10 @@ def test_no_stale_reply_in_300_requests_with_jitter_up_to_twice_the_timeout() ->
     request's reply 256 times in 300, at 0-450 ms jitter and a 0.2 s timeout.)"""
     results: list[bool] = []
     stale: list[int] = []
-    with EchoThread() as echo, udpeco.Proxy(
-        ("127.0.0.1", 0), ("127.0.0.1", echo.port), jitter=0.05, seed=10
-    ) as proxy:
+    with (
+        EchoThread() as echo,
+        udpeco.Proxy(("127.0.0.1", 0), ("127.0.0.1", echo.port), jitter=0.05, seed=10) as proxy,
+    ):
 
         def worker(k: int) -> None:
             with udpeco.Client(*proxy.address, timeout=0.05, retries=40) as c:
@@ -307,9 +308,10 @@ def test_identical_requests_with_late_echoes_each_get_their_own() -> None:
     still have an echo in flight goes out from a new source port. Through a 120 ms round trip
     with an 80 ms timeout, each request's second try gets the first try's echo and leaves the
     second echo in flight; an earlier echo would answer the next request after ~80 ms."""
-    with EchoThread() as echo, udpeco.Proxy(
-        ("127.0.0.1", 0), ("127.0.0.1", echo.port), delay=0.06
-    ) as proxy:
+    with (
+        EchoThread() as echo,
+        udpeco.Proxy(("127.0.0.1", 0), ("127.0.0.1", echo.port), delay=0.06) as proxy,
+    ):
         c = udpeco.Client(*proxy.address, timeout=0.08, retries=5)
         for _ in range(8):
             t = time.monotonic()
@@ -336,9 +338,10 @@ def test_a_non_echo_server_with_echo_false() -> None:
 
 def test_cli_prints_the_right_reply_on_every_line_with_jitter() -> None:
     lines = [f"line {i}" for i in range(60)]
-    with EchoThread() as echo, udpeco.Proxy(
-        ("127.0.0.1", 0), ("127.0.0.1", echo.port), jitter=0.05, seed=4
-    ) as proxy:
+    with (
+        EchoThread() as echo,
+        udpeco.Proxy(("127.0.0.1", 0), ("127.0.0.1", echo.port), jitter=0.05, seed=4) as proxy,
+    ):
         host, port = proxy.address
         r = subprocess.run(
             udpeco_cmd("client", host, str(port), "--timeout", "0.05", "--retries", "40"),

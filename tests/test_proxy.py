@@ -265,7 +265,7 @@ def test_cli_stops_on_signals_within_200_ms_with_json_counters(signals: list[int
 
 def test_cli_prints_counters_and_rejects_bad_values_in_one_line() -> None:
     with silent_peer() as peer:
-        p, address = _start_cli("%s:%d" % peer.getsockname(), "--dup", "100%")
+        p, address = _start_cli("{}:{}".format(*peer.getsockname()), "--dup", "100%")
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(b"x", address)
         peer.settimeout(3)
@@ -286,9 +286,7 @@ def test_cli_prints_counters_and_rejects_bad_values_in_one_line() -> None:
         assert r.returncode == 2, bad
         assert r.stderr.count(b"\n") == 1 and flag.encode() in r.stderr, r.stderr
     for target in ("::1:9", "no-such-host.invalid:9", "\udcff:9"):
-        r = subprocess.run(
-            udpeco_cmd("proxy", "0", target), capture_output=True, timeout=20
-        )
+        r = subprocess.run(udpeco_cmd("proxy", "0", target), capture_output=True, timeout=20)
         assert r.returncode in (1, 2), target
         assert r.stderr.count(b"\n") == 1 and b"Traceback" not in r.stderr, r.stderr
 

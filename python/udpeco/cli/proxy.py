@@ -63,8 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "chosen by --direction (both by default: a round trip meets --loss twice).",
     )
     p.add_argument("listen", metavar="LISTEN", help="[HOST:]PORT to listen on (host 127.0.0.1)")
-    p.add_argument("target", metavar="TARGET", help="HOST:PORT (or PORT on 127.0.0.1) to forward to")
-    p.add_argument("--loss", type=probability, default=0.0, metavar="P", help="drop P (0.1 or 10%%)")
+    p.add_argument(
+        "target", metavar="TARGET", help="HOST:PORT (or PORT on 127.0.0.1) to forward to"
+    )
+    p.add_argument(
+        "--loss", type=probability, default=0.0, metavar="P", help="drop P (0.1 or 10%%)"
+    )
     p.add_argument("--delay", type=milliseconds, default=0.0, metavar="MS", help="add MS ms")
     p.add_argument(
         "--jitter", type=milliseconds, default=0.0, metavar="MS", help="add 0-MS ms more (uniform)"
@@ -139,9 +143,7 @@ def format_stats(stats: dict[str, Any]) -> str:
     for way in ("up", "down"):
         d = stats[way]
         counts = "  ".join(f"{name} {d[name]}" for name in names)
-        extra = "".join(
-            f"  {name} {d[name]}" for name in ("overflow", "send_errors") if d[name]
-        )
+        extra = "".join(f"  {name} {d[name]}" for name in ("overflow", "send_errors") if d[name])
         lines.append(f"udpeco proxy: {way:<4} {counts}{extra}")
     lines.append(
         f"udpeco proxy: {stats['clients']} clients, {stats['rejected']} refused, "

@@ -12,7 +12,16 @@ Backend: ``UDPECO_BACKEND``.
 import sys
 
 try:
-    from udpeco.practica3.backend import fmt, host_arg, port_arg, run, seconds_arg, select, socket, texto
+    from udpeco.practica3.backend import (
+        fmt,
+        host_arg,
+        port_arg,
+        run,
+        seconds_arg,
+        select,
+        socket,
+        texto,
+    )
 except ImportError:  # run as a script from a checkout where udpeco is not installed
     from backend import fmt, host_arg, port_arg, run, seconds_arg, select, socket, texto
 
