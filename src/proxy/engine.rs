@@ -61,6 +61,16 @@ impl Proxy {
             .local_addr()?
             .as_socket()
             .ok_or_else(|| Error::from_errno(libc::EAFNOSUPPORT))?;
+        // The proxy as its own target would send every datagram round forever (each hop a
+        // new client): refused. (Two proxies aimed at each other stop at `max_clients`.)
+        let t = cfg.target;
+        if t.port() == local.port()
+            && (t.ip() == local.ip() || local.ip().is_unspecified() || t.ip().is_unspecified())
+        {
+            return Err(Error::Value(format!(
+                "the target {t} is the proxy itself ({local}): every datagram would loop"
+            )));
+        }
         Ok(Proxy {
             cfg,
             listen,

@@ -212,6 +212,20 @@ fn stop_ends_the_loop_within_a_tick() {
 }
 
 #[test]
+fn the_proxy_cannot_be_its_own_target() {
+    let busy = UdpSocket::bind(loopback()).unwrap();
+    let port = busy.local_addr().unwrap().port();
+    drop(busy);
+    let mut cfg = ProxyConfig::new(loopback(), loopback());
+    cfg.listen.set_port(port);
+    cfg.target.set_port(port);
+    match Proxy::bind(cfg) {
+        Err(Error::Value(m)) => assert!(m.contains("the proxy itself"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn endpoints_and_limits() {
     assert_eq!(
         split_endpoint("127.0.0.1:80", None).unwrap(),
