@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 import udpeco
 from gil_probe import other_thread_ticking
-from load_helpers import EchoThread, silent_peer, udpeco_cmd
+from load_helpers import EchoThread, sigint_latency, silent_peer, udpeco_cmd
 
 LOOP = ("127.0.0.1", 0)
 
@@ -206,6 +206,18 @@ def test_close_is_prompt_and_run_releases_the_gil() -> None:
         assert time.monotonic() - t < 0.2
         assert q.closed and not q.running
     p.close()
+
+
+def test_ctrl_c_interrupts_run_within_200_ms() -> None:
+    code = (
+        "import udpeco\n"
+        "p = udpeco.Proxy(('127.0.0.1', 0), ('127.0.0.1', 9))\n"
+        "print('ready')\n"
+        "try:\n    p.run()\nexcept KeyboardInterrupt:\n    print('interrupted')\n"
+    )
+    latency, out = sigint_latency(code)
+    assert out.startswith("interrupted"), out
+    assert latency < 0.2, latency
 
 
 def test_bad_arguments_are_one_clear_error() -> None:
