@@ -16,23 +16,24 @@
 //! added), so it tells replies apart in two ways:
 //!
 //! - **Echo matching** (the default, `echo = true`): an echo server returns the request's
-//!   bytes, so a reply counts only if it is exactly the request (its full length, read with
-//!   `MSG_TRUNC`, and its bytes up to `bufsize`); any other datagram is an earlier request's
-//!   echo and is discarded (counted in [`Client::stale`]).
+//!   bytes, so a reply counts only if it is the request (its full length, read with
+//!   `MSG_TRUNC`, and its bytes up to `bufsize`), or a prefix of it (an echo the server
+//!   truncated to its own buffer) that no other payload in flight could have given; any
+//!   other datagram is an earlier request's echo and is discarded (counted in
+//!   [`Client::stale`]).
 //! - **A fresh source port when that cannot decide**: identical payloads cannot be told
 //!   apart, so the client remembers how many echoes of each payload may still be on their
-//!   way (sent tries minus replies seen). A request whose payload may still have an echo in
-//!   flight is sent from a new socket (a new source port): the old socket is closed, and its
-//!   late echoes are dropped by the kernel. Without echo matching (`echo = false`, for a
-//!   server that does not echo) any unanswered try makes the next request use a new socket.
+//!   way (sent tries minus replies seen, [`inflight`]). A request whose payload starts with a
+//!   payload that may still have an echo in flight (the same bytes, or a shorter request whose
+//!   echo would look like a truncated echo) is sent from a new socket (a new source port): the
+//!   old socket is closed, and its late echoes are dropped by the kernel. Without echo
+//!   matching (`echo = false`, for a server that does not echo) any unanswered try makes the
+//!   next request use a new socket.
 //!
 //! So a request never returns a reply that was sent in answer to an earlier request, except
 //! when the network itself duplicates a datagram after the earlier request already got its
 //! reply (which no client can tell without changing the payload).
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -40,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
+use self::inflight::InFlight;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::load::target::{connect_udp, resolve};
@@ -54,8 +56,8 @@ pub struct Client {
     retries: u32,
     buf: Vec<u8>,
     echo: bool,
-    /// Echoes that may still arrive on the current socket, per payload key ([`key_of`]).
-    in_flight: HashMap<u64, u32>,
+    /// Echoes that may still arrive on the current socket.
+    in_flight: InFlight,
     stale: u64,
 }
 
@@ -93,7 +95,7 @@ impl Client {
             // allocating it as given would abort the process for an absurd value.
             buf: vec![0; bufsize.min(MAX_DATAGRAM)],
             echo: true,
-            in_flight: HashMap::new(),
+            in_flight: InFlight::default(),
             stale: 0,
         })
     }
@@ -177,18 +179,18 @@ impl Client {
             return Err(Error::from_errno(libc::EBADF));
         }
         self.drain();
-        let key = key_of(&data[..data.len().min(self.buf.len())], data.len());
+        let kept = &data[..data.len().min(self.buf.len())];
         let ambiguous = if self.echo {
-            self.in_flight.contains_key(&key)
+            self.in_flight.confusable(kept)
         } else {
             !self.in_flight.is_empty()
         };
-        if ambiguous || self.in_flight.len() >= MAX_IN_FLIGHT {
+        if ambiguous || self.in_flight.is_full() {
             self.reopen()?;
         }
         for _ in 0..=self.retries {
             self.socket()?.send(data)?;
-            *self.in_flight.entry(key).or_insert(0) += 1;
+            self.in_flight.sent(kept, data.len());
             let deadline = self.timeout.and_then(deadline_after);
             loop {
                 let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -198,12 +200,7 @@ impl Client {
                 let Some((n, len)) = self.receive()? else {
                     continue;
                 };
-                let matches = if self.echo {
-                    len == data.len() && self.buf[..n] == data[..n]
-                } else {
-                    true
-                };
-                if matches {
+                if self.accept(data, n, len) {
                     return Ok(n);
                 }
                 self.stale += 1;
@@ -212,8 +209,27 @@ impl Client {
         Err(Error::Timeout)
     }
 
-    /// Reads one datagram from the server into the buffer: `(bytes kept, full length)`, and
-    /// takes its echo off the in-flight table. `None` for nothing (or a foreign source).
+    /// Whether the datagram just received (`n` bytes kept of `len`) answers `data`, and
+    /// bookkeeping of its echo either way.
+    fn accept(&mut self, data: &[u8], n: usize, len: usize) -> bool {
+        let reply = &self.buf[..n];
+        if !self.echo {
+            self.in_flight.clear();
+            return true;
+        }
+        let kept = &data[..data.len().min(self.buf.len())];
+        // The echo itself, or an echo the server truncated (its bytes are a prefix of the
+        // request) that no other payload in flight could have given.
+        let ours = len <= data.len()
+            && *reply == data[..n]
+            && (len == data.len() || !self.in_flight.other_could_be(reply, kept, data.len()));
+        let owner = ours.then_some((kept, data.len()));
+        self.in_flight.arrived(reply, len, owner);
+        ours
+    }
+
+    /// Reads one datagram from the server into the buffer: `(bytes kept, full length)`.
+    /// `None` for nothing (or a foreign source).
     fn receive(&mut self) -> Result<Option<(usize, usize)>> {
         let sock = self
             .sock
@@ -225,27 +241,11 @@ impl Client {
         };
         match sock.recv_from_with_flags(buf, libc::MSG_TRUNC) {
             Ok((len, from)) if from.as_socket() == Some(self.peer) => {
-                let n = len.min(self.buf.len());
-                self.forget(key_of(&self.buf[..n], len));
-                Ok(Some((n, len)))
+                Ok(Some((len.min(self.buf.len()), len)))
             }
             Ok(_) => Ok(None), // Not from the server: ignored.
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(Error::Io(e)),
-        }
-    }
-
-    /// One echo of the payload `key` arrived: it is no longer in flight.
-    fn forget(&mut self, key: u64) {
-        if !self.echo {
-            self.in_flight.clear();
-            return;
-        }
-        if let Some(count) = self.in_flight.get_mut(&key) {
-            *count -= 1;
-            if *count == 0 {
-                self.in_flight.remove(&key);
-            }
         }
     }
 
@@ -254,7 +254,14 @@ impl Client {
     fn drain(&mut self) {
         for _ in 0..MAX_STALE {
             match self.receive() {
-                Ok(Some(_)) => self.stale += 1,
+                Ok(Some((n, len))) => {
+                    if self.echo {
+                        self.in_flight.arrived(&self.buf[..n], len, None);
+                    } else {
+                        self.in_flight.clear();
+                    }
+                    self.stale += 1;
+                }
                 Err(e) if e.errno() == Some(libc::ECONNREFUSED) => {}
                 Ok(None) | Err(_) => return,
             }
@@ -288,17 +295,6 @@ const MAX_DATAGRAM: usize = 1 << 16;
 /// Most datagrams [`Client::drain`] drops before a request (bounds the work if a peer floods).
 const MAX_STALE: usize = 4096;
 
-/// Most payloads remembered as possibly in flight; beyond it the client takes a new socket.
-const MAX_IN_FLIGHT: usize = 1024;
-
-/// The in-flight key of a payload: a hash of the bytes a reply can show (up to `bufsize`)
-/// and of its full length.
-fn key_of(kept: &[u8], len: usize) -> u64 {
-    let mut h = DefaultHasher::new();
-    kept.hash(&mut h);
-    len.hash(&mut h);
-    h.finish()
-}
-
+mod inflight;
 #[cfg(test)]
 mod tests;

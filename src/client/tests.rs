@@ -296,6 +296,62 @@ fn a_truncated_echo_still_matches() {
     t.join().unwrap();
 }
 
+/// A peer that answers each datagram with its first `keep` bytes (a server whose buffer is
+/// smaller than the request, as `recvfrom(1024)` with a longer line).
+fn truncating_echo(keep: usize, replies: usize) -> SocketAddr {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let addr = s.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        for _ in 0..replies {
+            let Ok((n, from)) = s.recv_from(&mut buf) else {
+                break;
+            };
+            let _ = s.send_to(&buf[..n.min(keep)], from);
+        }
+    });
+    addr
+}
+
+#[test]
+fn an_echo_the_server_truncated_is_the_reply() {
+    let addr = truncating_echo(4, 2);
+    let mut c = Client::connect(
+        "127.0.0.1",
+        addr.port(),
+        Some(Duration::from_secs(2)),
+        0,
+        1024,
+    )
+    .unwrap();
+    assert_eq!(c.request(b"abcdefgh", &Cancel::new()).unwrap(), b"abcd");
+    assert_eq!(c.request(b"xyz", &Cancel::new()).unwrap(), b"xyz");
+    assert_eq!(c.stale(), 0);
+}
+
+#[test]
+fn a_late_echo_of_a_shorter_request_is_not_taken_for_a_truncated_echo() {
+    // "line 1" times out and its echo comes late; "line 10" starts with "line 1", so it is
+    // sent from a new source port and gets its own echo.
+    let (addr, t) = echo_once(Duration::from_millis(150), 2);
+    let mut c = Client::connect(
+        "127.0.0.1",
+        addr.port(),
+        Some(Duration::from_millis(50)),
+        0,
+        1024,
+    )
+    .unwrap();
+    assert!(matches!(
+        c.request(b"line 1", &Cancel::new()),
+        Err(Error::Timeout)
+    ));
+    c.timeout = Some(Duration::from_secs(2));
+    assert_eq!(c.request(b"line 10", &Cancel::new()).unwrap(), b"line 10");
+    t.join().unwrap();
+}
+
 #[test]
 fn cancel_ends_an_endless_wait() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
