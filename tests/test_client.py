@@ -288,7 +288,7 @@ def test_no_stale_reply_in_300_requests_with_jitter_up_to_twice_the_timeout() ->
     ):
 
         def worker(k: int) -> None:
-            with udpeco.Client(*proxy.address, timeout=0.05, retries=40) as c:
+            with udpeco.Client(*proxy.address, timeout=0.05, retries=100) as c:
                 for i in range(50):
                     msg = b"client %d request %d" % (k, i)
                     results.append(c.request(msg) == msg)
@@ -344,7 +344,7 @@ def test_cli_prints_the_right_reply_on_every_line_with_jitter() -> None:
     ):
         host, port = proxy.address
         r = subprocess.run(
-            udpeco_cmd("client", host, str(port), "--timeout", "0.05", "--retries", "40"),
+            udpeco_cmd("client", host, str(port), "--timeout", "0.05", "--retries", "100"),
             input="".join(line + "\n" for line in lines).encode(),
             capture_output=True,
             timeout=60,
