@@ -10,6 +10,7 @@
 //! - [`addr`]: address resolution with the stdlib's rules; [`socket`]: the drop-in UDP socket;
 //!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
 //! - [`client`]: the timed request/response client; [`load`]: the load generator.
+//! - [`proxy`]: the UDP impairment proxy (loss, delay, jitter, duplicates, reordering).
 //! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
 //! - [`echo`]: the echo server engine; [`mmsg`]: batched `recvmmsg`/`sendmmsg` I/O.
 //! - [`capture`]: a packet capture that decodes UDP headers (`udpeco capture`).
@@ -28,6 +29,7 @@ pub mod load;
 pub mod mmsg;
 pub mod msg;
 pub mod portspec;
+pub mod proxy;
 pub mod scan;
 pub mod select;
 pub mod socket;

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
 
+/// The longest time, in seconds, a user may give for a timeout or a duration (about 31
+/// years): the one limit the command line and the bindings check against.
+pub const MAX_SECONDS: f64 = 1e9;
+
 /// Readable events, as `select(2)` counts them (data, hang-up or error).
 pub const READ_EVENTS: libc::c_short = libc::POLLIN | libc::POLLHUP | libc::POLLERR;
 /// Writable events, as `select(2)` counts them.

@@ -271,3 +271,101 @@ def test_cli_ends_when_the_server_replies_a_dot() -> None:
         assert echo.received == 2
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"Server reply : a\nServer reply : .\n"
+
+
+# ---- never an earlier request's reply (issue 10) ---------------------------------------
+
+
+def test_no_stale_reply_in_300_requests_with_jitter_up_to_twice_the_timeout() -> None:
+    """Replies come 0-100 ms late (two 0-50 ms jitters through udpeco.Proxy), reordered, for
+    a 50 ms timeout with retries: every request must return its own echo. (Before: an earlier
+    request's reply 256 times in 300, at 0-450 ms jitter and a 0.2 s timeout.)"""
+    results: list[bool] = []
+    stale: list[int] = []
+    with (
+        EchoThread() as echo,
+        udpeco.Proxy(("127.0.0.1", 0), ("127.0.0.1", echo.port), jitter=0.05, seed=10) as proxy,
+    ):
+
+        def worker(k: int) -> None:
+            with udpeco.Client(*proxy.address, timeout=0.05, retries=100) as c:
+                for i in range(50):
+                    msg = b"client %d request %d" % (k, i)
+                    results.append(c.request(msg) == msg)
+                stale.append(c.stale)
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert len(results) == 300 and all(results), results.count(False)
+    assert sum(stale) > 0, "late replies must have reached the clients"
+
+
+def test_identical_requests_with_late_echoes_each_get_their_own() -> None:
+    """Identical payloads cannot be told apart by their bytes: a request whose payload may
+    still have an echo in flight goes out from a new source port. Through a 120 ms round trip
+    with an 80 ms timeout, each request's second try gets the first try's echo and leaves the
+    second echo in flight; an earlier echo would answer the next request after ~80 ms."""
+    with (
+        EchoThread() as echo,
+        udpeco.Proxy(("127.0.0.1", 0), ("127.0.0.1", echo.port), delay=0.06) as proxy,
+    ):
+        c = udpeco.Client(*proxy.address, timeout=0.08, retries=5)
+        for _ in range(8):
+            t = time.monotonic()
+            assert c.request(b"same") == b"same"
+            assert time.monotonic() - t >= 0.119  # its own echo: never before the round trip
+
+
+def test_a_non_echo_server_with_echo_false() -> None:
+    """``echo=False``: any reply from the server counts (a server that does not echo)."""
+    with silent_peer() as server:
+        c = udpeco.Client(*server.getsockname(), timeout=2.0, echo=False)
+        assert not c.echo
+
+        def answer() -> None:
+            server.settimeout(3)
+            _, addr = server.recvfrom(64)
+            server.sendto(b"not the same bytes", addr)
+
+        t = threading.Thread(target=answer)
+        t.start()
+        assert c.request(b"question") == b"not the same bytes"
+        t.join()
+
+
+def test_cli_prints_the_right_reply_on_every_line_with_jitter() -> None:
+    lines = [f"line {i}" for i in range(60)]
+    with (
+        EchoThread() as echo,
+        udpeco.Proxy(("127.0.0.1", 0), ("127.0.0.1", echo.port), jitter=0.05, seed=4) as proxy,
+    ):
+        host, port = proxy.address
+        r = subprocess.run(
+            udpeco_cmd("client", host, str(port), "--timeout", "0.05", "--retries", "100"),
+            input="".join(line + "\n" for line in lines).encode(),
+            capture_output=True,
+            timeout=60,
+        )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [f"Server reply : {line}" for line in lines]
+
+
+def test_cli_messages_name_the_flag_and_the_real_limit() -> None:
+    r = subprocess.run(
+        udpeco_cmd("client", "127.0.0.1", "9", "--timeout", "1e308"),
+        capture_output=True,
+        timeout=20,
+    )
+    assert r.returncode == 2
+    assert r.stderr.decode() == (
+        "udpeco client: error: argument --timeout: invalid number of seconds '1e308': "
+        f"must be > 0 and <= {udpeco._udpeco.MAX_SECONDS:.0f}\n"
+    )
+    r = subprocess.run(udpeco_cmd("client", "\udcff", "9"), capture_output=True, timeout=20)
+    assert r.returncode == 2
+    assert r.stderr == (
+        b"udpeco client: error: argument host: invalid host name '\\xff': not valid UTF-8 text\n"
+    )

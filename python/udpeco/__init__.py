@@ -5,7 +5,7 @@ for the stdlib's UDP socket and ``select.select``: a lab script can say ``import
 and keep its structure, while every datagram I/O call runs in Rust with the GIL released.
 Exceptions are the stdlib's own classes (``udpeco.error is socket.error``), with the same errno,
 so ``except socket.error`` keeps working. The engines (echo server, multi-port loop, timed
-client, scanner, load generator) run whole loops in Rust.
+client, scanner, load generator, impairment proxy) run whole loops in Rust.
 """
 
 import socket as _stdlib_socket
@@ -40,6 +40,7 @@ from udpeco._udpeco import (
     Capture,
     Client,
     EchoServer,
+    Proxy,
     ScanResult,
     __version__,
     bench,
@@ -143,6 +144,7 @@ __all__ = [
     "MSG_TRUNC",
     "SCM_TIMESTAMP",
     "SCM_TIMESTAMPNS",
+    "Proxy",
     "SHUT_RD",
     "SHUT_RDWR",
     "SHUT_WR",

@@ -36,6 +36,11 @@ __all__ = [
     "MSG_DONTWAIT",
     "MSG_PEEK",
     "MSG_TRUNC",
+    "MAX_SECONDS",
+    "PROXY_MAX_CLIENTS",
+    "PROXY_MAX_DELAY",
+    "PROXY_MAX_QUEUE_BYTES",
+    "Proxy",
     "SHUT_RD",
     "SHUT_RDWR",
     "SHUT_WR",
@@ -141,9 +146,19 @@ def select(
 
 # ---- timed client and load generator (src/python/client.rs, src/python/load.rs) ----
 
+#: The longest timeout or duration accepted, in seconds (1e9, about 31 years).
+MAX_SECONDS: float
+
 @final
 class Client:
-    """A UDP request/response client with a reply timeout and retries."""
+    """A UDP request/response client with a reply timeout and retries.
+
+    ``request`` never returns a reply that answers an earlier request (late, duplicated or
+    reordered): with ``echo=True`` (the default, for echo servers) a reply counts only if it is
+    the request's own bytes, and a request whose identical payload may still have an echo in
+    flight is sent from a new source port; with ``echo=False`` (any server) a request after an
+    unanswered try is sent from a new source port. ``stale`` counts the replies discarded.
+    """
 
     def __new__(
         cls,
@@ -152,7 +167,13 @@ class Client:
         timeout: float | None = 5.0,
         retries: int = 0,
         bufsize: int = 1024,
+        *,
+        echo: bool = True,
     ) -> Client: ...
+    @property
+    def stale(self) -> int: ...
+    @property
+    def echo(self) -> bool: ...
     def request(self, data: bytes) -> bytes: ...
     def close(self) -> None: ...
     @property
@@ -350,3 +371,63 @@ def sock_recv_many(sock: _SocketLike, max_count: int, bufsize: int, /) -> list[t
 
 def sock_send_many(sock: _SocketLike, items: Iterable[tuple[ReadableBuffer, Any]], /) -> int:
     """Sends ``(data, address)`` pairs with ``sendmmsg`` (and UDP GSO); returns how many."""
+
+# --- impairment proxy (src/python/proxy.rs) ---
+#: Limits of ``Proxy``: longest ``delay``/``jitter`` (seconds), largest ``queue_bytes`` and
+#: ``max_clients``.
+PROXY_MAX_DELAY: float
+PROXY_MAX_QUEUE_BYTES: int
+PROXY_MAX_CLIENTS: int
+_Endpoint = str | tuple[str, int] | int
+
+class Proxy:
+    """A UDP impairment proxy: forwards datagrams from clients to ``target`` and the replies
+    back, losing, duplicating, delaying and reordering them on purpose (no root, no netem).
+    ``listen`` and ``target`` are ``"host:port"``, ``(host, port)`` or a bare port (on
+    127.0.0.1); listen on port 0 for a free port and read it from ``.address``. Each option
+    applies to each direction chosen by ``direction`` (``"both"``, ``"up"`` = clients to
+    target, ``"down"`` = target to clients), so with ``"both"`` a round trip meets the loss
+    twice. Probabilities are 0-1, ``delay`` and ``jitter`` are seconds (each copy waits
+    ``delay`` plus a uniform 0-``jitter``). The same ``seed`` and the same datagrams in the same
+    order give the same decisions; ``seed=None`` draws one (read it from ``.seed``). Delayed
+    datagrams wait in a queue of at most ``queue_bytes``; what does not fit is dropped and
+    counted as ``overflow``.
+    Typical test use::
+        with udpeco.Proxy(("127.0.0.1", 0), ("127.0.0.1", port), loss=0.2, seed=1) as p:
+            c = udpeco.Client(*p.address, timeout=0.2, retries=5)
+            ...
+            p.stats()["up"]["dropped"]
+    """
+    def __new__(
+        cls,
+        listen: _Endpoint,
+        target: _Endpoint,
+        *,
+        loss: float = 0.0,
+        delay: float = 0.0,
+        jitter: float = 0.0,
+        dup: float = 0.0,
+        reorder: float = 0.0,
+        seed: int | None = None,
+        direction: str = "both",
+        queue_bytes: int = 16777216,
+        max_clients: int = 1024,
+    ) -> Self: ...
+    def address(self) -> tuple[str, int]:
+        """The ``(host, port)`` clients send to."""
+    def target(self) -> tuple[str, int]: ...
+    def seed(self) -> int: ...
+    def running(self) -> bool: ...
+    def stats(self) -> dict[str, Any]:
+        """``{"up": {...}, "down": {...}, "clients", "rejected", "queued_bytes"}``; each
+        direction counts ``received``, ``forwarded`` (duplicates included), ``dropped`` (loss),
+        ``duplicated``, ``reordered``, ``delayed``, ``overflow`` and ``send_errors``."""
+    def run(self) -> None:
+        """Forwards in the foreground until ``stop()`` (returns) or Ctrl+C
+        (``KeyboardInterrupt``)."""
+    def start(self) -> None:
+        """Forwards in a background thread (``with`` calls it)."""
+    def stop(self) -> None: ...
+    def close(self) -> None:
+        """Stops and releases the sockets; ``stats()`` stays readable."""
+    def __exit__(self, *args: object) -> bool: ...

@@ -24,7 +24,12 @@ fn host_text(host: &Bound<'_, PyAny>) -> PyResult<String> {
 /// The host as text, whatever its type among `str`, `bytes` and `bytearray`.
 fn host_text_any(host: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = host.cast::<PyString>() {
-        return Ok(s.to_str()?.to_owned());
+        // A str that is not valid text (surrogates: a command-line word whose bytes are not
+        // UTF-8) fails as in the stdlib, whose IDNA encoding of the name fails.
+        return s
+            .to_str()
+            .map(str::to_owned)
+            .map_err(|_| PyTypeError::new_err("encoding of hostname failed"));
     }
     if let Ok(b) = host.cast::<PyBytes>() {
         return Ok(String::from_utf8_lossy(b.as_bytes()).into_owned());
@@ -98,7 +103,10 @@ pub fn to_socket_addr(
     };
     let ip = match (host_str, text) {
         (Some(s), _) => {
-            if let Some(ip) = addr::parse_host(s.to_str()?, family)? {
+            let text = s
+                .to_str()
+                .map_err(|_| PyTypeError::new_err("encoding of hostname failed"))?;
+            if let Some(ip) = addr::parse_host(text, family)? {
                 ip
             } else {
                 let text = host_text(&host)?;

@@ -23,6 +23,8 @@ fn timeout_arg(seconds: Option<f64>) -> PyResult<Option<Duration>> {
 
 /// A UDP request/response client: `request(data)` sends `data` to the server and returns
 /// its reply, raising `socket.timeout` when no try got an answer within `timeout` seconds.
+/// A reply to an earlier request is never returned: with `echo=True` (the default) only the
+/// request's own bytes count as its reply; see `crate::client` for how.
 #[pyclass(name = "Client", module = "udpeco._udpeco")]
 pub struct PyClient {
     inner: Client,
@@ -32,8 +34,8 @@ pub struct PyClient {
 impl PyClient {
     #[new]
     #[pyo3(
-        signature = (host, port, timeout = Some(5.0), retries = 0, bufsize = 1024),
-        text_signature = "(host, port, timeout=5.0, retries=0, bufsize=1024)"
+        signature = (host, port, timeout = Some(5.0), retries = 0, bufsize = 1024, *, echo = true),
+        text_signature = "(host, port, timeout=5.0, retries=0, bufsize=1024, *, echo=True)"
     )]
     fn new(
         py: Python<'_>,
@@ -42,12 +44,26 @@ impl PyClient {
         timeout: Option<f64>,
         retries: u32,
         bufsize: usize,
+        echo: bool,
     ) -> PyResult<Self> {
         let timeout = timeout_arg(timeout)?;
-        let inner = detach_interruptible(py, |_| {
+        let mut inner = detach_interruptible(py, |_| {
             Client::connect(host, port, timeout, retries, bufsize)
         })?;
+        inner.set_echo(echo);
         Ok(PyClient { inner })
+    }
+
+    /// Replies discarded because they answered an earlier request (or were not an echo).
+    #[getter]
+    fn stale(&self) -> u64 {
+        self.inner.stale()
+    }
+
+    /// True when a reply must be the request's own bytes (an echo server).
+    #[getter]
+    fn echo(&self) -> bool {
+        self.inner.echo()
     }
 
     /// Sends `data` and returns the reply; retries `retries` times on silence.
@@ -126,5 +142,6 @@ impl PyClient {
 
 /// Adds `Client` to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("MAX_SECONDS", crate::wait::MAX_SECONDS)?;
     m.add_class::<PyClient>()
 }

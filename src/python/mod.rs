@@ -15,6 +15,7 @@ mod interrupt;
 mod load;
 mod msg;
 mod methods;
+mod proxy;
 mod scan;
 mod select;
 mod socket;
@@ -36,5 +37,6 @@ fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     scan::register(m)?;
     capture::register(m)?;
     msg::register(m)?;
+    proxy::register(m)?;
     Ok(())
 }

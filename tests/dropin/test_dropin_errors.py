@@ -140,6 +140,15 @@ def test_nul_in_host_is_typeerror(sock, host) -> None:
     )
 
 
+def test_host_that_is_not_text_is_typeerror(sock) -> None:
+    # "\udcff" is how Python sees the command-line byte 0xff: it cannot be encoded.
+    raises_exactly(
+        lambda: sock.sendto(b"x", ("\udcff", 9)),
+        TypeError,
+        message="encoding of hostname failed",
+    )
+
+
 def test_wrong_argument_counts(sock) -> None:
     raises_exactly(
         lambda: sock.sendto(b"x"), TypeError, message="sendto() takes 2 or 3 arguments (1 given)"

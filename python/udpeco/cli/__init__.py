@@ -1,4 +1,5 @@
-"""The ``udpeco`` command line: serve, client, scan, capture, bench, compare, check, practica.
+"""The ``udpeco`` command line: serve, client, scan, capture, bench, proxy, compare, check,
+practica.
 
 Each subcommand lives in its own module of this package, which exposes ``register(subparsers)``
 to add its parser (setting ``func`` to the function that runs it). A user mistake gives a
@@ -15,7 +16,7 @@ import threading
 from collections.abc import Sequence
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("serve", "client", "scan", "capture", "bench", "compare", "check", "practica")
+COMMANDS = ("serve", "client", "scan", "capture", "bench", "proxy", "compare", "check", "practica")
 
 
 class OneLineParser(argparse.ArgumentParser):

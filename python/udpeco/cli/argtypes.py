@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable
+
+from udpeco._udpeco import MAX_SECONDS
 
 
 def int_in(low: int, high: int, what: str) -> Callable[[str], int]:
@@ -30,8 +33,7 @@ def float_in(
     """An argument type: a finite number above ``low`` (or equal to it with ``allow_low``) and
     at most ``high``."""
     bound = f">= {low:g}" if allow_low else f"> {low:g}"
-    if high < 1e9:  # an upper bound worth mentioning
-        bound += f" and <= {high:g}"
+    bound += f" and <= {high:.0f}" if high == int(high) else f" and <= {high:g}"
 
     def parse(text: str) -> float:
         try:
@@ -48,10 +50,24 @@ def float_in(
 
 #: A server port, 1-65535.
 port = int_in(1, 65535, "port")
-#: A positive number of seconds (a timeout, a duration).
-seconds = float_in(0, 1e9, "number of seconds")
+#: A positive number of seconds (a timeout, a duration), at most the core's limit.
+seconds = float_in(0, MAX_SECONDS, "number of seconds")
 #: A number of seconds that may be 0 (a delay).
-seconds_or_zero = float_in(0, 1e9, "number of seconds", allow_low=True)
+seconds_or_zero = float_in(0, MAX_SECONDS, "number of seconds", allow_low=True)
+
+
+def host_name(text: str) -> str:
+    """An argument type: a host name or address that is text. A command-line word that is not
+    UTF-8 (``$'\\xff'``) reaches Python with surrogates and could never be looked up; it is
+    refused here, shown with ``\\xNN`` for its bad bytes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(text).decode("utf-8", "backslashreplace")
+        raise argparse.ArgumentTypeError(
+            f"invalid host name '{shown}': not valid UTF-8 text"
+        ) from None
+    return text
 
 
 def port_range(text: str) -> tuple[int, int]:

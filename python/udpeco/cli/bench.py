@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from udpeco import bench
 from udpeco.cli import fail
-from udpeco.cli.argtypes import float_in, int_in, port, seconds
+from udpeco.cli.argtypes import float_in, host_name, int_in, port, seconds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Load a UDP echo server and print echoes per second, loss and round-trip "
         "percentiles (closed loop with --window in flight, or open loop at --rate).",
     )
-    p.add_argument("host", help="server name or address")
+    p.add_argument("host", type=host_name, help="server name or address")
     p.add_argument("port", type=port, help="server port")
     p.add_argument("--duration", type=seconds, default=3.0, metavar="S", help="seconds (3)")
     p.add_argument(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from udpeco import Client, escape
 from udpeco.cli import fail
-from udpeco.cli.argtypes import int_in, port, seconds
+from udpeco.cli.argtypes import host_name, int_in, port, seconds
 
 #: The prompt of cliente_eco.
 PROMPT = "Enter message to send : "
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Send each line typed (or piped) to an echo server and print its reply. "
         "Exits 1 when the server does not answer in time.",
     )
-    p.add_argument("host", help="server name or address")
+    p.add_argument("host", type=host_name, help="server name or address")
     p.add_argument("port", type=port, help="server port")
     p.add_argument(
         "--timeout",

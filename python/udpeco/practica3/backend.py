@@ -108,6 +108,17 @@ def port_arg(text: str, usage: str) -> int:
     return port
 
 
+def host_arg(text: str, usage: str) -> str:
+    """``text`` as a host name or address; one that is not valid text (a command-line word whose
+    bytes are not UTF-8, e.g. ``$'\\xff'``) prints ``usage`` and exits 2: it could never be
+    looked up, and the socket call would raise a ``UnicodeEncodeError`` or ``TypeError``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        die(f"Nombre de host no valido: '{texto(os.fsencode(text))}'. {usage}")
+    return text
+
+
 def seconds_arg(text: str, usage: str) -> float:
     """``text`` as a non-negative number of seconds; otherwise prints ``usage`` and exits 2."""
     try:
@@ -179,4 +190,6 @@ def run(main: Callable[[], object]) -> None:
         sys.exit(1)
     except OSError as e:  # a socket error the program does not handle itself (v1): one line
         die(f"{type(e).__name__}: {e}", 1)
+    except UnicodeError as e:  # a typed line whose bytes are not UTF-8: one line, no traceback
+        die(f"Texto no valido (no es UTF-8): {e.reason}", 1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -11,9 +11,9 @@ Backend: ``UDPECO_BACKEND``.
 import sys
 
 try:
-    from udpeco.practica3.backend import port_arg, run, socket, texto
+    from udpeco.practica3.backend import host_arg, port_arg, run, socket, texto
 except ImportError:  # run as a script from a checkout where udpeco is not installed
-    from backend import port_arg, run, socket, texto
+    from backend import host_arg, port_arg, run, socket, texto
 
 
 def main():
@@ -24,7 +24,7 @@ def main():
         return 2
 
     # get hostname and port number from command line. NOTE: port needs to be integer.
-    host = sys.argv[1]
+    host = host_arg(sys.argv[1], usage)  # the server's name or address, as text
     port = port_arg(sys.argv[2], usage)  # port number should be an integer.
 
     # create dgram udp socket

@@ -12,9 +12,18 @@ Backend: ``UDPECO_BACKEND``.
 import sys
 
 try:
-    from udpeco.practica3.backend import fmt, port_arg, run, seconds_arg, select, socket, texto
+    from udpeco.practica3.backend import (
+        fmt,
+        host_arg,
+        port_arg,
+        run,
+        seconds_arg,
+        select,
+        socket,
+        texto,
+    )
 except ImportError:  # run as a script from a checkout where udpeco is not installed
-    from backend import fmt, port_arg, run, seconds_arg, select, socket, texto
+    from backend import fmt, host_arg, port_arg, run, seconds_arg, select, socket, texto
 
 
 def main():
@@ -24,7 +33,7 @@ def main():
         print(usage)
         return 2
 
-    host = sys.argv[1]
+    host = host_arg(sys.argv[1], usage)  # the server's name or address, as text
     port = port_arg(sys.argv[2], usage)  # port number should be an integer.
     X = seconds_arg(sys.argv[3], usage)  # longest wait for the echo, in seconds
 

@@ -13,9 +13,9 @@ range: ``udpeco scan`` does the same in milliseconds. Backend: ``UDPECO_BACKEND`
 import sys
 
 try:
-    from udpeco.practica3.backend import port_arg, run, segundos, socket
+    from udpeco.practica3.backend import host_arg, port_arg, run, segundos, socket
 except ImportError:  # run as a script from a checkout where udpeco is not installed
-    from backend import port_arg, run, segundos, socket
+    from backend import host_arg, port_arg, run, segundos, socket
 
 TIMEOUT = segundos(0.5)  # wait for an echo on each port
 SONDA = b"hola"  # the probe every port gets
@@ -26,7 +26,7 @@ def main():
     if len(sys.argv) not in (2, 4):
         print(usage)
         return 2
-    host = sys.argv[1]
+    host = host_arg(sys.argv[1], usage)  # the server's name or address, as text
     FIRST = port_arg(sys.argv[2], usage) if len(sys.argv) == 4 else 20000
     LAST = port_arg(sys.argv[3], usage) if len(sys.argv) == 4 else 20100
     if not 0 < FIRST <= LAST:
