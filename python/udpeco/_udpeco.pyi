@@ -380,9 +380,11 @@ PROXY_MAX_QUEUE_BYTES: int
 PROXY_MAX_CLIENTS: int
 _Endpoint = str | tuple[str, int] | int
 
+@final
 class Proxy:
     """A UDP impairment proxy: forwards datagrams from clients to ``target`` and the replies
     back, losing, duplicating, delaying and reordering them on purpose (no root, no netem).
+
     ``listen`` and ``target`` are ``"host:port"``, ``(host, port)`` or a bare port (on
     127.0.0.1); listen on port 0 for a free port and read it from ``.address``. Each option
     applies to each direction chosen by ``direction`` (``"both"``, ``"up"`` = clients to
@@ -392,12 +394,15 @@ class Proxy:
     order give the same decisions; ``seed=None`` draws one (read it from ``.seed``). Delayed
     datagrams wait in a queue of at most ``queue_bytes``; what does not fit is dropped and
     counted as ``overflow``.
+
     Typical test use::
+
         with udpeco.Proxy(("127.0.0.1", 0), ("127.0.0.1", port), loss=0.2, seed=1) as p:
             c = udpeco.Client(*p.address, timeout=0.2, retries=5)
             ...
             p.stats()["up"]["dropped"]
     """
+
     def __new__(
         cls,
         listen: _Endpoint,
@@ -413,11 +418,17 @@ class Proxy:
         queue_bytes: int = 16777216,
         max_clients: int = 1024,
     ) -> Self: ...
+    @property
     def address(self) -> tuple[str, int]:
         """The ``(host, port)`` clients send to."""
+    @property
     def target(self) -> tuple[str, int]: ...
+    @property
     def seed(self) -> int: ...
+    @property
     def running(self) -> bool: ...
+    @property
+    def closed(self) -> bool: ...
     def stats(self) -> dict[str, Any]:
         """``{"up": {...}, "down": {...}, "clients", "rejected", "queued_bytes"}``; each
         direction counts ``received``, ``forwarded`` (duplicates included), ``dropped`` (loss),
@@ -430,4 +441,5 @@ class Proxy:
     def stop(self) -> None: ...
     def close(self) -> None:
         """Stops and releases the sockets; ``stats()`` stays readable."""
+    def __enter__(self) -> Self: ...
     def __exit__(self, *args: object) -> bool: ...
