@@ -42,13 +42,12 @@ impl Batch {
         for v in &mut self.iovs[..max] {
             v.iov_len = self.slot_len;
         }
+        // Ancillary data (error queue, UDP_GRO segment sizes) where the batch has room.
+        self.link_control(max);
         let flags = match mode {
             Recv::Wait => libc::MSG_WAITFORONE,
             Recv::NoWait => libc::MSG_DONTWAIT,
-            Recv::ErrQueue => {
-                self.link_control(max);
-                libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT
-            }
+            Recv::ErrQueue => libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
         };
         let vlen = libc::c_uint::try_from(max).unwrap_or(libc::c_uint::MAX);
         // SAFETY: `hdrs[..max]` point at live buffers owned by `self`, which is exclusively

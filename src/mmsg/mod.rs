@@ -25,6 +25,8 @@
 //! at a port with [`Batch::set_port`].
 
 #[cfg(target_os = "linux")]
+pub mod gso;
+#[cfg(target_os = "linux")]
 mod linux;
 mod portable;
 #[cfg(test)]
@@ -272,6 +274,31 @@ impl Batch {
             }
         }
         sent
+    }
+
+    /// The segment size of slot `i` when the last receive got a train of datagrams in it
+    /// (`UDP_GRO` on the socket and a batch [`Batch::with_control`]); `None`: one datagram.
+    #[cfg(target_os = "linux")]
+    #[must_use]
+    pub fn segment(&self, i: usize) -> Option<usize> {
+        if self.control_len == 0 || self.portable {
+            return None;
+        }
+        gso::gro_segment(&self.hdrs[i].msg_hdr)
+    }
+
+    /// Bytes of slots `from..to` as one run; for a connected batch whose slots are all
+    /// `slot_len` long, that is `to - from` whole datagrams back to back (a GSO send).
+    #[must_use]
+    pub fn span(&self, from: usize, to: usize) -> &[u8] {
+        let to = to.min(self.capacity);
+        &self.bufs[from.min(to) * self.stride..to * self.stride]
+    }
+
+    /// Whether this batch uses the one-call-per-datagram path.
+    #[must_use]
+    pub fn is_portable(&self) -> bool {
+        self.portable
     }
 
     /// The extended error of error-queue entry `i` of the last [`Recv::ErrQueue`] receive
