@@ -88,7 +88,7 @@ def test_progress_callback_and_its_errors() -> None:
     with EchoThread() as echo:
         udpeco.bench("127.0.0.1", echo.port, duration=1.3, window=4, progress=seen.append)
         assert len(seen) == 1
-        assert set(seen[0]) == {"elapsed", "sent", "received", "lost", "rate"}
+        assert set(seen[0]) == {"elapsed", "sent", "received", "lost", "rate", "interval"}
         assert seen[0]["received"] > 0 and seen[0]["rate"] > 0
 
         def boom(_: dict[str, float]) -> None:

@@ -388,7 +388,6 @@ impl<'a> Engine<'a> {
     }
 
     /// Ends the current interval at `now` and reports it.
-    #[allow(clippy::cast_precision_loss)]
     fn report_interval(
         &mut self,
         now: u64,
@@ -398,13 +397,12 @@ impl<'a> Engine<'a> {
             .stats
             .end_interval(Duration::from_nanos(now - self.measure_from));
         let c = self.stats.counts;
-        let secs = (iv.end - iv.start).as_secs_f64().max(1e-9);
         progress(&Progress {
             elapsed: iv.end,
             sent: c.sent,
             received: c.received,
             lost: c.given_up,
-            rate: iv.counts.received as f64 / secs,
+            rate: iv.rate(),
             interval: iv.clone(),
         })?;
         if self.cfg.interval.is_some() {
@@ -475,7 +473,13 @@ impl<'a> Engine<'a> {
         };
         if self.outstanding > 0 {
             let silent = now.saturating_sub(self.last_activity);
-            let grace = self.grace();
+            // A capped open loop waits as long as the pure open loop's horizon (a stall
+            // must not turn into loss); the closed loop uses udpload's short rule.
+            let grace = if self.cfg.rate.is_some() {
+                MAX_GRACE_NS
+            } else {
+                self.grace()
+            };
             if silent >= grace {
                 // udpload's rule: a silent window is lost; start a fresh one.
                 self.stats.counts.given_up += self.outstanding - self.warm_outstanding;
@@ -492,10 +496,9 @@ impl<'a> Engine<'a> {
         match self.cfg.rate {
             // The window has room: the next due datagram may go.
             Some(r) if !full => budget = budget.min(self.until_next_due(r, now)),
-            Some(_) => {}
             // The send was short (socket buffer full): wait for room too.
             None if !full => events |= libc::POLLOUT,
-            None => {}
+            Some(_) | None => {}
         }
         Some((events, budget))
     }

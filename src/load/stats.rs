@@ -115,6 +115,20 @@ pub struct Interval {
     pub uncorrected: Latency,
 }
 
+impl Interval {
+    /// First replies per second within the interval.
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)]
+    pub fn rate(&self) -> f64 {
+        let secs = self.end.saturating_sub(self.start).as_secs_f64();
+        if secs > 0.0 {
+            self.counts.received as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
 /// A fresh histogram for round trips in ns.
 fn histogram() -> Histogram<u64> {
     // The bounds are constants that hdrhistogram accepts.

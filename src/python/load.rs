@@ -48,15 +48,13 @@ fn set_counts(d: &Bound<'_, PyDict>, c: &Counts) -> PyResult<()> {
 }
 
 /// One interval as a dict.
-#[allow(clippy::cast_precision_loss)]
 fn interval_dict<'py>(py: Python<'py>, i: &Interval) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("start", i.start.as_secs_f64())?;
     d.set_item("end", i.end.as_secs_f64())?;
     set_counts(&d, &i.counts)?;
     d.set_item("lost", i.counts.given_up)?;
-    let secs = (i.end - i.start).as_secs_f64().max(1e-9);
-    d.set_item("rate", i.counts.received as f64 / secs)?;
+    d.set_item("rate", i.rate())?;
     d.set_item("jitter_us", i.jitter_ns / 1000.0)?;
     set_latency(&d, &i.latency)?;
     d.set_item("uncorrected", latency_dict(py, &i.uncorrected)?)?;
@@ -149,9 +147,7 @@ fn run_bench<'py>(
         size,
         rate,
         warmup: secs(warmup, "warmup", true)?,
-        interval: interval
-            .map(|i| secs(i, "interval", false))
-            .transpose()?,
+        interval: interval.map(|i| secs(i, "interval", false)).transpose()?,
         gso,
         ..LoadConfig::default()
     };
