@@ -57,6 +57,9 @@ pub struct EchoConfig {
     pub batch: usize,
     /// `SO_RCVBUF` to ask for, in bytes (`None`: sized from the number of sockets).
     pub rcvbuf: Option<usize>,
+    /// Answer a run of equal-size datagrams from one peer with one UDP GSO send where the
+    /// kernel has it ([`super::gso`]); `false`: one datagram per `sendmmsg` slot always.
+    pub gso: bool,
 }
 
 impl Default for EchoConfig {
@@ -75,6 +78,7 @@ impl Default for EchoConfig {
             workers: 1,
             batch: DEFAULT_BATCH,
             rcvbuf: None,
+            gso: true,
         }
     }
 }

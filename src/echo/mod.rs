@@ -7,12 +7,13 @@
 //! socket that received, in the order received. Counters are shared atomics.
 //!
 //! Files: [`config`] (options), [`bind`] (sockets), [`server`] (runs the workers),
-//! [`worker`] (the loop), [`delay`] (held replies), [`stats`] (counters), [`text`]
+//! [`worker`] (the loop), [`gso`] (replies with UDP GSO), [`delay`] (held replies), [`stats`] (counters), [`text`]
 //! (formatting), [`output`] (stdout and log), [`shared`] (per-run shared state).
 
 pub mod bind;
 pub mod config;
 pub mod delay;
+pub mod gso;
 pub mod output;
 pub mod server;
 pub mod shared;

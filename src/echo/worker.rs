@@ -22,6 +22,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::config::MAX_PENDING;
 use super::delay::DelayQueue;
+use super::gso::GsoEcho;
 use super::output::write_stdout;
 use super::shared::{End, Shared};
 use super::stats::ClientTracker;
@@ -44,6 +45,7 @@ pub struct Worker<'a> {
     active: Vec<bool>,
     active_list: Vec<usize>,
     delay: Option<DelayQueue>,
+    gso: Option<GsoEcho>,
     stopping: bool,
     next_tick: Instant,
     last_silence: Instant,
@@ -75,6 +77,7 @@ impl<'a> Worker<'a> {
             active: vec![false; sockets.len()],
             active_list: Vec::new(),
             delay: (!cfg.delay.is_zero()).then(|| DelayQueue::new(MAX_PENDING)),
+            gso: GsoEcho::detect(cfg.gso, sockets.first().map(AsRawFd::as_raw_fd), cfg.batch),
             stopping: false,
             next_tick: now + TICK,
             last_silence: now,
@@ -255,7 +258,10 @@ impl<'a> Worker<'a> {
             }
             counters.add_drops(full);
         } else if upto > 0 {
-            let sent = self.batch.send_skipping(self.fds[s], 0, upto, nonblocking);
+            let sent = match self.gso.as_mut() {
+                Some(g) => g.echo(&mut self.batch, self.fds[s], upto, nonblocking),
+                None => self.batch.send_skipping(self.fds[s], 0, upto, nonblocking),
+            };
             counters.add_drops((upto - sent) as u64);
         }
         if sentinel && cfg.reply_stop && self.delay.is_none() {

@@ -266,3 +266,39 @@ fn warmup_is_left_out_and_intervals_are_kept() {
     assert_eq!(r.intervals[1].start, r.intervals[0].end);
     assert!(r.intervals.iter().all(|i| i.latency.count > 0));
 }
+
+#[test]
+fn both_batching_against_the_echo_engine_loses_and_mixes_nothing() {
+    use crate::echo::{EchoConfig, EchoServer, PortChoice};
+    for gso in [true, false] {
+        let server = Arc::new(
+            EchoServer::bind(EchoConfig {
+                host: "127.0.0.1".into(),
+                ports: PortChoice::List(vec![0]),
+                quiet: true,
+                gso,
+                ..EchoConfig::default()
+            })
+            .unwrap(),
+        );
+        let port = server.ports()[0];
+        let cancel = Cancel::new();
+        let (token, s) = (cancel.clone(), Arc::clone(&server));
+        let thread = std::thread::spawn(move || s.run(&token));
+        let c = LoadConfig {
+            size: 100,
+            gso,
+            ..cfg(300)
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let r = run(addr, &c, &Cancel::new(), &mut no_progress).unwrap();
+        cancel.stop();
+        let end = thread.join().unwrap();
+        assert!(matches!(end, Err(Error::Interrupted)), "{end:?}");
+        assert!(r.received > 500, "{r:?}");
+        assert_eq!(r.lost, 0, "{r:?}");
+        assert_eq!(r.duplicates + r.out_of_order + r.stray + r.late, 0, "{r:?}");
+        let linux = cfg!(target_os = "linux");
+        assert_eq!((r.gso, r.gro), (gso && linux, gso && linux), "{r:?}");
+    }
+}
