@@ -87,36 +87,41 @@ impl GsoEcho {
             });
         }
         self.runs.clear();
-        let mut i = 0;
-        while i < n {
-            let len = batch.len_of(i);
-            let key = batch.key(i);
-            let mut j = i + 1;
-            if len > 0 {
-                let most = MAX_SEGMENTS.min(MAX_BYTES / len);
-                while j < n && j - i < most && batch.len_of(j) == len && batch.key(j) == key {
-                    j += 1;
+        let mut first = 0;
+        while first < n {
+            let len = batch.len_of(first);
+            let key = batch.key(first);
+            let mut end = first + 1;
+            // Empty datagrams cannot be segmented: each goes alone.
+            if let Some(fit) = MAX_BYTES.checked_div(len) {
+                let most = MAX_SEGMENTS.min(fit);
+                while end < n
+                    && end - first < most
+                    && batch.len_of(end) == len
+                    && batch.key(end) == key
+                {
+                    end += 1;
                 }
             }
-            let r = self.runs.len();
-            let (addr, addr_len) = batch.raw_addr(i);
+            let run = self.runs.len();
+            let (addr, addr_len) = batch.raw_addr(first);
             // SAFETY: mmsghdr is plain old data; all-zero is valid (no control data).
             let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
             h.msg_hdr.msg_name = std::ptr::from_ref(addr).cast_mut().cast();
             h.msg_hdr.msg_namelen = addr_len;
-            h.msg_hdr.msg_iov = &raw mut self.iovs[i];
-            h.msg_hdr.msg_iovlen = j - i;
-            if j - i > 1 {
+            h.msg_hdr.msg_iov = &raw mut self.iovs[first];
+            h.msg_hdr.msg_iovlen = end - first;
+            if end - first > 1 {
                 // `len` is at most 65,000 / 2 here.
                 set_segment(
                     &mut h.msg_hdr,
-                    &mut self.control[r],
+                    &mut self.control[run],
                     u16::try_from(len).unwrap_or(u16::MAX),
                 );
             }
-            self.hdrs[r] = h;
-            self.runs.push((i, j));
-            i = j;
+            self.hdrs[run] = h;
+            self.runs.push((first, end));
+            first = end;
         }
     }
 
