@@ -195,11 +195,14 @@ def test_cli_errors_are_one_line() -> None:
 def test_cli_ctrl_c_exits_130() -> None:
     with silent_peer() as peer:
         with process(
-            udpeco_cmd("bench", "127.0.0.1", str(peer.getsockname()[1]), "--duration", "30"),
+            udpeco_cmd("bench", "127.0.0.1", str(peer.getsockname()[1]), "--duration", "30")
+            + ["--progress", "--interval", "0.2"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         ) as p:
-            time.sleep(1.0)
+            assert p.stdout is not None
+            # The first interval line proves the load is running (startup may be slow).
+            assert p.stdout.readline().startswith(b"[")
             t = time.monotonic()
             p.send_signal(2)
             assert p.wait(5) == 130
