@@ -4,9 +4,9 @@
 
 Needs a release build (``pip install .`` or ``maturin develop --release``), the sources of
 the C yardsticks in ``../shared/tools`` or ``$UDPECO_TOOLS`` (each script builds them in a
-temporary copy), nmap, and a machine that is otherwise idle: each script pins servers to core 0 and load to core 1 and reports ratios measured side
-by side in the same run. ``--quick`` uses fewer rounds and skips the práctica's 50 s
-sequential scan.
+temporary copy), nmap, and a machine that is otherwise idle: each script pins servers to
+core 0 and load to core 1 and reports ratios measured side by side in the same run.
+``--quick`` uses fewer rounds and skips the práctica's 50 s sequential scan.
 """
 
 from __future__ import annotations
