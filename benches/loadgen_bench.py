@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -93,8 +94,15 @@ def wait_ready(port: int, timeout: float = 10.0) -> None:
     sys.exit(f"loadgen_bench: the server on port {port} does not answer")
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) used so far by finished child processes."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_udpload(exe: Path, port: int, duration: float, window: int, size: int) -> dict:
-    """One udpload run on core 1: its rate and percentiles."""
+    """One udpload run on core 1: its rate, percentiles and CPU time (whole process)."""
+    cpu = children_cpu()
     out = subprocess.run(
         ["taskset", "-c", "1", str(exe), "127.0.0.1", str(port), str(duration), str(window)]
         + [str(size)],
@@ -105,6 +113,8 @@ def run_udpload(exe: Path, port: int, duration: float, window: int, size: int) -
     ).stdout
     fields = dict(re.findall(r"(\w+)=([\d.]+)", out))
     return {
+        "received": int(fields["replies"]),
+        "cpu": children_cpu() - cpu,
         "rate": float(fields["rate"]),
         "p50_us": float(fields["rtt_p50_us"]),
         "p99_us": float(fields["rtt_p99_us"]),
@@ -177,6 +187,10 @@ def main() -> int:
             )
             rates: dict[str, list[float]] = {k: [] for k in ROWS}
             p50: dict[str, list[float]] = {k: [] for k in ROWS}
+            # Echoes per CPU second of the load generator: a cost that other load on the
+            # machine barely moves (udpload: its whole process; udpeco: its load thread in
+            # the sending phase, the ``cpu`` key).
+            per_cpu: dict[str, list[float]] = {k: [] for k in ROWS}
             keys = list(ROWS)
             for i in range(args.rounds):
                 order = keys[i % len(keys) :] + keys[: i % len(keys)]
@@ -189,6 +203,7 @@ def main() -> int:
                         r = run_udpeco(port, args.duration, args.window, args.size, load == "gso")
                     rates[key].append(r["rate"])
                     p50[key].append(r["p50_us"])
+                    per_cpu[key].append(r["received"] / r["cpu"] if r["cpu"] else float("nan"))
                 print(
                     f"round {i + 1}: " + "  ".join(f"{k} {rates[k][-1]:,.0f}" for k in keys),
                     file=sys.stderr,
@@ -196,22 +211,24 @@ def main() -> int:
                 )
             print()
             print(
-                "| pair (load -> server) | echoes/s (median) | p50 µs | vs "
-                "| ratio (median, min-max) | target |"
+                "| pair (load -> server) | echoes/s (median) | p50 µs | echoes per CPU s "
+                "| vs | ratio (median, min-max) | per CPU s ratio | target |"
             )
-            print("|---|---:|---:|---|---:|---:|")
+            print("|---|---:|---:|---:|---|---:|---:|---:|")
             for key, (label, _, _, base, target) in ROWS.items():
                 med = statistics.median(rates[key])
                 lat = statistics.median(p50[key])
+                cpu = statistics.median(per_cpu[key])
                 if base is None:
-                    print(f"| {key}: {label} | {med:,.0f} | {lat:.1f} | | | |")
+                    print(f"| {key}: {label} | {med:,.0f} | {lat:.1f} | {cpu:,.0f} | | | | |")
                     continue
                 ratios = [a / b for a, b in zip(rates[key], rates[base]) if b]
+                cpu_ratio = cpu / statistics.median(per_cpu[base])
                 ok = "met" if statistics.median(ratios) >= target else "NOT met"
                 print(
-                    f"| {key}: {label} | {med:,.0f} | {lat:.1f} | {base} | "
+                    f"| {key}: {label} | {med:,.0f} | {lat:.1f} | {cpu:,.0f} | {base} | "
                     f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
-                    f">= {target:g}x {ok} |"
+                    f"{cpu_ratio:.2f}x | >= {target:g}x {ok} |"
                 )
         finally:
             for p in servers:

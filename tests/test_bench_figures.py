@@ -176,12 +176,13 @@ REPORT_KEYS = {
     "uncorrected",
     "elapsed",
     "warmup",
+    "cpu",
     "intervals",
     "gso",
     "gro",
 }
 PERCENTILES = {"p50_us", "p90_us", "p99_us", "p999_us", "p9999_us", "min_us", "max_us", "mean_us"}
-INTERVAL_KEYS = (REPORT_KEYS - {"elapsed", "warmup", "intervals", "gso", "gro"}) | {"start", "end"}
+INTERVAL_KEYS = (REPORT_KEYS - {"elapsed", "warmup", "cpu", "intervals", "gso", "gro"}) | {"start", "end"}
 
 
 def test_cli_json_with_warmup_and_intervals() -> None:
@@ -198,6 +199,7 @@ def test_cli_json_with_warmup_and_intervals() -> None:
     assert set(result) == REPORT_KEYS
     assert set(result["uncorrected"]) == PERCENTILES
     assert result["warmup"] == 0.4
+    assert 0 < result["cpu"] < 2 * result["elapsed"]
     assert 450 <= result["sent"] <= 550, "the warm-up is left out"
     assert [round(i["start"], 1) for i in result["intervals"]] == [0.0, 0.5]
     for i in result["intervals"]:

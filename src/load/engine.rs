@@ -80,6 +80,19 @@ fn wait_ready(fd: RawFd, events: libc::c_short, timeout_ns: u64) -> io::Result<W
     Ok(if r > 0 { Wake::Ready } else { Wake::Timeout })
 }
 
+/// CPU time this thread has used, ns (0 where the clock is missing).
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) } != 0 {
+        return 0;
+    }
+    u64::try_from(ts.tv_sec).unwrap_or(0) * NS + u64::try_from(ts.tv_nsec).unwrap_or(0)
+}
+
 /// The state of one run.
 pub struct Engine<'a> {
     fd: RawFd,
@@ -108,6 +121,10 @@ pub struct Engine<'a> {
     warm_outstanding: u64,
     /// When the measured phase began (the end of the warm-up), ns since start.
     measure_from: u64,
+    /// This thread's CPU time then, ns.
+    cpu_from: u64,
+    /// CPU time used by the measured sending phase, ns.
+    cpu_used: u64,
     /// Last reply (or silence reset), ns since start.
     last_activity: u64,
     max_rtt: u64,
@@ -166,7 +183,11 @@ impl<'a> Engine<'a> {
             tx: Batch::connected(batch, cfg.size, b'x', cfg.portable),
             rx,
             ring: Ring::with_capacity(ring_len),
-            stats: Stats::new(),
+            stats: if cfg.rate.is_some() {
+                Stats::new()
+            } else {
+                Stats::due_when_sent()
+            },
             window,
             gso,
             gro,
@@ -176,6 +197,8 @@ impl<'a> Engine<'a> {
             outstanding: 0,
             warm_outstanding: 0,
             measure_from: 0,
+            cpu_from: 0,
+            cpu_used: 0,
             last_activity: 0,
             max_rtt: 0,
             answered: false,
@@ -417,6 +440,7 @@ impl<'a> Engine<'a> {
         self.warm_outstanding = self.outstanding;
         self.stats.reset();
         self.measure_from = now;
+        self.cpu_from = thread_cpu_ns();
     }
 
     /// The sending phase: warm-up, then the duration; returns the replies counted within it
@@ -435,6 +459,7 @@ impl<'a> Engine<'a> {
                 next_progress = now + every;
             }
             if now >= end {
+                self.cpu_used = thread_cpu_ns().saturating_sub(self.cpu_from);
                 return Ok((self.stats.counts.received, now - self.measure_from));
             }
             self.check_cancel(now)?;
@@ -526,6 +551,7 @@ impl<'a> Engine<'a> {
     pub fn run(mut self, progress: &mut dyn FnMut(&Progress) -> Result<()>) -> Result<LoadReport> {
         self.start = Instant::now();
         self.next_check = ns(TICK);
+        self.cpu_from = thread_cpu_ns();
         let (received_in_time, elapsed) = self.load(progress)?;
         self.drain()?;
         let last = self.stats.end_interval(Duration::from_nanos(elapsed));
@@ -547,6 +573,7 @@ impl<'a> Engine<'a> {
             rate,
             elapsed: Duration::from_nanos(elapsed),
             warmup: self.cfg.warmup,
+            cpu: Duration::from_nanos(self.cpu_used),
             jitter_ns: self.stats.jitter_ns(),
             latency,
             uncorrected,

@@ -191,6 +191,9 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// Length of the warm-up left out.
     pub warmup: Duration,
+    /// CPU time (user and system) the load's thread used during the measured sending
+    /// phase: `received / cpu` is a cost figure that other load on the machine barely moves.
+    pub cpu: Duration,
     /// RFC 3550 interarrival jitter at the end, ns.
     pub jitter_ns: f64,
     /// Round trips timed from the moment each datagram was due (wrk2's corrected figure).

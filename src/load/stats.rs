@@ -148,6 +148,8 @@ pub struct Stats {
     highest_seq: Option<u64>,
     /// Counters and time at the start of the current interval.
     mark: (Counts, Duration),
+    /// Due time and send time are the same (the closed loop): one histogram serves both.
+    same: bool,
 }
 
 impl Default for Stats {
@@ -170,6 +172,17 @@ impl Stats {
             prev_transit: None,
             highest_seq: None,
             mark: (Counts::default(), Duration::ZERO),
+            same: false,
+        }
+    }
+
+    /// Empty figures for a mode where every datagram is due when it is sent: the
+    /// uncorrected round trips are the corrected ones, recorded once.
+    #[must_use]
+    pub fn due_when_sent() -> Self {
+        Stats {
+            same: true,
+            ..Stats::new()
         }
     }
 
@@ -193,7 +206,9 @@ impl Stats {
     pub fn reply(&mut self, seq: u64, corrected_ns: u64, uncorrected_ns: u64, transit_ns: i64) {
         self.counts.received += 1;
         self.corrected.saturating_record(corrected_ns.max(1));
-        self.uncorrected.saturating_record(uncorrected_ns.max(1));
+        if !self.same {
+            self.uncorrected.saturating_record(uncorrected_ns.max(1));
+        }
         if let Some(prev) = self.prev_transit {
             let d = transit_ns.saturating_sub(prev).unsigned_abs() as f64;
             self.jitter += (d - self.jitter) / 16.0;
@@ -220,7 +235,11 @@ impl Stats {
             counts: self.counts.since(&self.mark.0),
             jitter_ns: self.jitter,
             latency: Latency::of(&self.corrected),
-            uncorrected: Latency::of(&self.uncorrected),
+            uncorrected: Latency::of(if self.same {
+                &self.corrected
+            } else {
+                &self.uncorrected
+            }),
         };
         // Same bounds on both sides: adding cannot fail.
         let _ = self.total_corrected.add(&self.corrected);
@@ -235,10 +254,12 @@ impl Stats {
     /// [`Stats::end_interval`] so that the last interval is included.
     #[must_use]
     pub fn totals(&self) -> (Latency, Latency) {
-        (
-            Latency::of(&self.total_corrected),
-            Latency::of(&self.total_uncorrected),
-        )
+        let corrected = Latency::of(&self.total_corrected);
+        if self.same {
+            (corrected, corrected)
+        } else {
+            (corrected, Latency::of(&self.total_uncorrected))
+        }
     }
 }
 
@@ -268,6 +289,12 @@ mod tests {
         }
         assert!(c.max >= 999_000 && c.min <= 10);
         assert!(u.p50 < c.p50 / 5, "the uncorrected histogram is separate");
+        let mut same = Stats::due_when_sent();
+        same.reply(1, 700, 700, 0);
+        let iv = same.end_interval(Duration::from_secs(1));
+        assert_eq!(iv.uncorrected, iv.latency);
+        assert_eq!(same.totals().0.p50, same.totals().1.p50);
+        assert!(same.totals().1.p50 >= 699);
     }
 
     #[test]

@@ -83,6 +83,7 @@ fn report_dict<'py>(py: Python<'py>, r: &LoadReport) -> PyResult<Bound<'py, PyDi
     d.set_item("uncorrected", latency_dict(py, &r.uncorrected)?)?;
     d.set_item("elapsed", r.elapsed.as_secs_f64())?;
     d.set_item("warmup", r.warmup.as_secs_f64())?;
+    d.set_item("cpu", r.cpu.as_secs_f64())?;
     let intervals = PyList::empty(py);
     for i in &r.intervals {
         intervals.append(interval_dict(py, i)?)?;
