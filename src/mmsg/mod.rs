@@ -295,12 +295,6 @@ impl Batch {
         &self.bufs[from.min(to) * self.stride..to * self.stride]
     }
 
-    /// Whether this batch uses the one-call-per-datagram path.
-    #[must_use]
-    pub fn is_portable(&self) -> bool {
-        self.portable
-    }
-
     /// The extended error of error-queue entry `i` of the last [`Recv::ErrQueue`] receive
     /// (`IP_RECVERR` or `IPV6_RECVERR` ancillary data), if it carried one.
     #[cfg(target_os = "linux")]
