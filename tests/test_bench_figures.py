@@ -182,7 +182,8 @@ REPORT_KEYS = {
     "gro",
 }
 PERCENTILES = {"p50_us", "p90_us", "p99_us", "p999_us", "p9999_us", "min_us", "max_us", "mean_us"}
-INTERVAL_KEYS = (REPORT_KEYS - {"elapsed", "warmup", "cpu", "intervals", "gso", "gro"}) | {"start", "end"}
+RUN_ONLY = {"elapsed", "warmup", "cpu", "intervals", "gso", "gro"}
+INTERVAL_KEYS = (REPORT_KEYS - RUN_ONLY) | {"start", "end"}
 
 
 def test_cli_json_with_warmup_and_intervals() -> None:
