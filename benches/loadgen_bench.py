@@ -1,18 +1,32 @@
 #!/usr/bin/env python3
-"""Is ``udpeco bench`` as fast a load generator as the C reference ``udpload``?
+"""Is ``udpeco bench`` as fast a load generator as the C reference ``udpload``, and how far do
+UDP GSO/GRO batching take it past the C ceiling?
 
-Runs both, alternately, against the same C echo server ``echo_mmsg`` (pinned with
-``taskset -c 0``; each load generator pinned with ``taskset -c 1``), same duration, window
-and datagram size, and prints each round, the medians and the ratio udpeco/udpload. The
-target is a ratio of at least 0.9 at window 64.
+Side by side in one run, in alternating rounds (each round measures every pair once, in
+rotating order, so a slow spell on the shared machine hits every pair alike), every server
+pinned with ``taskset -c 0`` and every load generator with ``taskset -c 1``, same duration,
+window and datagram size:
 
-Usage (from the repository root, after ``pip install .`` or ``maturin develop --release``):
+====  ==========================================  =========================================
+row   pair (load -> server)                       compared with (target)
+====  ==========================================  =========================================
+C     ``udpload`` -> ``echo_mmsg``                the C pair
+P     ``udpeco bench --no-gso`` -> ``echo_mmsg``  C (>= 1.0x: the generator alone)
+CG    ``udpload`` -> ``echo_gso``                 the C generator against the GSO server
+G     ``udpeco bench`` (GSO) -> ``echo_gso``      CG (>= 2x: batching in the generator)
+U     ``udpeco bench`` -> ``udpeco serve``        C (>= 1.3x: the udpeco pair, both batching)
+====  ==========================================  =========================================
 
-    python3 benches/loadgen_bench.py [--rounds 5] [--duration 2] [--windows 64,1] [--size 64]
+The ratio of each round is taken within the round; the table shows the median ratio, its
+range, and the median rates. Usage (from the repository root, after ``pip install .`` or
+``maturin develop --release``):
 
-The C tools are built with ``cc -O2`` from ``../shared/tools`` (or ``$UDPECO_TOOLS``) into a
-temporary directory. The machine should be otherwise idle: other processes on either core
-make every figure noisy, which is why rounds alternate and the median ratio is reported.
+    python3 benches/loadgen_bench.py [--rounds 5] [--duration 1.5] [--window 64] [--size 64]
+
+The C tools (``udpload.c``, ``echo_mmsg.c``, ``echo_gso.c``) are compiled with ``cc -O2``
+into a temporary directory from ``../shared/tools`` next to the repository, or from
+``$UDPECO_TOOLS``. Without ``../shared``, copy the course's ``shared/tools`` folder (on the
+project machine: ``/work/shared/tools``) anywhere and set ``UDPECO_TOOLS`` to it.
 """
 
 from __future__ import annotations
@@ -21,6 +35,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -34,18 +49,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def tools_dir() -> Path:
-    """Where udpload.c and echo_mmsg.c live."""
+    """Where udpload.c, echo_mmsg.c and echo_gso.c live."""
     for candidate in (
         os.environ.get("UDPECO_TOOLS"),
         ROOT.parent / "shared" / "tools",
     ):
-        if candidate and (Path(candidate) / "udpload.c").exists():
+        if candidate and (Path(candidate) / "echo_gso.c").exists():
             return Path(candidate)
-    sys.exit("loadgen_bench: cannot find udpload.c; set UDPECO_TOOLS to ../shared/tools")
+    sys.exit(
+        "loadgen_bench: cannot find udpload.c, echo_mmsg.c and echo_gso.c; copy the course's "
+        "shared/tools folder (/work/shared/tools on the project machine) and set UDPECO_TOOLS "
+        "to it"
+    )
 
 
 def build(src: Path, out: Path) -> Path:
-    """Compiles one C tool."""
+    """Compiles one C tool (into a temporary directory: the source folder stays untouched)."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
         sys.exit("loadgen_bench: a C compiler (cc) is needed")
@@ -60,8 +79,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_ready(port: int, timeout: float = 10.0) -> None:
+    """Waits until the echo server on ``port`` answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s.sendto(b"ready?", ("127.0.0.1", port))
+            try:
+                s.recvfrom(64)
+                return
+            except OSError:
+                continue
+    sys.exit(f"loadgen_bench: the server on port {port} does not answer")
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) used so far by finished child processes."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_udpload(exe: Path, port: int, duration: float, window: int, size: int) -> dict:
-    """One udpload run on core 1: its rate and percentiles."""
+    """One udpload run on core 1: its rate, percentiles and CPU time (whole process)."""
+    cpu = children_cpu()
     out = subprocess.run(
         ["taskset", "-c", "1", str(exe), "127.0.0.1", str(port), str(duration), str(window)]
         + [str(size)],
@@ -72,6 +113,8 @@ def run_udpload(exe: Path, port: int, duration: float, window: int, size: int) -
     ).stdout
     fields = dict(re.findall(r"(\w+)=([\d.]+)", out))
     return {
+        "received": int(fields["replies"]),
+        "cpu": children_cpu() - cpu,
         "rate": float(fields["rate"]),
         "p50_us": float(fields["rtt_p50_us"]),
         "p99_us": float(fields["rtt_p99_us"]),
@@ -79,10 +122,11 @@ def run_udpload(exe: Path, port: int, duration: float, window: int, size: int) -
     }
 
 
-def run_udpeco(port: int, duration: float, window: int, size: int) -> dict:
+def run_udpeco(port: int, duration: float, window: int, size: int, gso: bool) -> dict:
     """One ``udpeco bench`` run on core 1 (the command line, as a user runs it)."""
     cmd = [sys.executable, "-m", "udpeco", "bench", "127.0.0.1", str(port)]
     cmd += ["--duration", str(duration), "--window", str(window), "--size", str(size)]
+    cmd += [] if gso else ["--no-gso"]
     out = subprocess.run(
         ["taskset", "-c", "1", *cmd, "--json", "--no-progress"],
         capture_output=True,
@@ -93,57 +137,113 @@ def run_udpeco(port: int, duration: float, window: int, size: int) -> dict:
     return json.loads(out)
 
 
+#: row -> (label, load, server, baseline row, target ratio)
+ROWS = {
+    "C": ("udpload -> echo_mmsg", "udpload", "echo_mmsg", None, None),
+    "P": ("udpeco bench --no-gso -> echo_mmsg", "plain", "echo_mmsg", "C", 1.0),
+    "CG": ("udpload -> echo_gso", "udpload", "echo_gso", None, None),
+    "G": ("udpeco bench (GSO) -> echo_gso", "gso", "echo_gso", "CG", 2.0),
+    "U": ("udpeco bench -> udpeco serve", "gso", "udpeco", "C", 1.3),
+}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--duration", type=float, default=2.0)
-    ap.add_argument("--windows", default="64,1", help="comma-separated windows (64,1)")
+    ap.add_argument("--duration", type=float, default=1.5)
+    ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--size", type=int, default=64)
     args = ap.parse_args()
-    windows = [int(w) for w in args.windows.split(",")]
+    if shutil.which("taskset") is None:
+        sys.exit("loadgen_bench: taskset (util-linux) is needed")
 
     with tempfile.TemporaryDirectory() as tmp:
         src = tools_dir()
         udpload = build(src / "udpload.c", Path(tmp) / "udpload")
-        echo = build(src / "echo_mmsg.c", Path(tmp) / "echo_mmsg")
-        port = free_port()
-        server = subprocess.Popen(["taskset", "-c", "0", str(echo), str(port)])
+        ports = {name: free_port() for name in ("echo_mmsg", "echo_gso", "udpeco")}
+        commands = {
+            "echo_mmsg": [str(build(src / "echo_mmsg.c", Path(tmp) / "echo_mmsg"))],
+            "echo_gso": [str(build(src / "echo_gso.c", Path(tmp) / "echo_gso"))],
+            "udpeco": [
+                sys.executable,
+                "-m",
+                "udpeco",
+                "serve",
+                "--quiet",
+                "--bind",
+                "127.0.0.1",
+                "--rate-limit",
+                "off",
+            ],
+        }
+        servers = []
         try:
-            time.sleep(0.3)
+            for name, cmd in commands.items():
+                port = ports[name]
+                argv = [*cmd, str(port)] if name != "udpeco" else [*cmd, "--port", str(port)]
+                servers.append(
+                    subprocess.Popen(
+                        ["taskset", "-c", "0", *argv],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+                wait_ready(port)
+            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             print(
-                f"loadgen_bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
-                f"echo_mmsg on core 0, load on core 1, {args.duration:g} s per run, "
-                f"{args.size}-byte datagrams, {args.rounds} alternating rounds"
+                f"loadgen_bench {when}: servers on core 0, load on core 1, {args.duration:g} s "
+                f"per run, window {args.window}, {args.size}-byte datagrams, {args.rounds} "
+                f"rounds (order rotating), load average {os.getloadavg()[0]:.1f}"
             )
-            for window in windows:
-                print(f"\nwindow {window}")
-                print(f"{'round':>5} {'udpload/s':>11} {'udpeco/s':>11} {'ratio':>6}")
-                c_rates, u_rates, ratios, c_p50, u_p50 = [], [], [], [], []
-                for i in range(args.rounds):
-                    # Alternate who goes first, so a slow spell hurts both alike.
-                    if i % 2 == 0:
-                        c = run_udpload(udpload, port, args.duration, window, args.size)
-                        u = run_udpeco(port, args.duration, window, args.size)
+            rates: dict[str, list[float]] = {k: [] for k in ROWS}
+            p50: dict[str, list[float]] = {k: [] for k in ROWS}
+            # Echoes per CPU second of the load generator: a cost that other load on the
+            # machine barely moves (udpload: its whole process; udpeco: its load thread in
+            # the sending phase, the ``cpu`` key).
+            per_cpu: dict[str, list[float]] = {k: [] for k in ROWS}
+            keys = list(ROWS)
+            for i in range(args.rounds):
+                order = keys[i % len(keys) :] + keys[: i % len(keys)]
+                for key in order:
+                    _, load, server, _, _ = ROWS[key]
+                    port = ports[server]
+                    if load == "udpload":
+                        r = run_udpload(udpload, port, args.duration, args.window, args.size)
                     else:
-                        u = run_udpeco(port, args.duration, window, args.size)
-                        c = run_udpload(udpload, port, args.duration, window, args.size)
-                    ratio = u["rate"] / c["rate"] if c["rate"] else float("nan")
-                    c_rates.append(c["rate"])
-                    u_rates.append(u["rate"])
-                    ratios.append(ratio)
-                    c_p50.append(c["p50_us"])
-                    u_p50.append(u["p50_us"])
-                    print(f"{i + 1:>5} {c['rate']:>11.0f} {u['rate']:>11.0f} {ratio:>6.2f}")
+                        r = run_udpeco(port, args.duration, args.window, args.size, load == "gso")
+                    rates[key].append(r["rate"])
+                    p50[key].append(r["p50_us"])
+                    per_cpu[key].append(r["received"] / r["cpu"] if r["cpu"] else float("nan"))
                 print(
-                    f"{'median':>5} {statistics.median(c_rates):>11.0f} "
-                    f"{statistics.median(u_rates):>11.0f} {statistics.median(ratios):>6.2f}"
-                    f"   (ratio min {min(ratios):.2f}, max {max(ratios):.2f}; "
-                    f"p50 rtt udpload {statistics.median(c_p50):.1f} us, "
-                    f"udpeco {statistics.median(u_p50):.1f} us)"
+                    f"round {i + 1}: " + "  ".join(f"{k} {rates[k][-1]:,.0f}" for k in keys),
+                    file=sys.stderr,
+                    flush=True,
+                )
+            print()
+            print(
+                "| pair (load -> server) | echoes/s (median) | p50 µs | echoes per CPU s "
+                "| vs | ratio (median, min-max) | per CPU s ratio | target |"
+            )
+            print("|---|---:|---:|---:|---|---:|---:|---:|")
+            for key, (label, _, _, base, target) in ROWS.items():
+                med = statistics.median(rates[key])
+                lat = statistics.median(p50[key])
+                cpu = statistics.median(per_cpu[key])
+                if base is None:
+                    print(f"| {key}: {label} | {med:,.0f} | {lat:.1f} | {cpu:,.0f} | | | | |")
+                    continue
+                ratios = [a / b for a, b in zip(rates[key], rates[base]) if b]
+                cpu_ratio = cpu / statistics.median(per_cpu[base])
+                ok = "met" if statistics.median(ratios) >= target else "NOT met"
+                print(
+                    f"| {key}: {label} | {med:,.0f} | {lat:.1f} | {cpu:,.0f} | {base} | "
+                    f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
+                    f"{cpu_ratio:.2f}x | >= {target:g}x {ok} |"
                 )
         finally:
-            server.kill()
-            server.wait()
+            for p in servers:
+                p.kill()
+                p.wait()
     return 0
 
 

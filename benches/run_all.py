@@ -2,11 +2,11 @@
 
     python benches/run_all.py [--quick] [--out FILE]
 
-Needs a release build (``pip install .`` or ``maturin develop --release``), the C yardsticks
-(``make -C ../shared/tools``, done here if missing), nmap, and a machine that is otherwise
-idle: each script pins servers to core 0 and load to core 1 and reports ratios measured side
-by side in the same run. ``--quick`` uses fewer rounds and skips the práctica's 50 s
-sequential scan.
+Needs a release build (``pip install .`` or ``maturin develop --release``), the sources of
+the C yardsticks in ``../shared/tools`` or ``$UDPECO_TOOLS`` (each script builds them in a
+temporary copy), nmap, and a machine that is otherwise idle: each script pins servers to
+core 0 and load to core 1 and reports ratios measured side by side in the same run.
+``--quick`` uses fewer rounds and skips the práctica's 50 s sequential scan.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TOOLS = HERE.parent.parent / "shared" / "tools"
 
 
 def benches(quick: bool) -> list[list[str]]:
@@ -37,8 +36,6 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="fewer rounds, no 50 s stdlib scan")
     ap.add_argument("--out", type=Path, help="also write the reports to this file")
     args = ap.parse_args()
-    if TOOLS.is_dir():
-        subprocess.run(["make", "-s", "-C", str(TOOLS)], check=False)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     reports = [f"# udpeco benchmarks, {stamp}\n"]
     failed = 0

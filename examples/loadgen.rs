@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         let cfg = LoadConfig {
             duration: Duration::try_from_secs_f64(arg(&args, 3, 3.0)?)
                 .map_err(|e| e.to_string())?,
-            window: arg(&args, 4, 64)?,
+            window: Some(arg(&args, 4, 64)?),
             size: arg(&args, 5, 64)?,
             ..LoadConfig::default()
         };
@@ -46,8 +46,8 @@ fn main() -> ExitCode {
                 r.received,
                 r.rate,
                 r.lost,
-                us(r.p50_ns),
-                us(r.p99_ns)
+                us(r.latency.p50),
+                us(r.latency.p99)
             );
             ExitCode::SUCCESS
         }

@@ -88,7 +88,7 @@ def test_progress_callback_and_its_errors() -> None:
     with EchoThread() as echo:
         udpeco.bench("127.0.0.1", echo.port, duration=1.3, window=4, progress=seen.append)
         assert len(seen) == 1
-        assert set(seen[0]) == {"elapsed", "sent", "received", "lost", "rate"}
+        assert set(seen[0]) == {"elapsed", "sent", "received", "lost", "rate", "interval"}
         assert seen[0]["received"] > 0 and seen[0]["rate"] > 0
 
         def boom(_: dict[str, float]) -> None:
@@ -195,11 +195,14 @@ def test_cli_errors_are_one_line() -> None:
 def test_cli_ctrl_c_exits_130() -> None:
     with silent_peer() as peer:
         with process(
-            udpeco_cmd("bench", "127.0.0.1", str(peer.getsockname()[1]), "--duration", "30"),
+            udpeco_cmd("bench", "127.0.0.1", str(peer.getsockname()[1]), "--duration", "30")
+            + ["--progress", "--interval", "0.2"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         ) as p:
-            time.sleep(1.0)
+            assert p.stdout is not None
+            # The first interval line proves the load is running (startup may be slow).
+            assert p.stdout.readline().startswith(b"[")
             t = time.monotonic()
             p.send_signal(2)
             assert p.wait(5) == 130

@@ -194,11 +194,14 @@ def bench(
     host: str,
     port: int,
     duration: float = 3.0,
-    window: int = 64,
+    window: int | None = None,
     size: int = 64,
     rate: float | None = None,
     *,
-    progress: Callable[[dict[str, float]], Any] | None = None,
+    progress: Callable[[dict[str, Any]], Any] | None = None,
+    warmup: float = 0.0,
+    interval: float | None = None,
+    gso: bool = True,
 ) -> dict[str, Any]: ...
 
 # --- scanner (src/python/scan.rs) ---

@@ -76,6 +76,9 @@ pub struct EchoConfig {
     pub delay_queue: usize,
     /// Whether an existing log is appended to (default) or emptied.
     pub log_mode: LogMode,
+    /// Answer a run of equal-size datagrams from one peer with one UDP GSO send where the
+    /// kernel has it ([`super::gso`]); `false`: one datagram per `sendmmsg` slot always.
+    pub gso: bool,
 }
 
 impl Default for EchoConfig {
@@ -97,6 +100,7 @@ impl Default for EchoConfig {
             guard: GuardConfig::default(),
             delay_queue: DEFAULT_DELAY_QUEUE,
             log_mode: LogMode::Append,
+            gso: true,
         }
     }
 }

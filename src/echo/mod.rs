@@ -7,13 +7,15 @@
 //! socket that received, in the order received. Counters are shared atomics.
 //!
 //! Files: [`config`] (options), [`bind`] (sockets), [`server`] (runs the workers),
-//! [`worker`] (the loop), [`delay`] (held replies), [`stats`] (counters), [`text`]
-//! (formatting and escaping), [`output`] (the log file), [`printer`] (stdout behind a
-//! bounded queue), [`guard`] (loop and reflection guard), [`shared`] (per-run shared state).
+//! [`worker`] (the loop), [`gso`] (replies with UDP GSO), [`delay`] (held replies),
+//! [`stats`] (counters), [`text`] (formatting and escaping), [`output`] (the log file),
+//! [`printer`] (stdout behind a bounded queue), [`guard`] (loop and reflection guard),
+//! [`shared`] (per-run shared state).
 
 pub mod bind;
 pub mod config;
 pub mod delay;
+pub mod gso;
 pub mod guard;
 pub mod output;
 pub mod printer;

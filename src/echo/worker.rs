@@ -21,6 +21,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use super::delay::DelayQueue;
+use super::gso::GsoEcho;
 use super::guard::Guard;
 use super::shared::{End, Shared};
 use super::stats::ClientTracker;
@@ -48,6 +49,7 @@ pub struct Worker<'a> {
     active: Vec<bool>,
     active_list: Vec<usize>,
     delay: Option<DelayQueue>,
+    gso: Option<GsoEcho>,
     stopping: bool,
     next_tick: Instant,
     last_silence: Instant,
@@ -83,6 +85,7 @@ impl<'a> Worker<'a> {
             active: vec![false; sockets.len()],
             active_list: Vec::new(),
             delay: (!cfg.delay.is_zero()).then(|| DelayQueue::new(cfg.delay_queue)),
+            gso: GsoEcho::detect(cfg.gso, sockets.first().map(AsRawFd::as_raw_fd), cfg.batch),
             stopping: false,
             next_tick: now + TICK,
             last_silence: now,
@@ -281,7 +284,10 @@ impl<'a> Worker<'a> {
             }
             counters.add_drops(full);
         } else if all {
-            let sent = self.batch.send_skipping(self.fds[s], 0, upto, nonblocking);
+            let sent = match self.gso.as_mut() {
+                Some(g) => g.echo(&mut self.batch, self.fds[s], upto, nonblocking),
+                None => self.batch.send_skipping(self.fds[s], 0, upto, nonblocking),
+            };
             counters.add_drops((upto - sent) as u64);
         } else {
             self.send_accepted(s, upto, nonblocking);

@@ -5,6 +5,11 @@
 //! silence deadline, the end, or [`TICK`]), receive what is queued (one `recvmmsg`) and match
 //! replies to send times. The clock is read once per turn and per batch received. The
 //! cancellation hook (which may take the GIL) runs once per [`TICK`], not per turn.
+//!
+//! Each datagram carries its sequence number (bytes 0-7) and, from 16 bytes on, its send
+//! time in ns since the start (bytes 8-15), both little-endian. Where the kernel has UDP GSO
+//! a batch leaves in one `sendmsg` ([`crate::mmsg::gso`]), and with `UDP_GRO` a train of
+//! replies that arrived as one is received whole and split here.
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -12,11 +17,13 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
-use super::histogram::Histogram;
-use super::ring::Ring;
-use super::{LoadConfig, LoadReport, Progress, SEQ_BYTES};
+use super::ring::{Ring, Take};
+use super::stats::{Interval, Stats};
+use super::{LoadConfig, LoadReport, Progress, SEQ_BYTES, STAMP_BYTES};
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
+#[cfg(target_os = "linux")]
+use crate::mmsg::gso;
 use crate::mmsg::{would_block_as_zero, Batch, Recv};
 
 /// Nanoseconds in a second.
@@ -73,6 +80,19 @@ fn wait_ready(fd: RawFd, events: libc::c_short, timeout_ns: u64) -> io::Result<W
     Ok(if r > 0 { Wake::Ready } else { Wake::Timeout })
 }
 
+/// CPU time this thread has used, ns (0 where the clock is missing).
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) } != 0 {
+        return 0;
+    }
+    u64::try_from(ts.tv_sec).unwrap_or(0) * NS + u64::try_from(ts.tv_nsec).unwrap_or(0)
+}
+
 /// The state of one run.
 pub struct Engine<'a> {
     fd: RawFd,
@@ -82,54 +102,108 @@ pub struct Engine<'a> {
     tx: Batch,
     rx: Batch,
     ring: Ring,
-    hist: Histogram,
+    stats: Stats,
+    /// Most datagrams in flight: the closed loop's window, or the open loop's cap if any.
+    window: Option<u64>,
+    /// Send with UDP GSO (one `sendmsg` per batch).
+    gso: bool,
+    /// `UDP_GRO` is on: a slot may hold a train of replies.
+    gro: bool,
     /// Next sequence number to send.
     next_seq: u64,
     /// Sequence numbers below this were given up at a silence reset.
     floor: u64,
+    /// Sequence numbers below this were sent during the warm-up and are not counted.
+    first_seq: u64,
     /// Datagrams sent, not answered, not given up.
     outstanding: u64,
-    sent: u64,
-    received: u64,
-    late: u64,
-    stray: u64,
+    /// Of `outstanding`, those sent during the warm-up.
+    warm_outstanding: u64,
+    /// When the measured phase began (the end of the warm-up), ns since start.
+    measure_from: u64,
+    /// This thread's CPU time then, ns.
+    cpu_from: u64,
+    /// CPU time used by the measured sending phase, ns.
+    cpu_used: u64,
     /// Last reply (or silence reset), ns since start.
     last_activity: u64,
     max_rtt: u64,
+    /// Something has answered (an ICMP error is then a blip, not a closed port).
+    answered: bool,
     /// Next time the cancellation hook runs, ns since start.
     next_check: u64,
+    intervals: Vec<Interval>,
+}
+
+/// The sequence number and, when the datagram is long enough, the send time it carries.
+fn parse(d: &[u8]) -> Option<(u64, Option<u64>)> {
+    let seq = u64::from_le_bytes(d.get(..SEQ_BYTES)?.try_into().ok()?);
+    let stamp = d
+        .get(SEQ_BYTES..STAMP_BYTES)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes);
+    Some((seq, stamp))
 }
 
 impl<'a> Engine<'a> {
     /// An engine on `sock` (connected, non-blocking) for a validated `cfg`.
     pub fn new(sock: &Socket, cfg: &'a LoadConfig, cancel: &'a Cancel) -> Self {
+        let fd = sock.as_raw_fd();
         let ring_len = match cfg.rate {
             // About a second of datagrams: older unanswered ones are lost.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             Some(r) => (r as usize).clamp(4096, 1 << 22),
-            None => (cfg.window * 4).max(4096),
+            None => (cfg.closed_window() * 4).max(4096),
         };
+        let window = match cfg.rate {
+            None => Some(cfg.closed_window() as u64),
+            Some(_) => cfg.window.map(|w| w as u64),
+        };
+        #[cfg(target_os = "linux")]
+        let (gso, gro) = if cfg.gso && !cfg.portable {
+            (gso::gso_supported(fd), gso::enable_gro(fd))
+        } else {
+            (false, false)
+        };
+        #[cfg(not(target_os = "linux"))]
+        let (gso, gro) = (false, false);
         let batch = cfg.batch;
+        // Room for a reply larger than what we sent (still one datagram, truncated), or for
+        // a whole train of replies with GRO.
+        let rx_len = if gro { 1 << 16 } else { cfg.size.max(2048) };
+        let mut rx = Batch::connected(batch, rx_len, 0, cfg.portable);
+        if gro {
+            rx = rx.with_control(64);
+        }
         Engine {
-            fd: sock.as_raw_fd(),
+            fd,
             cfg,
             cancel,
             start: Instant::now(),
             tx: Batch::connected(batch, cfg.size, b'x', cfg.portable),
-            // Room for a reply larger than what we sent: still one datagram, truncated.
-            rx: Batch::connected(batch, cfg.size.max(2048), 0, cfg.portable),
+            rx,
             ring: Ring::with_capacity(ring_len),
-            hist: Histogram::new(),
+            stats: if cfg.rate.is_some() {
+                Stats::new()
+            } else {
+                Stats::due_when_sent()
+            },
+            window,
+            gso,
+            gro,
             next_seq: 0,
             floor: 0,
+            first_seq: 0,
             outstanding: 0,
-            sent: 0,
-            received: 0,
-            late: 0,
-            stray: 0,
+            warm_outstanding: 0,
+            measure_from: 0,
+            cpu_from: 0,
+            cpu_used: 0,
             last_activity: 0,
             max_rtt: 0,
+            answered: false,
             next_check: ns(TICK),
+            intervals: Vec::new(),
         }
     }
 
@@ -157,10 +231,24 @@ impl<'a> Engine<'a> {
     /// An I/O error of the loop: `ECONNREFUSED` (an ICMP error for an earlier datagram) is
     /// fatal only while nothing has ever answered (the port is closed); later it is a blip.
     fn io_error(&self, err: io::Error) -> Result<()> {
-        if err.raw_os_error() == Some(libc::ECONNREFUSED) && self.received + self.late > 0 {
+        if err.raw_os_error() == Some(libc::ECONNREFUSED) && self.answered {
             Ok(())
         } else {
             Err(Error::Io(err))
+        }
+    }
+
+    /// The time datagram `seq`, sent at `sent_at`, was due: its place in the open loop's
+    /// schedule (never after its send), or its send in the closed loop.
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    fn due(&self, seq: u64, sent_at: u64) -> u64 {
+        match self.cfg.rate {
+            Some(r) => ((seq as f64 * NS as f64 / r) as u64).min(sent_at),
+            None => sent_at,
         }
     }
 
@@ -169,11 +257,16 @@ impl<'a> Engine<'a> {
         let k = usize::try_from(want)
             .unwrap_or(usize::MAX)
             .min(self.tx.capacity());
+        let stamped = self.cfg.size >= STAMP_BYTES;
         for i in 0..k {
             let seq = self.next_seq + i as u64;
-            self.tx.slot_mut(i)[..SEQ_BYTES].copy_from_slice(&seq.to_le_bytes());
+            let slot = self.tx.slot_mut(i);
+            slot[..SEQ_BYTES].copy_from_slice(&seq.to_le_bytes());
+            if stamped {
+                slot[SEQ_BYTES..STAMP_BYTES].copy_from_slice(&now.to_le_bytes());
+            }
         }
-        let n = match would_block_as_zero(self.tx.send(self.fd, 0, k, false)) {
+        let n = match would_block_as_zero(self.send_batch(k)) {
             Ok(n) => n as u64,
             Err(e) => {
                 self.io_error(e)?;
@@ -185,13 +278,36 @@ impl<'a> Engine<'a> {
                 if old >= self.floor {
                     // Unanswered for a whole ring of later datagrams: lost.
                     self.outstanding -= 1;
+                    if old >= self.first_seq {
+                        self.stats.counts.given_up += 1;
+                    } else {
+                        self.warm_outstanding = self.warm_outstanding.saturating_sub(1);
+                    }
                 }
             }
         }
         self.next_seq += n;
-        self.sent += n;
+        self.stats.counts.sent += n;
         self.outstanding += n;
         Ok(())
+    }
+
+    /// Sends slots `0..k`: one GSO `sendmsg` where possible, else the batch's own call.
+    fn send_batch(&mut self, k: usize) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        if self.gso && k > 1 {
+            let size = self.cfg.size;
+            let k = k.min(gso::MAX_SEGMENTS).min(gso::MAX_BYTES / size.max(1));
+            if let (true, Ok(seg)) = (k > 1, u16::try_from(size)) {
+                match gso::send_segments(self.fd, self.tx.span(0, k), seg, None, 0) {
+                    Ok(bytes) => return Ok(bytes / size),
+                    // This route cannot segment: plain batches from now on.
+                    Err(e) if gso::unsupported(&e) => self.gso = false,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        self.tx.send(self.fd, 0, k, false)
     }
 
     /// Receives what is queued (one batch) and matches it; returns how many datagrams came.
@@ -207,29 +323,61 @@ impl<'a> Engine<'a> {
             return Ok(0);
         }
         let t = self.now();
+        let mut count = 0;
         for i in 0..n {
-            let d = self.rx.data(i);
-            let Some(head) = d.get(..SEQ_BYTES) else {
-                self.stray += 1;
-                continue;
-            };
-            let mut seq_bytes = [0u8; SEQ_BYTES];
-            seq_bytes.copy_from_slice(head);
-            let seq = u64::from_le_bytes(seq_bytes);
-            match self.ring.take(seq) {
-                Some(_) if seq < self.floor => self.late += 1,
-                Some(sent_at) => {
-                    let rtt = t.saturating_sub(sent_at);
-                    self.hist.record(rtt);
-                    self.max_rtt = self.max_rtt.max(rtt);
-                    self.received += 1;
-                    self.outstanding -= 1;
+            let len = self.rx.len_of(i);
+            #[cfg(target_os = "linux")]
+            let seg = if self.gro { self.rx.gso_size(i) } else { None };
+            #[cfg(not(target_os = "linux"))]
+            let seg: Option<usize> = None;
+            let seg = seg.unwrap_or(len).max(1);
+            let mut off = 0;
+            loop {
+                let end = (off + seg).min(len);
+                let parsed = parse(&self.rx.data(i)[off..end]);
+                self.reply(parsed, t);
+                count += 1;
+                off = end;
+                if off >= len {
+                    break;
                 }
-                None => self.stray += 1,
             }
         }
         self.last_activity = t;
-        Ok(n)
+        self.answered = true;
+        Ok(count)
+    }
+
+    /// Matches one reply received at `t`.
+    fn reply(&mut self, parsed: Option<(u64, Option<u64>)>, t: u64) {
+        let Some((seq, stamp)) = parsed else {
+            self.stats.counts.stray += 1;
+            return;
+        };
+        let measured = seq >= self.first_seq;
+        match self.ring.take(seq) {
+            Take::First(_) if seq < self.floor => {
+                if measured {
+                    self.stats.counts.late += 1;
+                }
+            }
+            Take::First(sent_at) => {
+                self.outstanding -= 1;
+                let rtt = t.saturating_sub(sent_at);
+                self.max_rtt = self.max_rtt.max(rtt);
+                if !measured {
+                    self.warm_outstanding = self.warm_outstanding.saturating_sub(1);
+                    return;
+                }
+                let corrected = t.saturating_sub(self.due(seq, sent_at));
+                #[allow(clippy::cast_possible_wrap)]
+                let transit = (t as i64).wrapping_sub(stamp.unwrap_or(sent_at) as i64);
+                self.stats.reply(seq, corrected, rtt, transit);
+            }
+            Take::Duplicate if measured => self.stats.counts.duplicates += 1,
+            Take::Unknown if measured => self.stats.counts.stray += 1,
+            Take::Duplicate | Take::Unknown => {}
+        }
     }
 
     /// How many datagrams the mode lets go now.
@@ -239,11 +387,14 @@ impl<'a> Engine<'a> {
         clippy::cast_sign_loss
     )]
     fn allowance(&self, now: u64) -> u64 {
+        let room = self
+            .window
+            .map_or(u64::MAX, |w| w.saturating_sub(self.outstanding));
         match self.cfg.rate {
-            None => (self.cfg.window as u64).saturating_sub(self.outstanding),
+            None => room,
             Some(r) => {
                 let due = (r * now as f64 / NS as f64) as u64 + 1;
-                due.saturating_sub(self.sent)
+                due.saturating_sub(self.next_seq).min(room)
             }
         }
     }
@@ -255,41 +406,75 @@ impl<'a> Engine<'a> {
         clippy::cast_sign_loss
     )]
     fn until_next_due(&self, rate: f64, now: u64) -> u64 {
-        let at = (self.sent as f64 * NS as f64 / rate) as u64;
+        let at = (self.next_seq as f64 * NS as f64 / rate) as u64;
         at.saturating_sub(now)
     }
 
-    /// The sending phase, up to the duration; returns the replies counted within it.
+    /// Ends the current interval at `now` and reports it.
+    fn report_interval(
+        &mut self,
+        now: u64,
+        progress: &mut dyn FnMut(&Progress) -> Result<()>,
+    ) -> Result<()> {
+        let iv = self
+            .stats
+            .end_interval(Duration::from_nanos(now - self.measure_from));
+        let c = self.stats.counts;
+        progress(&Progress {
+            elapsed: iv.end,
+            sent: c.sent,
+            received: c.received,
+            lost: c.given_up,
+            rate: iv.rate(),
+            interval: iv.clone(),
+        })?;
+        if self.cfg.interval.is_some() {
+            self.intervals.push(iv);
+        }
+        Ok(())
+    }
+
+    /// The warm-up is over: forget its figures.
+    fn end_warmup(&mut self, now: u64) {
+        self.first_seq = self.next_seq;
+        self.warm_outstanding = self.outstanding;
+        self.stats.reset();
+        self.measure_from = now;
+        self.cpu_from = thread_cpu_ns();
+    }
+
+    /// The sending phase: warm-up, then the duration; returns the replies counted within it
+    /// and its measured length.
     fn load(&mut self, progress: &mut dyn FnMut(&Progress) -> Result<()>) -> Result<(u64, u64)> {
-        let end = ns(self.cfg.duration);
-        let every = ns(self.cfg.progress_every);
-        let mut next_progress = every;
-        let mut last_report = (0u64, 0u64);
+        let warm_end = ns(self.cfg.warmup);
+        let end = warm_end + ns(self.cfg.duration);
+        let every = ns(self.cfg.interval.unwrap_or(self.cfg.progress_every));
+        let mut warm = warm_end > 0;
+        let mut next_progress = if warm { end } else { every };
         loop {
             let now = self.now();
+            if warm && now >= warm_end {
+                warm = false;
+                self.end_warmup(now);
+                next_progress = now + every;
+            }
             if now >= end {
-                return Ok((self.received, now));
+                self.cpu_used = thread_cpu_ns().saturating_sub(self.cpu_from);
+                return Ok((self.stats.counts.received, now - self.measure_from));
             }
             self.check_cancel(now)?;
             if now >= next_progress {
-                #[allow(clippy::cast_precision_loss)]
-                let rate = (self.received - last_report.0) as f64 * NS as f64
-                    / now.saturating_sub(last_report.1).max(1) as f64;
-                progress(&Progress {
-                    elapsed: Duration::from_nanos(now),
-                    sent: self.sent,
-                    received: self.received,
-                    lost: self.sent - self.received - self.outstanding,
-                    rate,
-                })?;
-                last_report = (self.received, now);
+                self.report_interval(now, progress)?;
                 next_progress = now + every;
             }
             let allowed = self.allowance(now);
             if allowed > 0 {
                 self.send(allowed, now)?;
             }
-            let Some((events, budget)) = self.next_wait(now, end.min(next_progress)) else {
+            let until = end
+                .min(next_progress)
+                .min(if warm { warm_end } else { end });
+            let Some((events, budget)) = self.next_wait(now, until) else {
                 continue;
             };
             match wait_ready(self.fd, events, budget)? {
@@ -303,18 +488,27 @@ impl<'a> Engine<'a> {
     }
 
     /// What to wait for and how long (at most until `until` and one tick), or `None` after
-    /// a silence reset of the closed loop (the caller loops to refill the window).
+    /// a silence reset of a window (the caller loops to refill it).
     fn next_wait(&mut self, now: u64, until: u64) -> Option<(libc::c_short, u64)> {
-        let budget = until.saturating_sub(now).min(ns(TICK));
-        if let Some(r) = self.cfg.rate {
-            return Some((libc::POLLIN, budget.min(self.until_next_due(r, now))));
-        }
-        let mut budget = budget;
+        let mut budget = until.saturating_sub(now).min(ns(TICK));
+        let Some(window) = self.window else {
+            // A pure open loop: only the schedule matters.
+            let rate = self.cfg.rate.unwrap_or(1.0);
+            return Some((libc::POLLIN, budget.min(self.until_next_due(rate, now))));
+        };
         if self.outstanding > 0 {
             let silent = now.saturating_sub(self.last_activity);
-            let grace = self.grace();
+            // A capped open loop waits as long as the pure open loop's horizon (a stall
+            // must not turn into loss); the closed loop uses udpload's short rule.
+            let grace = if self.cfg.rate.is_some() {
+                MAX_GRACE_NS
+            } else {
+                self.grace()
+            };
             if silent >= grace {
                 // udpload's rule: a silent window is lost; start a fresh one.
+                self.stats.counts.given_up += self.outstanding - self.warm_outstanding;
+                self.warm_outstanding = 0;
                 self.floor = self.next_seq;
                 self.outstanding = 0;
                 self.last_activity = now;
@@ -323,9 +517,13 @@ impl<'a> Engine<'a> {
             budget = budget.min(grace - silent);
         }
         let mut events = libc::POLLIN;
-        if self.outstanding < self.cfg.window as u64 {
+        let full = self.outstanding >= window;
+        match self.cfg.rate {
+            // The window has room: the next due datagram may go.
+            Some(r) if !full => budget = budget.min(self.until_next_due(r, now)),
             // The send was short (socket buffer full): wait for room too.
-            events |= libc::POLLOUT;
+            None if !full => events |= libc::POLLOUT,
+            Some(_) | None => {}
         }
         Some((events, budget))
     }
@@ -353,26 +551,35 @@ impl<'a> Engine<'a> {
     pub fn run(mut self, progress: &mut dyn FnMut(&Progress) -> Result<()>) -> Result<LoadReport> {
         self.start = Instant::now();
         self.next_check = ns(TICK);
+        self.cpu_from = thread_cpu_ns();
         let (received_in_time, elapsed) = self.load(progress)?;
         self.drain()?;
-        let h = &self.hist;
+        let last = self.stats.end_interval(Duration::from_nanos(elapsed));
+        if self.cfg.interval.is_some() && last.end > last.start {
+            self.intervals.push(last);
+        }
+        let (latency, uncorrected) = self.stats.totals();
+        let c = self.stats.counts;
         #[allow(clippy::cast_precision_loss)]
         let rate = received_in_time as f64 * NS as f64 / elapsed.max(1) as f64;
         Ok(LoadReport {
-            sent: self.sent,
-            received: self.received,
-            lost: self.sent - self.received,
-            late: self.late,
-            stray: self.stray,
+            sent: c.sent,
+            received: c.received,
+            lost: c.sent - c.received,
+            late: c.late,
+            stray: c.stray,
+            duplicates: c.duplicates,
+            out_of_order: c.out_of_order,
             rate,
             elapsed: Duration::from_nanos(elapsed),
-            p50_ns: h.quantile(0.50),
-            p90_ns: h.quantile(0.90),
-            p99_ns: h.quantile(0.99),
-            p999_ns: h.quantile(0.999),
-            min_ns: h.min(),
-            max_ns: h.max(),
-            mean_ns: h.mean(),
+            warmup: self.cfg.warmup,
+            cpu: Duration::from_nanos(self.cpu_used),
+            jitter_ns: self.stats.jitter_ns(),
+            latency,
+            uncorrected,
+            intervals: self.intervals,
+            gso: self.gso,
+            gro: self.gro,
         })
     }
 }

@@ -9,14 +9,21 @@
 //! - **open loop** (`rate`): sends at a fixed rate whatever the replies, so a slow server
 //!   shows up as loss and growing round-trip times instead of a lower send rate.
 //!
-//! Every datagram carries its sequence number in its first 8 bytes; send times stay in a
-//! ring ([`ring`]) and round trips go into a fixed-size histogram ([`histogram`]), so the
-//! hot loop allocates nothing and reads the clock once per batch.
+//!   With a `window` too, at most that many are in flight (as wrk2's connections): datagrams
+//!   that fall due while the window is full leave when it has room.
+//!
+//! Round trips are timed from the moment each datagram was due (wrk2's correction for
+//! coordinated omission) and from its actual send ([`stats`]). Every datagram carries its
+//! sequence number in its first 8 bytes and its send time in the next 8 (when it is at least
+//! 16 bytes long); send times stay in a ring ([`ring`]) and round trips go into HDR
+//! histograms, so the hot loop allocates nothing and reads the clock once per batch.
 
 mod engine;
-pub mod histogram;
 pub mod ring;
+pub mod stats;
 pub mod target;
+
+pub use stats::{Counts, Interval, Latency};
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -26,20 +33,27 @@ use crate::error::{Error, Result};
 
 /// Bytes at the start of each datagram that carry its sequence number.
 pub const SEQ_BYTES: usize = 8;
+/// Datagrams at least this long also carry their send time (bytes 8-15).
+pub const STAMP_BYTES: usize = 16;
+/// The closed loop's window when none is given.
+pub const DEFAULT_WINDOW: usize = 64;
 /// Largest UDP payload over IPv4.
 pub const MAX_SIZE: usize = 65_507;
 /// Largest window accepted.
 pub const MAX_WINDOW: usize = 1 << 16;
 /// Highest open-loop rate accepted, datagrams per second.
 pub const MAX_RATE: f64 = 100_000_000.0;
+/// Shortest reporting interval accepted (iperf3's).
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct LoadConfig {
     /// How long to send.
     pub duration: Duration,
-    /// Datagrams in flight in the closed loop (ignored in the open loop).
-    pub window: usize,
+    /// Datagrams in flight: the closed loop's window ([`DEFAULT_WINDOW`] when `None`), or
+    /// the open loop's cap (none when `None`).
+    pub window: Option<usize>,
     /// Payload bytes per datagram (at least [`SEQ_BYTES`]).
     pub size: usize,
     /// Open loop: datagrams per second; `None` for the closed loop.
@@ -51,26 +65,42 @@ pub struct LoadConfig {
     pub batch: usize,
     /// Use one `send`/`recv` per datagram even where batching exists (for tests).
     pub portable: bool,
-    /// How often the progress callback runs.
+    /// How often the progress callback runs (when `interval` is `None`).
     pub progress_every: Duration,
+    /// Sending before the measured phase, left out of every figure.
+    pub warmup: Duration,
+    /// Per-interval reports: the progress callback runs at this period and the intervals
+    /// are kept in the report.
+    pub interval: Option<Duration>,
+    /// Send with UDP GSO and receive with GRO where the kernel has them.
+    pub gso: bool,
 }
 
 impl Default for LoadConfig {
     fn default() -> Self {
         LoadConfig {
             duration: Duration::from_secs(3),
-            window: 64,
+            window: None,
             size: 64,
             rate: None,
             grace: Duration::from_millis(50),
             batch: 64,
             portable: false,
             progress_every: Duration::from_secs(1),
+            warmup: Duration::ZERO,
+            interval: None,
+            gso: true,
         }
     }
 }
 
 impl LoadConfig {
+    /// The closed loop's window.
+    #[must_use]
+    pub fn closed_window(&self) -> usize {
+        self.window.unwrap_or(DEFAULT_WINDOW)
+    }
+
     /// Checks every field; the message names the bad one.
     ///
     /// # Errors
@@ -80,10 +110,9 @@ impl LoadConfig {
         if self.duration.is_zero() {
             return bad("duration must be greater than 0".into());
         }
-        if self.window == 0 || self.window > MAX_WINDOW {
+        if let Some(w) = self.window.filter(|&w| w == 0 || w > MAX_WINDOW) {
             return bad(format!(
-                "window must be between 1 and {MAX_WINDOW}, not {}",
-                self.window
+                "window must be between 1 and {MAX_WINDOW}, not {w}"
             ));
         }
         if self.size < SEQ_BYTES || self.size > MAX_SIZE {
@@ -109,14 +138,23 @@ impl LoadConfig {
         if self.progress_every.is_zero() {
             return bad("progress interval must be greater than 0".into());
         }
+        if let Some(i) = self.interval {
+            if i < MIN_INTERVAL {
+                return bad(format!(
+                    "interval must be at least {} s, not {}",
+                    MIN_INTERVAL.as_secs_f64(),
+                    i.as_secs_f64()
+                ));
+            }
+        }
         Ok(())
     }
 }
 
-/// A snapshot passed to the progress callback while the load runs.
+/// A snapshot passed to the progress callback while the load runs (after the warm-up).
 #[derive(Clone, Debug)]
 pub struct Progress {
-    /// Time since the start.
+    /// Time since the start of the measured phase.
     pub elapsed: Duration,
     /// Datagrams sent so far.
     pub sent: u64,
@@ -126,9 +164,11 @@ pub struct Progress {
     pub lost: u64,
     /// Replies per second since the previous snapshot.
     pub rate: f64,
+    /// The figures since the previous snapshot.
+    pub interval: Interval,
 }
 
-/// The outcome of a run. Times are in nanoseconds.
+/// The outcome of a run (the measured phase, after the warm-up).
 #[derive(Clone, Debug, Default)]
 pub struct LoadReport {
     /// Datagrams sent.
@@ -139,26 +179,33 @@ pub struct LoadReport {
     pub lost: u64,
     /// Replies that came after their datagram had been given up (not in `received`).
     pub late: u64,
-    /// Datagrams received that match no datagram in flight (duplicates, too short).
+    /// Datagrams received that match nothing sent (too short, unknown sequence number).
     pub stray: u64,
+    /// Second and later replies to one datagram.
+    pub duplicates: u64,
+    /// First replies that arrived after a reply to a later datagram.
+    pub out_of_order: u64,
     /// Replies per second during the sending phase.
     pub rate: f64,
-    /// Length of the sending phase.
+    /// Length of the measured sending phase.
     pub elapsed: Duration,
-    /// Round-trip median.
-    pub p50_ns: u64,
-    /// Round-trip 90th percentile.
-    pub p90_ns: u64,
-    /// Round-trip 99th percentile.
-    pub p99_ns: u64,
-    /// Round-trip 99.9th percentile.
-    pub p999_ns: u64,
-    /// Fastest round trip.
-    pub min_ns: u64,
-    /// Slowest round trip.
-    pub max_ns: u64,
-    /// Mean round trip.
-    pub mean_ns: f64,
+    /// Length of the warm-up left out.
+    pub warmup: Duration,
+    /// CPU time (user and system) the load's thread used during the measured sending
+    /// phase: `received / cpu` is a cost figure that other load on the machine barely moves.
+    pub cpu: Duration,
+    /// RFC 3550 interarrival jitter at the end, ns.
+    pub jitter_ns: f64,
+    /// Round trips timed from the moment each datagram was due (wrk2's corrected figure).
+    pub latency: Latency,
+    /// Round trips timed from the actual send.
+    pub uncorrected: Latency,
+    /// Per-interval figures (when an interval was asked for).
+    pub intervals: Vec<Interval>,
+    /// Whether batches were sent with UDP GSO.
+    pub gso: bool,
+    /// Whether replies were received with UDP GRO.
+    pub gro: bool,
 }
 
 /// Runs the load described by `cfg` against `target` until the duration passes or `cancel`

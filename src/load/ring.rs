@@ -1,13 +1,27 @@
 //! Send times of the datagrams in flight, indexed by sequence number.
 //!
 //! A power-of-two ring: sequence `s` lives in slot `s & mask`. Sending records the time;
-//! a reply takes it back exactly once (a duplicate or a reply to a forgotten datagram finds
-//! nothing). When a new datagram reuses the slot of one still unanswered, the old one is
-//! reported as evicted so the caller can count it lost: it has been outstanding for a whole
-//! ring of later datagrams.
+//! the first reply takes it back ([`Take::First`]), a later one is recognised as a
+//! duplicate while the slot still holds that sequence number, and a reply to a datagram
+//! whose slot was reused finds nothing. When a new datagram reuses the slot of one still
+//! unanswered, the old one is reported as evicted so the caller can count it lost: it has
+//! been outstanding for a whole ring of later datagrams.
 
 /// Marks a free slot (no real sequence number reaches it).
 const FREE: u64 = u64::MAX;
+/// Set in `sent_ns` once the datagram has been answered (send times stay below 2^63 ns).
+const ANSWERED: u64 = 1 << 63;
+
+/// What a reply finds in the ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Take {
+    /// The first reply to a datagram sent at this time (ns).
+    First(u64),
+    /// A datagram already answered.
+    Duplicate,
+    /// Nothing: never sent, or sent so long ago that its slot was reused.
+    Unknown,
+}
 
 #[derive(Clone, Copy)]
 struct Slot {
@@ -54,19 +68,24 @@ impl Ring {
     /// unanswered datagram whose slot this reuses, if any.
     pub fn insert(&mut self, seq: u64, sent_ns: u64) -> Option<u64> {
         let slot = self.slot(seq);
-        let evicted = (slot.seq != FREE).then_some(slot.seq);
-        *slot = Slot { seq, sent_ns };
+        let evicted = (slot.seq != FREE && slot.sent_ns & ANSWERED == 0).then_some(slot.seq);
+        *slot = Slot {
+            seq,
+            sent_ns: sent_ns & !ANSWERED,
+        };
         evicted
     }
 
-    /// The send time of `seq` if it is still outstanding, which it stops being.
-    pub fn take(&mut self, seq: u64) -> Option<u64> {
+    /// What the ring knows of `seq`; a first reply marks it answered.
+    pub fn take(&mut self, seq: u64) -> Take {
         let slot = self.slot(seq);
-        if slot.seq == seq && seq != FREE {
-            slot.seq = FREE;
-            Some(slot.sent_ns)
+        if slot.seq != seq || seq == FREE {
+            Take::Unknown
+        } else if slot.sent_ns & ANSWERED != 0 {
+            Take::Duplicate
         } else {
-            None
+            slot.sent_ns |= ANSWERED;
+            Take::First(slot.sent_ns & !ANSWERED)
         }
     }
 }
@@ -81,9 +100,9 @@ mod tests {
         assert_eq!(r.capacity(), 8);
         assert_eq!(r.insert(0, 100), None);
         assert_eq!(r.insert(1, 110), None);
-        assert_eq!(r.take(1), Some(110));
-        assert_eq!(r.take(1), None, "duplicate");
-        assert_eq!(r.take(42), None, "never sent");
+        assert_eq!(r.take(1), Take::First(110));
+        assert_eq!(r.take(1), Take::Duplicate);
+        assert_eq!(r.take(42), Take::Unknown, "never sent");
     }
 
     #[test]
@@ -92,9 +111,14 @@ mod tests {
         for s in 0..4 {
             r.insert(s, s * 10);
         }
-        assert_eq!(r.take(2), Some(20));
+        assert_eq!(r.take(2), Take::First(20));
         assert_eq!(r.insert(4, 40), Some(0));
         assert_eq!(r.insert(6, 60), None, "slot of 2 was answered");
-        assert_eq!(r.take(0), None, "evicted, a late reply finds nothing");
+        assert_eq!(
+            r.take(0),
+            Take::Unknown,
+            "evicted, a late reply finds nothing"
+        );
+        assert_eq!(r.take(6), Take::First(60));
     }
 }

@@ -69,7 +69,7 @@ fn closed_loop_against_an_echo_peer() {
     let peer = Peer::start(0);
     for portable in [false, true] {
         let c = LoadConfig {
-            window: 8,
+            window: Some(8),
             portable,
             ..cfg(300)
         };
@@ -78,8 +78,13 @@ fn closed_loop_against_an_echo_peer() {
         assert_eq!(r.lost, 0, "{r:?}");
         assert_eq!(r.sent, r.received);
         assert!(r.rate > 300.0, "{r:?}");
-        assert!(r.min_ns <= r.p50_ns && r.p50_ns <= r.p90_ns && r.p90_ns <= r.p99_ns);
-        assert!(r.p99_ns <= r.p999_ns && r.p999_ns <= r.max_ns);
+        let l = r.latency;
+        assert!(l.min <= l.p50 && l.p50 <= l.p90 && l.p90 <= l.p99);
+        assert!(l.p99 <= l.p999 && l.p999 <= l.p9999 && l.p9999 <= l.max);
+        assert_eq!(l.count, r.received);
+        assert_eq!(r.uncorrected.p50, l.p50, "closed loop: due when sent");
+        assert_eq!(r.duplicates + r.out_of_order + r.stray, 0, "{r:?}");
+        assert_eq!(r.gso, !portable && cfg!(target_os = "linux"), "{r:?}");
         assert!(r.elapsed >= Duration::from_millis(300));
     }
 }
@@ -88,7 +93,7 @@ fn closed_loop_against_an_echo_peer() {
 fn window_one_is_ping_pong() {
     let peer = Peer::start(0);
     let c = LoadConfig {
-        window: 1,
+        window: Some(1),
         ..cfg(200)
     };
     let r = run(peer.addr, &c, &Cancel::new(), &mut no_progress).unwrap();
@@ -100,7 +105,7 @@ fn window_one_is_ping_pong() {
 fn dropped_datagrams_are_counted_lost() {
     let peer = Peer::start(10);
     let c = LoadConfig {
-        window: 4,
+        window: Some(4),
         ..cfg(400)
     };
     let r = run(peer.addr, &c, &Cancel::new(), &mut no_progress).unwrap();
@@ -194,7 +199,7 @@ fn silent_server_loses_everything_sent() {
         "windows are refilled after each silence: {r:?}"
     );
     assert_eq!(r.lost, r.sent);
-    assert_eq!(r.p50_ns, 0);
+    assert_eq!(r.latency.p50, 0);
 }
 
 #[test]
@@ -202,7 +207,7 @@ fn bad_configurations_are_value_errors() {
     let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
     for c in [
         LoadConfig {
-            window: 0,
+            window: Some(0),
             ..cfg(10)
         },
         LoadConfig { size: 7, ..cfg(10) },
@@ -218,6 +223,10 @@ fn bad_configurations_are_value_errors() {
             rate: Some(f64::NAN),
             ..cfg(10)
         },
+        LoadConfig {
+            interval: Some(Duration::from_millis(10)),
+            ..cfg(10)
+        },
         cfg(0),
     ] {
         assert!(
@@ -227,5 +236,71 @@ fn bad_configurations_are_value_errors() {
             ),
             "{c:?}"
         );
+    }
+}
+
+#[test]
+fn warmup_is_left_out_and_intervals_are_kept() {
+    let peer = Peer::start(0);
+    let c = LoadConfig {
+        rate: Some(1000.0),
+        warmup: Duration::from_millis(300),
+        interval: Some(Duration::from_millis(200)),
+        ..cfg(600)
+    };
+    let mut calls = 0;
+    let r = run(peer.addr, &c, &Cancel::new(), &mut |p: &Progress| {
+        calls += 1;
+        assert!(p.elapsed <= Duration::from_millis(700), "{p:?}");
+        Ok(())
+    })
+    .unwrap();
+    // 600 ms at 1000/s, not 900 ms: the warm-up's datagrams are not counted.
+    assert!((540..=660).contains(&r.sent), "{r:?}");
+    assert_eq!(r.lost, 0, "{r:?}");
+    assert_eq!(r.warmup, Duration::from_millis(300));
+    assert_eq!(calls, 2);
+    assert_eq!(r.intervals.len(), 3, "{:?}", r.intervals);
+    let total: u64 = r.intervals.iter().map(|i| i.counts.sent).sum();
+    assert_eq!(total, r.sent);
+    assert_eq!(r.intervals[1].start, r.intervals[0].end);
+    assert!(r.intervals.iter().all(|i| i.latency.count > 0));
+}
+
+#[test]
+fn both_batching_against_the_echo_engine_loses_and_mixes_nothing() {
+    use crate::echo::{EchoConfig, EchoServer, PortChoice};
+    for gso in [true, false] {
+        let server = Arc::new(
+            EchoServer::bind(EchoConfig {
+                host: "127.0.0.1".into(),
+                ports: PortChoice::List(vec![0]),
+                quiet: true,
+                gso,
+                // One source sends far more than the default per-source rate limit allows.
+                guard: crate::echo::guard::GuardConfig::off(),
+                ..EchoConfig::default()
+            })
+            .unwrap(),
+        );
+        let port = server.ports()[0];
+        let cancel = Cancel::new();
+        let (token, s) = (cancel.clone(), Arc::clone(&server));
+        let thread = std::thread::spawn(move || s.run(&token));
+        let c = LoadConfig {
+            size: 100,
+            gso,
+            ..cfg(300)
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let r = run(addr, &c, &Cancel::new(), &mut no_progress).unwrap();
+        cancel.stop();
+        let end = thread.join().unwrap();
+        assert!(matches!(end, Err(Error::Interrupted)), "{end:?}");
+        assert!(r.received > 500, "{r:?}");
+        assert_eq!(r.lost, 0, "{r:?}");
+        assert_eq!(r.duplicates + r.out_of_order + r.stray + r.late, 0, "{r:?}");
+        let linux = cfg!(target_os = "linux");
+        assert_eq!((r.gso, r.gro), (gso && linux, gso && linux), "{r:?}");
     }
 }

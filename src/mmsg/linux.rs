@@ -148,7 +148,7 @@ pub(super) fn gso_size(hdr: &libc::msghdr) -> Option<usize> {
             let c = &*cmsg;
             if c.cmsg_level == libc::IPPROTO_UDP && c.cmsg_type == crate::msg::many::UDP_GRO {
                 let size = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
-                return usize::try_from(size).ok();
+                return usize::try_from(size).ok().filter(|&s| s > 0);
             }
             cmsg = libc::CMSG_NXTHDR(hdr, cmsg);
         }

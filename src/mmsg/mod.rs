@@ -25,6 +25,8 @@
 //! at a port with [`Batch::set_port`].
 
 #[cfg(target_os = "linux")]
+pub mod gso;
+#[cfg(target_os = "linux")]
 mod linux;
 mod portable;
 #[cfg(test)]
@@ -280,6 +282,14 @@ impl Batch {
             }
         }
         sent
+    }
+
+    /// Bytes of slots `from..to` as one run; for a connected batch whose slots are all
+    /// `slot_len` long, that is `to - from` whole datagrams back to back (a GSO send).
+    #[must_use]
+    pub fn span(&self, from: usize, to: usize) -> &[u8] {
+        let to = to.min(self.capacity);
+        &self.bufs[from.min(to) * self.stride..to * self.stride]
     }
 
     /// The extended error of error-queue entry `i` of the last [`Recv::ErrQueue`] receive
