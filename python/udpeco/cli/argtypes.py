@@ -9,7 +9,7 @@ import math
 import os
 from collections.abc import Callable
 
-from udpeco._udpeco import MAX_SECONDS
+from udpeco._udpeco import MAX_SECONDS, escape
 
 
 def int_in(low: int, high: int, what: str) -> Callable[[str], int]:
@@ -63,7 +63,7 @@ def host_name(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        shown = os.fsencode(text).decode("utf-8", "backslashreplace")
+        shown = escape(os.fsencode(text))
         raise argparse.ArgumentTypeError(
             f"invalid host name '{shown}': not valid UTF-8 text"
         ) from None
