@@ -49,7 +49,7 @@ from udpeco._udpeco import (
     scan,
     select,
 )
-from udpeco.datagram import CapturedDatagram
+from udpeco._datagram import CapturedDatagram
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error

@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar, final
 from _typeshed import ReadableBuffer, WriteableBuffer
 from typing_extensions import Self
 
-from udpeco.datagram import CapturedDatagram
+from udpeco._datagram import CapturedDatagram
 
 _Address = tuple[Any, ...]
 _T = TypeVar("_T")
