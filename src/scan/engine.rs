@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 
 use super::evidence::{Evidence, WINDOW};
 use super::pacer::Pacer;
+use super::probes::Payloads;
 use super::sock::{ProbeSocket, Receiver, Sender};
 use super::table::Table;
-use super::verdict::{from_icmp, State};
-use super::{Options, Progress};
+use super::verdict::{from_icmp, icmp_reason, State, UDP_RESPONSE};
+use super::{Options, PortResult, Progress};
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
 use crate::wait::poll_fds;
@@ -53,6 +54,14 @@ const MIN_RATE: f64 = 0.1;
 const EXTRA_PROBES: u32 = 8;
 /// The shortest wait before a silent port is probed again.
 const MIN_RETRY: Duration = Duration::from_millis(20);
+/// How long a scan that has not seen a single ICMP error waits before it trusts silence: a
+/// target whose ICMP budget an earlier scan emptied regains a token within Linux's default
+/// `icmp_ratelimit` (1 s), so a closed port probed after this answers.
+const BUDGET_WAIT: Duration = Duration::from_millis(1100);
+/// The most silences a port may need when the link is seen to lose probes.
+const MAX_SILENCES_LOSSY: u32 = 10;
+/// The chance of a wrong `open|filtered` in a whole scan the silences needed aim under.
+const WRONG_VERDICT_ODDS: f64 = 1e-3;
 
 /// The running state of one scan.
 pub struct Engine<'a> {
@@ -86,6 +95,17 @@ pub struct Engine<'a> {
     /// The slot of the probe socket's own port, if it is scanned: it is probed last, from a
     /// new socket, once the first one is closed (else the probe would reach the scanner).
     own: Option<usize>,
+    payloads: Payloads,
+    /// Ports found open since the last progress call.
+    newly_open: Vec<usize>,
+    /// Silences nothing vouched for before any ICMP error was seen, held until `budget_at`.
+    parked: Vec<usize>,
+    /// When silence may be trusted without an ICMP error seen (see [`BUDGET_WAIT`]).
+    budget_at: Instant,
+    /// Silences counted against ports that answered later (the link lost the probe or answer).
+    drops: u32,
+    /// Ports that answered.
+    answered: u32,
 }
 
 impl<'a> Engine<'a> {
@@ -122,6 +142,12 @@ impl<'a> Engine<'a> {
         let table = Table::new(ports);
         let own = table.find(own);
         let now = Instant::now();
+        let mut payloads = if opts.protocols {
+            Payloads::protocols(&opts.probe, seed())
+        } else {
+            Payloads::generic_only(&opts.probe)
+        };
+        payloads.extend(opts.extra_payloads.clone());
         let user_pace = opts
             .rate
             .map(|r| Pacer::new(r, (r / 100.0).clamp(1.0, 64.0), now));
@@ -129,7 +155,7 @@ impl<'a> Engine<'a> {
             opts,
             target,
             sock,
-            sender: Sender::new(SocketAddr::new(target, 0), &opts.probe, BATCH),
+            sender: Sender::new(SocketAddr::new(target, 0), payloads.max_len(), BATCH),
             replies: Receiver::new(16, 65536),
             errors: Receiver::new(256, 64),
             queue: (0..table.slots.len()).filter(|&i| Some(i) != own).collect(),
@@ -148,6 +174,12 @@ impl<'a> Engine<'a> {
             canary_after: 0,
             ceiling: None,
             streak: 0,
+            payloads,
+            newly_open: Vec::new(),
+            parked: Vec::new(),
+            budget_at: now + BUDGET_WAIT,
+            drops: 0,
+            answered: 0,
         }
     }
 
@@ -191,10 +223,15 @@ impl<'a> Engine<'a> {
             let now = Instant::now();
             if now >= next_check {
                 cancel.checkpoint()?;
-                if progress.is_some_and(|p| p(total - self.unresolved, total)) {
-                    return Err(Error::Interrupted);
+                if let Some(p) = progress {
+                    if p(total - self.unresolved, total, &self.take_open()) {
+                        return Err(Error::Interrupted);
+                    }
                 }
                 next_check = now + TICK;
+            }
+            if !self.parked.is_empty() && (now >= self.budget_at || self.evidence.seen_icmp()) {
+                self.queue.extend(self.parked.drain(..));
             }
             self.drain()?;
             self.expire(Instant::now());
@@ -206,9 +243,18 @@ impl<'a> Engine<'a> {
             }
         }
         if let (Some(p), 0) = (progress, left) {
-            p(total, total);
+            p(total, total, &self.take_open());
         }
         Ok(())
+    }
+
+    /// The ports found open since the last call.
+    fn take_open(&mut self) -> Vec<PortResult> {
+        let slots = &self.table.slots;
+        self.newly_open
+            .drain(..)
+            .map(|i| PortResult::from(&slots[i]))
+            .collect()
     }
 
     /// Marks slot `idx` with `state`.
@@ -218,6 +264,10 @@ impl<'a> Engine<'a> {
             return;
         }
         slot.state = Some(state);
+        self.answered += 1;
+        if slot.silences > 0 {
+            self.drops += slot.silences;
+        }
         if slot.in_flight {
             slot.in_flight = false;
             self.in_flight -= 1;
@@ -238,15 +288,26 @@ impl<'a> Engine<'a> {
                 let Some(idx) = self.table.find(from.port()) else {
                     continue;
                 };
+                let service = self.payloads.service(from.port(), data);
                 let slot = &mut self.table.slots[idx];
                 if slot.state.is_none() {
                     slot.reply = Some(data.to_vec());
                     slot.rtt = slot.sent_at.map(|t| now.saturating_duration_since(t));
+                    slot.service = service;
+                    slot.reason = UDP_RESPONSE;
                     let (sent, fresh) = (slot.sent_at, slot.in_flight);
                     self.resolve(idx, State::Open);
+                    self.newly_open.push(idx);
                     if fresh {
                         self.note_rtt(sent, now);
                     }
+                } else if slot.state == Some(State::Open)
+                    && slot.service.is_none()
+                    && service.is_some()
+                {
+                    // A later datagram answered a protocol probe: it names the service.
+                    slot.reply = Some(data.to_vec());
+                    slot.service = service;
                 }
             }
             if n < 16 {
@@ -286,6 +347,7 @@ impl<'a> Engine<'a> {
                 }
                 // Any port that drew an ICMP error will draw another while the host answers.
                 self.evidence.add_canary(port);
+                self.table.slots[idx].reason = icmp_reason(e.origin, e.icmp_type, e.code);
                 self.resolve(idx, state);
                 self.speed_up();
             }
@@ -306,16 +368,28 @@ impl<'a> Engine<'a> {
             .min(self.opts.timeout)
     }
 
-    /// Silences after which a port is `open|filtered`, and most probes it may get. Saturating:
-    /// `retries` comes from Python and may be `u32::MAX`.
-    fn probe_limits(&self) -> (u32, u32) {
-        let max_silences = self.opts.retries.saturating_add(1);
+    /// Silences after which the port of slot `idx` is `open|filtered`, and most probes it may
+    /// get: `retries + 1` and at least one per payload of the port; more when the link was
+    /// seen to lose probes (ports that answered after a counted silence), enough that a closed
+    /// port is unlikely to be silent every time. Saturating: `retries` comes from Python.
+    fn probe_limits(&self, idx: usize) -> (u32, u32) {
+        let port = self.table.slots[idx].port;
+        let payloads = u32::try_from(self.payloads.for_port(port).len()).unwrap_or(1);
+        let mut max_silences = self.opts.retries.saturating_add(1).max(payloads);
+        if self.drops > 0 {
+            let loss = (f64::from(self.drops) + 0.5) / f64::from(self.drops + self.answered + 1);
+            let ports = self.table.slots.len() as f64;
+            let needed = ((WRONG_VERDICT_ODDS / ports).ln() / loss.ln()).ceil();
+            if needed.is_finite() && needed > 0.0 {
+                let needed = (needed as u32).min(MAX_SILENCES_LOSSY);
+                max_silences = max_silences.max(needed);
+            }
+        }
         (max_silences, max_silences.saturating_add(EXTRA_PROBES))
     }
 
     /// Expires probes that waited long enough, and lost canaries.
     fn expire(&mut self, now: Instant) {
-        let (max_silences, max_probes) = self.probe_limits();
         for (last, wait) in [(false, self.retry_after()), (true, self.opts.timeout)] {
             let fifo = usize::from(last);
             while let Some(&(idx, seq)) = self.flights[fifo].front() {
@@ -331,9 +405,18 @@ impl<'a> Engine<'a> {
                 self.flights[fifo].pop_front();
                 slot.in_flight = false;
                 self.in_flight -= 1;
+                if !self.evidence.seen_icmp() && sent < self.budget_at {
+                    // No ICMP error yet: the target's budget may be spent (by an earlier
+                    // scan). Probe again once a token must have come back.
+                    slot.probes = slot.probes.min(1);
+                    self.parked.push(idx);
+                    continue;
+                }
                 if self.evidence.vouches(seq, sent) {
                     slot.silences += 1;
                 }
+                let (max_silences, max_probes) = self.probe_limits(idx);
+                let slot = &mut self.table.slots[idx];
                 if slot.silences >= max_silences || slot.probes >= max_probes {
                     slot.state = Some(State::OpenFiltered);
                     self.unresolved -= 1;
@@ -412,7 +495,7 @@ impl<'a> Engine<'a> {
             budget = budget.min(p.available(now).min(1) * PACED_BATCH);
         }
         let mut idxs = Vec::with_capacity(budget);
-        let mut ports = Vec::with_capacity(budget + 1);
+        let mut ports: Vec<(u16, &[u8])> = Vec::with_capacity(budget + 1);
         let mut reprobe = false;
         while idxs.len() < budget {
             let Some(idx) = self.queue.pop_front() else {
@@ -424,7 +507,9 @@ impl<'a> Engine<'a> {
             }
             reprobe |= slot.probes > 0;
             idxs.push(idx);
-            ports.push(slot.port);
+            let probes = self.payloads.for_port(slot.port);
+            let which = usize::try_from(slot.probes).unwrap_or(0) % probes.len();
+            ports.push((slot.port, &probes[which].payload));
         }
         if idxs.is_empty() {
             self.lone_canary(now)?;
@@ -436,16 +521,17 @@ impl<'a> Engine<'a> {
             None
         };
         if let Some(c) = canary {
-            ports.push(c);
+            ports.push((c, &self.payloads.for_port(c)[0].payload));
         }
         let n = self.sender.send(&self.sock, &ports)?;
-        let (max_silences, max_probes) = self.probe_limits();
-        self.blocked = n < ports.len();
+        let sent_all = n == ports.len();
+        self.blocked = !sent_all;
         for (i, &idx) in idxs.iter().enumerate() {
             if i >= n {
                 self.queue.push_front(idx);
                 continue;
             }
+            let (max_silences, max_probes) = self.probe_limits(idx);
             let slot = &mut self.table.slots[idx];
             slot.seq = self.seq;
             self.seq += 1;
@@ -461,7 +547,7 @@ impl<'a> Engine<'a> {
         if unsent > 1 {
             self.queue.make_contiguous()[..unsent].reverse();
         }
-        if let (Some(c), true) = (canary, n == ports.len()) {
+        if let (Some(c), true) = (canary, sent_all) {
             self.evidence.canary_sent(c, self.seq, now);
             self.canary_after = self.seq;
             self.seq += 1;
@@ -497,7 +583,8 @@ impl<'a> Engine<'a> {
         let Some(c) = self.evidence.pick_canary() else {
             return Ok(());
         };
-        if self.sender.send(&self.sock, &[c])? == 1 {
+        let payload = &self.payloads.for_port(c)[0].payload;
+        if self.sender.send(&self.sock, &[(c, payload)])? == 1 {
             self.evidence.canary_sent(c, self.seq, now);
             self.canary_after = self.seq;
             self.seq += 1;
@@ -523,6 +610,9 @@ impl<'a> Engine<'a> {
         if let Some(t) = self.evidence.next_canary_deadline(self.retry_after()) {
             wake = wake.min(t);
         }
+        if !self.parked.is_empty() {
+            wake = wake.min(self.budget_at);
+        }
         if !self.queue.is_empty() && self.in_flight < self.opts.concurrency {
             for p in [&self.user_pace, &self.limited].into_iter().flatten() {
                 wake = wake.min(now + p.wait(now));
@@ -543,4 +633,18 @@ impl<'a> Engine<'a> {
         }
         Ok(())
     }
+}
+
+/// Per-scan cookies for the protocol probes: random, so that replies to another scan's probes
+/// (or forged ones) do not name a service.
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
 }

@@ -29,6 +29,10 @@ pub struct Slot {
     pub reply: Option<Vec<u8>>,
     /// Round-trip time of the answer to the latest probe.
     pub rtt: Option<Duration>,
+    /// The service a reply named (it answered one of the port's protocol probes).
+    pub service: Option<&'static str>,
+    /// Why the verdict (nmap's `--reason` word).
+    pub reason: &'static str,
 }
 
 /// The slots of a scan, in the caller's order, with a port-number index.
@@ -57,6 +61,8 @@ impl Table {
                     sent_at: None,
                     reply: None,
                     rtt: None,
+                    service: None,
+                    reason: super::verdict::NO_RESPONSE,
                 });
             }
         }
