@@ -142,7 +142,7 @@ fn ports_arg(ports: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
                  concurrency=DEFAULT_CONCURRENCY, rate=None, *, progress=None, found=None,
                  nmap_payloads=None),
     text_signature = "(host, ports, timeout=0.5, probe=None, retries=1, \
-                      concurrency=2048, rate=None, *, progress=None, found=None, \
+                      concurrency=4096, rate=None, *, progress=None, found=None, \
                       nmap_payloads=None)"
 )]
 #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]

@@ -491,9 +491,14 @@ impl<'a> Engine<'a> {
         if let Some(p) = &mut self.user_pace {
             budget = budget.min(p.available(now));
         }
-        if let Some(p) = &mut self.limited {
-            budget = budget.min(p.available(now).min(1) * PACED_BATCH);
-        }
+        // While ICMP errors are rate limited, re-probes are paced; a port's first probe is not
+        // (an open port answers at once, whatever the ICMP budget, and the first pass over
+        // every port finds them all within a second).
+        let mut paced = self
+            .limited
+            .as_mut()
+            .map(|p| p.available(now).min(1) * PACED_BATCH);
+        let paced_any = paced.is_some_and(|n| n > 0);
         let mut idxs = Vec::with_capacity(budget);
         let mut ports: Vec<(u16, &[u8])> = Vec::with_capacity(budget + 1);
         let mut reprobe = false;
@@ -504,6 +509,17 @@ impl<'a> Engine<'a> {
             let slot = &self.table.slots[idx];
             if slot.state.is_some() {
                 continue;
+            }
+            if slot.probes > 0 {
+                match &mut paced {
+                    Some(0) => {
+                        // Re-probes queue behind every first probe: nothing left to send now.
+                        self.queue.push_front(idx);
+                        break;
+                    }
+                    Some(n) => *n -= 1,
+                    None => {}
+                }
             }
             reprobe |= slot.probes > 0;
             idxs.push(idx);
@@ -556,7 +572,7 @@ impl<'a> Engine<'a> {
         if let Some(p) = &mut self.user_pace {
             p.take(probes);
         }
-        if let Some(p) = &mut self.limited {
+        if let (Some(p), true) = (&mut self.limited, paced_any && reprobe) {
             p.take(1);
         }
         Ok(probes)

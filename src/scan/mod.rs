@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 pub use verdict::State;
 
 /// How many probes may wait for an answer at once by default.
-pub const DEFAULT_CONCURRENCY: usize = 2048;
+pub const DEFAULT_CONCURRENCY: usize = 4096;
 
 /// A progress callback: `(ports with a verdict, ports in all, ports found open since the last
 /// call)`, called about every [`crate::cancel::TICK`]; returning `true` stops the scan.
