@@ -231,7 +231,7 @@ impl<'a> Engine<'a> {
                 next_check = now + TICK;
             }
             if !self.parked.is_empty() && (now >= self.budget_at || self.evidence.seen_icmp()) {
-                self.queue.extend(self.parked.drain(..));
+                self.release_parked();
             }
             self.drain()?;
             self.expire(Instant::now());
@@ -246,6 +246,29 @@ impl<'a> Engine<'a> {
             p(total, total, &self.take_open());
         }
         Ok(())
+    }
+
+    /// Probes again the ports whose silences waited for the ICMP budget. When the target sent
+    /// no ICMP error at all for a whole refill period, those silences count (a target that
+    /// was merely out of tokens would have answered the probes sent since); else they say
+    /// nothing and are forgotten.
+    fn release_parked(&mut self) {
+        let trust = !self.evidence.seen_icmp();
+        for idx in std::mem::take(&mut self.parked) {
+            if self.table.slots[idx].state.is_some() {
+                continue;
+            }
+            if trust {
+                self.table.slots[idx].silences += 1;
+                let (max_silences, _) = self.probe_limits(idx);
+                if self.table.slots[idx].silences >= max_silences {
+                    self.table.slots[idx].state = Some(State::OpenFiltered);
+                    self.unresolved -= 1;
+                    continue;
+                }
+            }
+            self.queue.push_back(idx);
+        }
     }
 
     /// The ports found open since the last call.
@@ -408,7 +431,6 @@ impl<'a> Engine<'a> {
                 if !self.evidence.seen_icmp() && sent < self.budget_at {
                     // No ICMP error yet: the target's budget may be spent (by an earlier
                     // scan). Probe again once a token must have come back.
-                    slot.probes = slot.probes.min(1);
                     self.parked.push(idx);
                     continue;
                 }

@@ -87,7 +87,9 @@ fn nmap_payloads_format() {
     assert_eq!(p.for_port(53)[0].service, "domain");
     assert_eq!(p.service(53, b"anything"), Some("domain"));
     if let Ok(real) = std::fs::read_to_string("/usr/share/nmap/nmap-payloads") {
-        let parsed = parse_nmap_payloads(&real).map_err(|e| e.to_string()).unwrap();
+        let parsed = parse_nmap_payloads(&real)
+            .map_err(|e| e.to_string())
+            .unwrap();
         assert!(parsed.iter().any(|(port, _)| *port == 161));
     }
 }
