@@ -119,8 +119,7 @@ impl<'a> Engine<'a> {
         Ok(Self::build(sock, own, target, ports, opts))
     }
 
-    /// Prepares a scan from an open probe socket (bound to local port `own`).
-    #[cfg(test)]
+    /// Prepares a scan from an open probe socket.
     #[must_use]
     pub fn with_socket(
         sock: ProbeSocket,
@@ -401,12 +400,13 @@ impl<'a> Engine<'a> {
         let mut max_silences = self.opts.retries.saturating_add(1).max(payloads);
         if self.drops > 0 {
             let loss = (f64::from(self.drops) + 0.5) / f64::from(self.drops + self.answered + 1);
-            let ports = self.table.slots.len() as f64;
-            let needed = ((WRONG_VERDICT_ODDS / ports).ln() / loss.ln()).ceil();
-            if needed.is_finite() && needed > 0.0 {
-                let needed = (needed as u32).min(MAX_SILENCES_LOSSY);
-                max_silences = max_silences.max(needed);
+            let ports = f64::from(u32::try_from(self.table.slots.len()).unwrap_or(u32::MAX));
+            let (mut needed, mut odds) = (1, loss * ports);
+            while needed < MAX_SILENCES_LOSSY && odds >= WRONG_VERDICT_ODDS {
+                needed += 1;
+                odds *= loss;
             }
+            max_silences = max_silences.max(needed);
         }
         (max_silences, max_silences.saturating_add(EXTRA_PROBES))
     }

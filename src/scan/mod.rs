@@ -14,6 +14,7 @@
 pub mod engine;
 pub mod evidence;
 pub mod pacer;
+mod parallel;
 pub mod probes;
 pub mod resolve;
 pub mod sock;
@@ -160,6 +161,23 @@ pub fn scan_addr(
     progress: Option<Progress<'_>>,
 ) -> Result<Vec<PortResult>> {
     opts.validate()?;
+    if ports.len() >= parallel::PARALLEL_FROM {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+        if workers > 1 {
+            return parallel::scan(target, ports, opts, cancel, progress, workers);
+        }
+    }
+    scan_one(target, ports, opts, cancel, progress)
+}
+
+/// One engine, one socket, every port.
+fn scan_one(
+    target: IpAddr,
+    ports: &[u16],
+    opts: &Options,
+    cancel: &Cancel,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<PortResult>> {
     let mut engine = engine::Engine::new(target, ports, opts)?;
     engine.run(cancel, progress)?;
     Ok(engine

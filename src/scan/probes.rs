@@ -3,7 +3,7 @@
 //!
 //! A real DNS, NTP or SNMP server ignores an arbitrary datagram, so a port in the table gets a
 //! well-formed, read-only request of its protocol instead (one payload per probe, the next one
-//! on each re-probe). Each request carries a per-scan cookie (DNS and NetBIOS transaction id,
+//! on each re-probe). Each request carries a per-scan cookie (DNS and `NetBIOS` transaction id,
 //! NTP transmit timestamp, SNMP request-id, RPC xid, memcached request id, CoAP message id and
 //! token, IKE initiator SPI) that a genuine reply echoes, so a reply names its service only
 //! when it belongs to the probe. Any datagram from the port still makes it `open`, as nmap says.
@@ -20,11 +20,11 @@ use crate::error::{Error, Result};
 pub enum Check {
     /// DNS or mDNS: same transaction id, QR bit set.
     Dns(u16),
-    /// NetBIOS name service: same transaction id, response bit set.
+    /// `NetBIOS` name service: same transaction id, response bit set.
     NetBios(u16),
     /// NTP: a server reply (mode 4) whose origin timestamp is the probe's transmit timestamp.
     Ntp([u8; 8]),
-    /// SNMP: a GetResponse PDU with the same request-id.
+    /// SNMP: a `GetResponse` PDU with the same request-id.
     Snmp(u32),
     /// ONC RPC: same xid, message type REPLY.
     Rpc(u32),
@@ -175,13 +175,16 @@ fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
     match body.len() {
         n @ 0..=127 => v.push(u8::try_from(n).unwrap_or(0)),
         n @ 128..=255 => v.extend([0x81, u8::try_from(n).unwrap_or(0)]),
-        n => v.extend([0x82, (n >> 8) as u8, (n & 0xff) as u8]),
+        n => v.extend([
+            u8::try_from(n >> 8).unwrap_or(0xff),
+            u8::try_from(n & 0xff).unwrap_or(0),
+        ]),
     }
     v.extend(body);
     v
 }
 
-/// An SNMP GetRequest for sysDescr.0 and sysObjectID.0 with community `public`.
+/// An SNMP `GetRequest` for `sysDescr.0` and `sysObjectID.0` with community `public`.
 fn snmp_get(version: u8, request_id: u32) -> Vec<u8> {
     let oid = |last: u8| tlv(0x06, &[0x2b, 6, 1, 2, 1, 1, last, 0]);
     let varbind = |last: u8| tlv(0x30, &[oid(last), vec![0x05, 0x00]].concat());
@@ -198,7 +201,8 @@ fn snmp_get(version: u8, request_id: u32) -> Vec<u8> {
 /// The built-in table, cookies drawn from `seed`.
 fn table(seed: u64) -> HashMap<u16, Vec<Probe>> {
     let b = seed.to_be_bytes();
-    let (id16, id32) = ((seed >> 48) as u16 | 1, (seed >> 16) as u32 | 1);
+    let id16 = u16::try_from(seed >> 48).unwrap_or(0) | 1;
+    let id32 = u32::try_from(seed >> 16 & 0xffff_ffff).unwrap_or(0) | 1;
     let dns = Probe {
         service: "domain",
         payload: dns_query(id16, &["version", "bind"], 16, 3),
@@ -284,7 +288,7 @@ fn table(seed: u64) -> HashMap<u16, Vec<Probe>> {
     table
 }
 
-/// An IKEv1 main-mode SA proposal (3DES, SHA1, pre-shared key, group 2): the first message
+/// An `IKEv1` main-mode SA proposal (3DES, SHA1, pre-shared key, group 2): the first message
 /// of a negotiation, which a responder answers or refuses without keeping state for long.
 fn ike_main_mode(spi: [u8; 8]) -> Vec<u8> {
     let attrs: [u16; 12] = [
@@ -332,7 +336,7 @@ fn ber_len(r: &[u8], i: &mut usize) -> Option<usize> {
     Some(len)
 }
 
-/// The request-id of an SNMP GetResponse (v1/v2c), if `r` is one.
+/// The request-id of an SNMP `GetResponse` (v1/v2c), if `r` is one.
 fn snmp_response_id(r: &[u8]) -> Option<u32> {
     let mut i = 0;
     let expect = |i: &mut usize, tag: u8| -> Option<usize> {
@@ -351,7 +355,7 @@ fn snmp_response_id(r: &[u8]) -> Option<u32> {
     if bytes.is_empty() || bytes.len() > 5 {
         return None;
     }
-    Some(bytes.iter().fold(0u64, |a, &x| a << 8 | u64::from(x)) as u32)
+    u32::try_from(bytes.iter().fold(0u64, |a, &x| a << 8 | u64::from(x))).ok()
 }
 
 fn matches(check: &Check, payload: &[u8], r: &[u8]) -> bool {
@@ -361,8 +365,9 @@ fn matches(check: &Check, payload: &[u8], r: &[u8]) -> bool {
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
     match check {
-        Check::Dns(id) => r.len() >= 12 && u16_at(0) == Some(*id) && r[2] & 0x80 != 0,
-        Check::NetBios(id) => r.len() >= 12 && u16_at(0) == Some(*id) && r[2] & 0x80 != 0,
+        Check::Dns(id) | Check::NetBios(id) => {
+            r.len() >= 12 && u16_at(0) == Some(*id) && r[2] & 0x80 != 0
+        }
         Check::Ntp(t) => r.len() >= 48 && r[0] & 7 == 4 && r[24..32] == t[..],
         Check::Snmp(id) => snmp_response_id(r) == Some(*id),
         Check::Rpc(xid) => u32_at(0) == Some(*xid) && u32_at(4) == Some(1),
