@@ -265,9 +265,7 @@ impl<'a> Engine<'a> {
         }
         slot.state = Some(state);
         self.answered += 1;
-        if slot.silences > 0 {
-            self.drops += slot.silences;
-        }
+        self.drops += slot.silences.saturating_sub(slot.blind);
         if slot.in_flight {
             slot.in_flight = false;
             self.in_flight -= 1;

@@ -28,6 +28,7 @@ impl Engine<'_> {
             }
             if trust {
                 self.table.slots[idx].silences += 1;
+                self.table.slots[idx].blind += 1;
                 let (max_silences, _) = self.probe_limits(idx);
                 if self.table.slots[idx].silences >= max_silences {
                     self.tentative.push(idx);
