@@ -94,6 +94,11 @@ impl Engine<'_> {
             }
             max_silences = max_silences.max(needed);
         }
+        if self.evidence.seen_icmp() {
+            // The target can send ICMP errors after all: a silence counted only because it
+            // sent none for a while (its budget was empty) proves nothing about the port.
+            max_silences = max_silences.saturating_add(self.table.slots[idx].blind);
+        }
         (max_silences, max_silences.saturating_add(EXTRA_PROBES))
     }
 
