@@ -6,7 +6,9 @@ to core 0 with taskset when available) on a random port of 20000-20100:
 - 20000-20100: udpeco.scan, nmap -sU, and the stdlib sequential scan as the práctica writes
   it (one port at a time, ``settimeout(0.5)``, every port of the range: about 50 s, since a
   plain socket never sees the ICMP errors and waits out each closed port);
-- 1-65535: udpeco.scan and nmap -sU only (the sequential scan would take nine hours).
+- 1-65535: udpeco.scan and nmap -sU only (the sequential scan would take nine hours);
+- 1-65535, whole process against whole process: the ``udpeco scan`` command (Python start-up,
+  imports and output included) against the ``nmap`` command.
 
 Prints the median time of each, the open ports found in the median run, and how often
 udpeco and nmap (run back to back) found the same open ports. Not a test:
@@ -65,6 +67,16 @@ def time_udpeco(first: int, last: int) -> tuple[float, set[int]]:
     return elapsed, {r.port for r in results if r.state == "open"}
 
 
+def time_cli(first: int, last: int) -> tuple[float, set[int]]:
+    """The `udpeco scan` command as a user runs it: a whole new process."""
+    args = [sys.executable, "-m", "udpeco", "scan", "127.0.0.1", f"{first}-{last}"]
+    start = time.perf_counter()
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    elapsed = time.perf_counter() - start
+    found = {int(line.split("/")[0]) for line in out.splitlines() if "/udp open" in line}
+    return elapsed, found
+
+
 def time_nmap(first: int, last: int) -> tuple[float, set[int]]:
     args = ["nmap", "-sU", "-n", "-p", f"{first}-{last}", "-oG", "-", "127.0.0.1"]
     start = time.perf_counter()
@@ -98,12 +110,12 @@ def time_stdlib(first: int, last: int) -> tuple[float, set[int]]:
     return time.perf_counter() - start, found
 
 
-def pairs(first: int, last: int, repeat: int) -> tuple[list, list, int]:
+def pairs(first: int, last: int, repeat: int, ours_fn=time_udpeco) -> tuple[list, list, int]:
     """udpeco then nmap, back to back, `repeat` times: their runs and how often their open
     ports agreed (other programs on the machine may open and close ports between runs)."""
     ours, theirs, agree = [], [], 0
     for _ in range(repeat):
-        ours.append(time_udpeco(first, last))
+        ours.append(ours_fn(first, last))
         theirs.append(time_nmap(first, last))
         agree += ours[-1][1] == theirs[-1][1]
     return ours, theirs, agree
@@ -140,6 +152,14 @@ def main() -> int:
             if first == 20000 and not args.skip_stdlib:
                 s_t, s_found = time_stdlib(first, last)
                 rows.append((rng, "stdlib sequential", s_t, s_found, s_t / u_t))
+        ours, theirs, agree = pairs(1, 65535, args.repeat, time_cli)
+        (u_t, u_found), (n_t, n_found) = summary(ours), summary(theirs)
+        rows.append(("1-65535", "udpeco scan (CLI)", u_t, u_found, 1.0))
+        rows.append(("1-65535", "nmap (CLI)", n_t, n_found, n_t / u_t))
+        notes.append(
+            f"CLI 1-65535: udpeco/nmap time {u_t / n_t:.2f}x; same open ports in "
+            f"{agree}/{args.repeat} runs"
+        )
     finally:
         echo.kill()
         echo.wait()

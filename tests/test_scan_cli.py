@@ -24,7 +24,7 @@ def test_prints_open_ports_and_a_summary() -> None:
         p = run("scan", "127.0.0.1", f"{ports[0]}-{ports[-1]}", "--timeout", "0.2")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    assert lines[:-1] == [f"{port}/udp open" for port in echo]
+    assert sorted(lines[:-1]) == sorted(f"{port}/udp open echo" for port in echo)
     assert re.fullmatch(
         r"40 ports scanned on 127\.0\.0\.1 in [\d.]+ ms: 2 open, 1 open\|filtered, 37 closed",
         lines[-1],
@@ -38,11 +38,14 @@ def test_all_verdicts_and_probe_text() -> None:
         p = run("scan", "localhost", spec, "--all", "--timeout", "0.1", "--probe", "hola")
         silent_port = silent.getsockname()[1]
     assert p.returncode == 0, p.stderr
-    expected = {
-        port: "open" if port in echo else "open|filtered" if port == silent_port else "closed"
-        for port in ports
-    }
-    assert p.stdout.splitlines()[:-1] == [f"{port}/udp {expected[port]}" for port in ports]
+    expected = {port: "open|filtered" if port == silent_port else "closed" for port in ports}
+    # Open ports come first, as soon as found; a reply equal to the probe names an echo
+    # service. The other verdicts follow in the order given.
+    lines = p.stdout.splitlines()[:-1]
+    assert lines[0] == f"{echo[0]}/udp open echo"
+    assert lines[1:] == [
+        f"{port}/udp {expected[port]} unknown" for port in ports if port not in echo
+    ]
 
 
 @pytest.mark.parametrize(
@@ -121,3 +124,54 @@ def test_progress_bar_on_a_terminal_only() -> None:
     assert p.returncode == 0
     assert b"/50 ports" in shown and b"[" in shown, shown
     assert "ports" not in p.stdout.splitlines()[0] or p.stdout.startswith("50 ports")
+
+
+def test_json_reason_and_nmap_xml(tmp_path) -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    with servers(30, 1, 1) as (ports, echo, [silent]):
+        spec = f"{ports[0]}-{ports[-1]}"
+        js = run("scan", "127.0.0.1", spec, "--json", "--all", "--timeout", "0.1")
+        rs = run("scan", "127.0.0.1", spec, "--reason", "--timeout", "0.1")
+        xml_file = tmp_path / "out.xml"
+        xs = run("scan", "127.0.0.1", spec, "-oX", str(xml_file), "--timeout", "0.1")
+        silent_port = silent.getsockname()[1]
+    assert js.returncode == rs.returncode == xs.returncode == 0, js.stderr + rs.stderr + xs.stderr
+    rows = {r["port"]: r for r in map(json.loads, js.stdout.splitlines())}
+    assert set(rows) == set(ports)
+    assert set(rows[echo[0]]) == {"port", "state", "reason", "service", "rtt"}
+    assert rows[echo[0]]["state"] == "open" and rows[echo[0]]["service"] == "echo"
+    assert rows[echo[0]]["reason"] == "udp-response" and rows[echo[0]]["rtt"] > 0
+    assert rows[silent_port]["reason"] == "no-response" and rows[silent_port]["rtt"] is None
+    assert {r["reason"] for p, r in rows.items() if p not in (echo[0], silent_port)} == {
+        "port-unreach"
+    }
+    assert rs.stdout.splitlines()[0] == f"{echo[0]}/udp open echo udp-response"
+    # The structure of `nmap -sU -oX`: 28 closed ports collapse into <extraports>.
+    host = ET.parse(xml_file).getroot().find("host")
+    assert host is not None
+    extra = host.find("ports/extraports")
+    assert extra is not None and extra.get("state") == "closed" and extra.get("count") == "28"
+    listed = {
+        int(p.get("portid", 0)): (p.find("state").get("state"), p.find("service").get("name"))  # type: ignore[union-attr]
+        for p in host.iter("port")
+    }
+    assert listed == {echo[0]: ("open", "echo"), silent_port: ("open|filtered", "unknown")}
+    libnmap = pytest.importorskip("libnmap.parser", reason="python-libnmap (test extra)")
+    report = libnmap.NmapParser.parse_fromfile(str(xml_file))
+    assert [(s.port, s.state) for s in report.hosts[0].services if s.state == "open"] == [
+        (echo[0], "open")
+    ]
+
+
+def test_nmap_payloads_file() -> None:
+    with servers(3, 1, 0) as (ports, echo, _):
+        spec = f"{ports[0]}-{ports[-1]}"
+        bad = run("scan", "127.0.0.1", spec, "--nmap-payloads", "/nonexistent/nmap-payloads")
+        if os.path.exists("/usr/share/nmap/nmap-payloads"):
+            ok = run("scan", "127.0.0.1", spec, "--nmap-payloads")
+            assert ok.returncode == 0, ok.stderr
+            assert ok.stdout.splitlines()[0] == f"{echo[0]}/udp open echo"
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
+    assert "cannot read /nonexistent/nmap-payloads" in bad.stderr

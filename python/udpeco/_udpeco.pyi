@@ -220,18 +220,24 @@ class ScanResult:
     def reply(self) -> bytes | None: ...
     @property
     def rtt(self) -> float | None: ...
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
     def __eq__(self, value: object, /) -> bool: ...
 
 def scan(
     host: str,
     ports: str | Iterable[int],
     timeout: float = 0.5,
-    probe: bytes = b"udpeco",
+    probe: bytes | None = None,
     retries: int = 1,
-    concurrency: int = 2048,
+    concurrency: int = 4096,
     rate: float | None = None,
     *,
     progress: Callable[[int, int], object] | None = None,
+    found: Callable[[ScanResult], object] | None = None,
+    nmap_payloads: str | PathLike[str] | None = None,
 ) -> list[ScanResult]: ...
 
 ECHO_LIMITS: dict[str, Any]

@@ -150,6 +150,14 @@ impl Batch {
         }
     }
 
+    /// Puts `data` (truncated to `slot_len`) in slot `i`, ready to send.
+    pub fn set_data(&mut self, i: usize, data: &[u8]) {
+        let len = data.len().min(self.slot_len);
+        let start = i * self.stride;
+        self.bufs[start..start + len].copy_from_slice(&data[..len]);
+        self.lens[i] = len;
+    }
+
     /// How many datagrams one call can receive or send.
     #[must_use]
     pub fn capacity(&self) -> usize {

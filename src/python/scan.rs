@@ -12,11 +12,13 @@ use pyo3::types::{PyBytes, PyString};
 
 use super::interrupt::detach_interruptible;
 use crate::portspec::parse_ports;
+use crate::scan::probes::parse_nmap_payloads;
 use crate::scan::{scan as run_scan, Options, PortResult, Progress, DEFAULT_CONCURRENCY};
 
 /// The verdict for one port: `port`, `state` (`"open"`, `"closed"`, `"open|filtered"`,
-/// `"filtered"`), `reply` (the bytes an open port sent, else None) and `rtt` (seconds, open
-/// ports only).
+/// `"filtered"`), `reply` (the bytes an open port sent, else None), `rtt` (seconds, open
+/// ports only), `service` (named by a reply to a protocol probe, else None) and `reason`
+/// (nmap's `--reason` word).
 #[pyclass(frozen, eq, module = "udpeco", name = "ScanResult")]
 #[derive(Clone, PartialEq)]
 pub struct ScanResult {
@@ -24,6 +26,8 @@ pub struct ScanResult {
     state: &'static str,
     reply: Option<Vec<u8>>,
     rtt: Option<f64>,
+    service: Option<&'static str>,
+    reason: &'static str,
 }
 
 #[pymethods]
@@ -52,6 +56,20 @@ impl ScanResult {
         self.rtt
     }
 
+    /// The service a reply to one of the port's protocol probes named (`"domain"`, `"ntp"`,
+    /// `"echo"`...), else None.
+    #[getter]
+    fn service(&self) -> Option<&'static str> {
+        self.service
+    }
+
+    /// Why the verdict, in nmap's words: `udp-response`, `port-unreach`, `no-response`,
+    /// `admin-prohibited`...
+    #[getter]
+    fn reason(&self) -> &'static str {
+        self.reason
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let reply = match self.reply(py) {
             Some(b) => b.repr()?.to_string(),
@@ -60,9 +78,13 @@ impl ScanResult {
         let rtt = self
             .rtt
             .map_or_else(|| "None".to_owned(), |r| format!("{r:.6}"));
+        let service = self
+            .service
+            .map_or_else(|| "None".to_owned(), |s| format!("'{s}'"));
         Ok(format!(
-            "ScanResult(port={}, state='{}', reply={reply}, rtt={rtt})",
-            self.port, self.state
+            "ScanResult(port={}, state='{}', reply={reply}, rtt={rtt}, service={service}, \
+             reason='{}')",
+            self.port, self.state, self.reason
         ))
     }
 }
@@ -74,6 +96,8 @@ impl From<PortResult> for ScanResult {
             state: r.state.as_str(),
             reply: r.reply,
             rtt: r.rtt.map(|d| d.as_secs_f64()),
+            service: r.service,
+            reason: r.reason,
         }
     }
 }
@@ -108,13 +132,18 @@ fn ports_arg(ports: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
 /// Many ports are probed at once; ICMP port unreachable means `closed`, other ICMP
 /// unreachable codes `filtered`, an answer `open`, and silence after `retries + 1` probes
 /// `open|filtered`. When the host rate-limits its ICMP errors the scan slows down instead of
-/// calling closed ports silent. `progress(done, total)` is called about every 50 ms.
+/// calling closed ports silent. Well-known ports get their protocol's probes unless `probe`
+/// is given (then every port gets it); `nmap_payloads` names an nmap-payloads file whose
+/// payloads are added. `progress(done, total)` is called about every 50 ms, `found(result)`
+/// for each open port as soon as it is known.
 #[pyfunction]
 #[pyo3(
-    signature = (host, ports, timeout=0.5, probe=b"udpeco".to_vec(), retries=1,
-                 concurrency=DEFAULT_CONCURRENCY, rate=None, *, progress=None),
-    text_signature = "(host, ports, timeout=0.5, probe=b'udpeco', retries=1, \
-                      concurrency=2048, rate=None, *, progress=None)"
+    signature = (host, ports, timeout=0.5, probe=None, retries=1,
+                 concurrency=DEFAULT_CONCURRENCY, rate=None, *, progress=None, found=None,
+                 nmap_payloads=None),
+    text_signature = "(host, ports, timeout=0.5, probe=None, retries=1, \
+                      concurrency=4096, rate=None, *, progress=None, found=None, \
+                      nmap_payloads=None)"
 )]
 #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
 fn scan(
@@ -122,20 +151,31 @@ fn scan(
     host: &str,
     ports: &Bound<'_, PyAny>,
     timeout: f64,
-    probe: Vec<u8>,
+    probe: Option<Vec<u8>>,
     retries: u32,
     concurrency: usize,
     rate: Option<f64>,
     progress: Option<Py<PyAny>>,
+    found: Option<Py<PyAny>>,
+    nmap_payloads: Option<std::path::PathBuf>,
 ) -> PyResult<Vec<ScanResult>> {
     let ports = ports_arg(ports)?;
     let timeout = Duration::try_from_secs_f64(timeout)
         .ok()
         .filter(|t| !t.is_zero())
         .ok_or_else(|| PyValueError::new_err("timeout must be a positive number of seconds"))?;
+    let extra_payloads = match &nmap_payloads {
+        Some(path) => {
+            let text = std::fs::read(path).map_err(crate::error::Error::Io)?;
+            parse_nmap_payloads(&String::from_utf8_lossy(&text))?
+        }
+        None => Vec::new(),
+    };
     let opts = Options {
         timeout,
-        probe,
+        protocols: probe.is_none(),
+        probe: probe.unwrap_or_else(|| b"udpeco".to_vec()),
+        extra_payloads,
         retries,
         concurrency,
         rate,
@@ -143,19 +183,30 @@ fn scan(
     opts.validate()?;
     let host = host.to_owned();
     let failed: Mutex<Option<PyErr>> = Mutex::new(None);
-    let report = |done: usize, total: usize| -> bool {
-        let Some(cb) = &progress else { return false };
-        Python::attach(|py| match cb.call1(py, (done, total)) {
-            Ok(_) => false,
-            Err(e) => {
-                *failed
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
-                true
+    let report = |done: usize, total: usize, open: &[PortResult]| -> bool {
+        Python::attach(|py| {
+            let mut calls = Vec::new();
+            if let Some(cb) = &found {
+                for r in open {
+                    calls.push(cb.call1(py, (ScanResult::from(r.clone()),)));
+                }
+            }
+            if let Some(cb) = &progress {
+                calls.push(cb.call1(py, (done, total)));
+            }
+            match calls.into_iter().find_map(Result::err) {
+                None => false,
+                Some(e) => {
+                    *failed
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+                    true
+                }
             }
         })
     };
-    let callback: Option<Progress<'_>> = progress.is_some().then_some(&report as _);
+    let wanted = progress.is_some() || found.is_some();
+    let callback: Option<Progress<'_>> = wanted.then_some(&report as _);
     let result = detach_interruptible(py, |cancel| {
         run_scan(&host, &ports, &opts, cancel, callback)
     });

@@ -11,19 +11,22 @@
 //! pace slowing on each loss and growing on each answer, instead of calling closed ports
 //! silent.
 
+#[path = "engine_judge.rs"]
+mod judge;
+
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use super::evidence::{Evidence, WINDOW};
+use super::evidence::Evidence;
 use super::pacer::Pacer;
+use super::probes::Payloads;
 use super::sock::{ProbeSocket, Receiver, Sender};
 use super::table::Table;
-use super::verdict::{from_icmp, State};
+use super::verdict::{from_icmp, icmp_reason, State, UDP_RESPONSE};
 use super::{Options, Progress};
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
-use crate::wait::poll_fds;
 
 /// Probes per `sendmmsg` call (one slot is kept for a canary).
 const BATCH: usize = 128;
@@ -53,6 +56,14 @@ const MIN_RATE: f64 = 0.1;
 const EXTRA_PROBES: u32 = 8;
 /// The shortest wait before a silent port is probed again.
 const MIN_RETRY: Duration = Duration::from_millis(20);
+/// How long a scan that has not seen a single ICMP error waits before it trusts silence: a
+/// target whose ICMP budget an earlier scan emptied regains a token within Linux's default
+/// `icmp_ratelimit` (1 s), so a closed port probed after this answers.
+const BUDGET_WAIT: Duration = Duration::from_millis(1100);
+/// The most silences a port may need when the link is seen to lose probes.
+const MAX_SILENCES_LOSSY: u32 = 10;
+/// The chance of a wrong `open|filtered` in a whole scan the silences needed aim under.
+const WRONG_VERDICT_ODDS: f64 = 1e-3;
 
 /// The running state of one scan.
 pub struct Engine<'a> {
@@ -86,6 +97,21 @@ pub struct Engine<'a> {
     /// The slot of the probe socket's own port, if it is scanned: it is probed last, from a
     /// new socket, once the first one is closed (else the probe would reach the scanner).
     own: Option<usize>,
+    payloads: Payloads,
+    /// Ports found open since the last progress call.
+    newly_open: Vec<usize>,
+    /// Silences nothing vouched for before any ICMP error was seen, held until `budget_at`.
+    parked: Vec<usize>,
+    /// When silence may be trusted without an ICMP error seen (see [`BUDGET_WAIT`]).
+    budget_at: Instant,
+    /// Silences counted against ports that answered later (the link lost the probe or answer).
+    drops: u32,
+    /// Ports that answered.
+    answered: u32,
+    /// Ports silent enough for `open|filtered` by the loss estimate of the moment: the verdict
+    /// is given once nothing else is pending, with the final estimate (a port judged early,
+    /// before the link was seen to lose probes, may need more silences).
+    tentative: Vec<usize>,
 }
 
 impl<'a> Engine<'a> {
@@ -99,8 +125,7 @@ impl<'a> Engine<'a> {
         Ok(Self::build(sock, own, target, ports, opts))
     }
 
-    /// Prepares a scan from an open probe socket (bound to local port `own`).
-    #[cfg(test)]
+    /// Prepares a scan from an open probe socket.
     #[must_use]
     pub fn with_socket(
         sock: ProbeSocket,
@@ -122,6 +147,12 @@ impl<'a> Engine<'a> {
         let table = Table::new(ports);
         let own = table.find(own);
         let now = Instant::now();
+        let mut payloads = if opts.protocols {
+            Payloads::protocols(&opts.probe, seed())
+        } else {
+            Payloads::generic_only(&opts.probe)
+        };
+        payloads.extend(opts.extra_payloads.clone());
         let user_pace = opts
             .rate
             .map(|r| Pacer::new(r, (r / 100.0).clamp(1.0, 64.0), now));
@@ -129,7 +160,7 @@ impl<'a> Engine<'a> {
             opts,
             target,
             sock,
-            sender: Sender::new(SocketAddr::new(target, 0), &opts.probe, BATCH),
+            sender: Sender::new(SocketAddr::new(target, 0), payloads.max_len(), BATCH),
             replies: Receiver::new(16, 65536),
             errors: Receiver::new(256, 64),
             queue: (0..table.slots.len()).filter(|&i| Some(i) != own).collect(),
@@ -148,6 +179,13 @@ impl<'a> Engine<'a> {
             canary_after: 0,
             ceiling: None,
             streak: 0,
+            payloads,
+            newly_open: Vec::new(),
+            parked: Vec::new(),
+            budget_at: now + BUDGET_WAIT,
+            drops: 0,
+            answered: 0,
+            tentative: Vec::new(),
         }
     }
 
@@ -191,13 +229,21 @@ impl<'a> Engine<'a> {
             let now = Instant::now();
             if now >= next_check {
                 cancel.checkpoint()?;
-                if progress.is_some_and(|p| p(total - self.unresolved, total)) {
-                    return Err(Error::Interrupted);
+                if let Some(p) = progress {
+                    if p(total - self.unresolved, total, &self.take_open()) {
+                        return Err(Error::Interrupted);
+                    }
                 }
                 next_check = now + TICK;
             }
+            if !self.parked.is_empty() && (now >= self.budget_at || self.evidence.seen_icmp()) {
+                self.release_parked();
+            }
             self.drain()?;
             self.expire(Instant::now());
+            if self.in_flight == 0 && self.queue.is_empty() && self.parked.is_empty() {
+                self.settle();
+            }
             if self.unresolved <= left {
                 break;
             }
@@ -206,7 +252,7 @@ impl<'a> Engine<'a> {
             }
         }
         if let (Some(p), 0) = (progress, left) {
-            p(total, total);
+            p(total, total, &self.take_open());
         }
         Ok(())
     }
@@ -218,6 +264,8 @@ impl<'a> Engine<'a> {
             return;
         }
         slot.state = Some(state);
+        self.answered += 1;
+        self.drops += slot.silences.saturating_sub(slot.blind);
         if slot.in_flight {
             slot.in_flight = false;
             self.in_flight -= 1;
@@ -238,15 +286,26 @@ impl<'a> Engine<'a> {
                 let Some(idx) = self.table.find(from.port()) else {
                     continue;
                 };
+                let service = self.payloads.service(from.port(), data);
                 let slot = &mut self.table.slots[idx];
                 if slot.state.is_none() {
                     slot.reply = Some(data.to_vec());
                     slot.rtt = slot.sent_at.map(|t| now.saturating_duration_since(t));
+                    slot.service = service;
+                    slot.reason = UDP_RESPONSE;
                     let (sent, fresh) = (slot.sent_at, slot.in_flight);
                     self.resolve(idx, State::Open);
+                    self.newly_open.push(idx);
                     if fresh {
                         self.note_rtt(sent, now);
                     }
+                } else if slot.state == Some(State::Open)
+                    && slot.service.is_none()
+                    && service.is_some()
+                {
+                    // A later datagram answered a protocol probe: it names the service.
+                    slot.reply = Some(data.to_vec());
+                    slot.service = service;
                 }
             }
             if n < 16 {
@@ -286,6 +345,7 @@ impl<'a> Engine<'a> {
                 }
                 // Any port that drew an ICMP error will draw another while the host answers.
                 self.evidence.add_canary(port);
+                self.table.slots[idx].reason = icmp_reason(e.origin, e.icmp_type, e.code);
                 self.resolve(idx, state);
                 self.speed_up();
             }
@@ -296,26 +356,8 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// How long a probe that is not a port's last waits before the port is probed again:
-    /// four times the longest round trip seen (at least [`MIN_RETRY`]), never more than the
-    /// timeout. The last probe always waits the full timeout, and an answer to an earlier
-    /// probe still counts whenever it comes, so this only makes silent ports quicker.
-    fn retry_after(&self) -> Duration {
-        self.rtt_max
-            .map_or(self.opts.timeout, |r| (r * 4).max(MIN_RETRY))
-            .min(self.opts.timeout)
-    }
-
-    /// Silences after which a port is `open|filtered`, and most probes it may get. Saturating:
-    /// `retries` comes from Python and may be `u32::MAX`.
-    fn probe_limits(&self) -> (u32, u32) {
-        let max_silences = self.opts.retries.saturating_add(1);
-        (max_silences, max_silences.saturating_add(EXTRA_PROBES))
-    }
-
     /// Expires probes that waited long enough, and lost canaries.
     fn expire(&mut self, now: Instant) {
-        let (max_silences, max_probes) = self.probe_limits();
         for (last, wait) in [(false, self.retry_after()), (true, self.opts.timeout)] {
             let fifo = usize::from(last);
             while let Some(&(idx, seq)) = self.flights[fifo].front() {
@@ -331,12 +373,19 @@ impl<'a> Engine<'a> {
                 self.flights[fifo].pop_front();
                 slot.in_flight = false;
                 self.in_flight -= 1;
+                if !self.evidence.seen_icmp() && sent < self.budget_at {
+                    // No ICMP error yet: the target's budget may be spent (by an earlier
+                    // scan). Probe again once a token must have come back.
+                    self.parked.push(idx);
+                    continue;
+                }
                 if self.evidence.vouches(seq, sent) {
                     slot.silences += 1;
                 }
+                let (max_silences, max_probes) = self.probe_limits(idx);
+                let slot = &mut self.table.slots[idx];
                 if slot.silences >= max_silences || slot.probes >= max_probes {
-                    slot.state = Some(State::OpenFiltered);
-                    self.unresolved -= 1;
+                    self.tentative.push(idx);
                 } else {
                     self.queue.push_back(idx);
                 }
@@ -353,51 +402,6 @@ impl<'a> Engine<'a> {
         self.evidence.prune(oldest.unwrap_or(self.seq));
     }
 
-    /// Notes the round trip of an answer to the probe sent at `sent`.
-    fn note_rtt(&mut self, sent: Option<Instant>, now: Instant) {
-        if let Some(t) = sent {
-            let rtt = now.saturating_duration_since(t);
-            self.rtt_max = Some(self.rtt_max.map_or(rtt, |m| m.max(rtt)));
-        }
-    }
-
-    /// ICMP errors are being rate limited: pace the probes, or slow the pace (at most once
-    /// per timeout, so that one burst of losses counts once).
-    fn slow_down(&mut self, now: Instant) {
-        match &mut self.limited {
-            None => {
-                self.limited = Some(Pacer::empty(LIMITED_RATE, 1.0, now));
-                self.ceiling = Some(FIRST_CEILING);
-            }
-            Some(p) => {
-                let recent = self
-                    .last_slowdown
-                    .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
-                if !recent {
-                    self.ceiling = Some(p.rate());
-                    self.streak = 0;
-                    p.set_rate((p.rate() * SLOWER).max(MIN_RATE), now);
-                }
-            }
-        }
-        self.last_slowdown = Some(now);
-    }
-
-    /// An ICMP error came back: while paced, probe a little faster, but stay under the pace
-    /// at which the last canary was lost (that ceiling lifts slowly while nothing is lost,
-    /// in case the loss came from an exhausted burst rather than the steady rate).
-    fn speed_up(&mut self) {
-        if let Some(p) = &mut self.limited {
-            self.streak += 1;
-            if self.streak % CEILING_LIFT_AFTER == 0 {
-                self.ceiling = self.ceiling.map(|c| c * CEILING_LIFT);
-            }
-            let cap = self.ceiling.map_or(1e6, |c| c * CEILING_MARGIN);
-            let rate = (p.rate() * FASTER).min(cap).max(p.rate());
-            p.set_rate(rate, Instant::now());
-        }
-    }
-
     /// Sends the next batch of probes; returns how many left.
     fn send(&mut self, now: Instant) -> Result<usize> {
         let mut budget = self
@@ -408,11 +412,16 @@ impl<'a> Engine<'a> {
         if let Some(p) = &mut self.user_pace {
             budget = budget.min(p.available(now));
         }
-        if let Some(p) = &mut self.limited {
-            budget = budget.min(p.available(now).min(1) * PACED_BATCH);
-        }
+        // While ICMP errors are rate limited, re-probes are paced; a port's first probe is not
+        // (an open port answers at once, whatever the ICMP budget, and the first pass over
+        // every port finds them all within a second).
+        let mut paced = self
+            .limited
+            .as_mut()
+            .map(|p| p.available(now).min(1) * PACED_BATCH);
+        let paced_any = paced.is_some_and(|n| n > 0);
         let mut idxs = Vec::with_capacity(budget);
-        let mut ports = Vec::with_capacity(budget + 1);
+        let mut ports: Vec<(u16, &[u8])> = Vec::with_capacity(budget + 1);
         let mut reprobe = false;
         while idxs.len() < budget {
             let Some(idx) = self.queue.pop_front() else {
@@ -422,9 +431,22 @@ impl<'a> Engine<'a> {
             if slot.state.is_some() {
                 continue;
             }
+            if slot.probes > 0 {
+                match &mut paced {
+                    Some(0) => {
+                        // Re-probes queue behind every first probe: nothing left to send now.
+                        self.queue.push_front(idx);
+                        break;
+                    }
+                    Some(n) => *n -= 1,
+                    None => {}
+                }
+            }
             reprobe |= slot.probes > 0;
             idxs.push(idx);
-            ports.push(slot.port);
+            let probes = self.payloads.for_port(slot.port);
+            let which = usize::try_from(slot.probes).unwrap_or(0) % probes.len();
+            ports.push((slot.port, &probes[which].payload));
         }
         if idxs.is_empty() {
             self.lone_canary(now)?;
@@ -436,16 +458,17 @@ impl<'a> Engine<'a> {
             None
         };
         if let Some(c) = canary {
-            ports.push(c);
+            ports.push((c, &self.payloads.for_port(c)[0].payload));
         }
         let n = self.sender.send(&self.sock, &ports)?;
-        let (max_silences, max_probes) = self.probe_limits();
-        self.blocked = n < ports.len();
+        let sent_all = n == ports.len();
+        self.blocked = !sent_all;
         for (i, &idx) in idxs.iter().enumerate() {
             if i >= n {
                 self.queue.push_front(idx);
                 continue;
             }
+            let (max_silences, max_probes) = self.probe_limits(idx);
             let slot = &mut self.table.slots[idx];
             slot.seq = self.seq;
             self.seq += 1;
@@ -461,7 +484,7 @@ impl<'a> Engine<'a> {
         if unsent > 1 {
             self.queue.make_contiguous()[..unsent].reverse();
         }
-        if let (Some(c), true) = (canary, n == ports.len()) {
+        if let (Some(c), true) = (canary, sent_all) {
             self.evidence.canary_sent(c, self.seq, now);
             self.canary_after = self.seq;
             self.seq += 1;
@@ -470,77 +493,23 @@ impl<'a> Engine<'a> {
         if let Some(p) = &mut self.user_pace {
             p.take(probes);
         }
-        if let Some(p) = &mut self.limited {
+        if let (Some(p), true) = (&mut self.limited, paced_any && reprobe) {
             p.take(1);
         }
         Ok(probes)
     }
+}
 
-    /// Sends a canary right behind the newest probe if nothing vouches for it yet and a canary
-    /// port became known only after it left (the last batch of a scan, typically).
-    fn lone_canary(&mut self, now: Instant) -> Result<()> {
-        let newest = self
-            .flights
-            .iter()
-            .filter_map(|f| f.back().copied())
-            .max_by_key(|f| f.1);
-        let Some((idx, seq)) = newest else {
-            return Ok(());
-        };
-        let slot = &self.table.slots[idx];
-        let fresh = slot
-            .sent_at
-            .is_some_and(|t| now.saturating_duration_since(t) <= WINDOW / 2);
-        if !(slot.in_flight && fresh && seq > self.canary_after) {
-            return Ok(());
-        }
-        let Some(c) = self.evidence.pick_canary() else {
-            return Ok(());
-        };
-        if self.sender.send(&self.sock, &[c])? == 1 {
-            self.evidence.canary_sent(c, self.seq, now);
-            self.canary_after = self.seq;
-            self.seq += 1;
-        }
-        Ok(())
-    }
-
-    /// Sleeps until an answer arrives, a probe expires, the pace allows a probe, or a TICK.
-    fn wait(&mut self, cancel: &Cancel) -> Result<()> {
-        let now = Instant::now();
-        let timeout = self.opts.timeout;
-        let mut wake = now + TICK;
-        for (fifo, wait) in self.flights.iter().zip([self.retry_after(), timeout]) {
-            if let Some(&(idx, _)) = fifo.front() {
-                if let Some(due) = self.table.slots[idx]
-                    .sent_at
-                    .and_then(|s| s.checked_add(wait))
-                {
-                    wake = wake.min(due);
-                }
-            }
-        }
-        if let Some(t) = self.evidence.next_canary_deadline(self.retry_after()) {
-            wake = wake.min(t);
-        }
-        if !self.queue.is_empty() && self.in_flight < self.opts.concurrency {
-            for p in [&self.user_pace, &self.limited].into_iter().flatten() {
-                wake = wake.min(now + p.wait(now));
-            }
-        }
-        let mut events = libc::POLLIN;
-        if self.blocked {
-            events |= libc::POLLOUT;
-        }
-        let mut fds = [libc::pollfd {
-            fd: self.sock.fd(),
-            events,
-            revents: 0,
-        }];
-        let left = wake.saturating_duration_since(now);
-        if left > Duration::ZERO {
-            poll_fds(&mut fds, Some(left), cancel)?;
-        }
-        Ok(())
-    }
+/// Per-scan cookies for the protocol probes: random, so that replies to another scan's probes
+/// (or forged ones) do not name a service.
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
 }

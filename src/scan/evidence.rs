@@ -31,6 +31,12 @@ impl Evidence {
         self.answered.insert(seq, sent);
     }
 
+    /// True once any probe drew an ICMP error.
+    #[must_use]
+    pub fn seen_icmp(&self) -> bool {
+        self.seen_icmp
+    }
+
     /// Offers a port that drew an ICMP error as a canary.
     pub fn add_canary(&mut self, port: u16) {
         if self.canaries.len() < MAX_CANARIES && !self.canaries.contains(&port) {

@@ -14,6 +14,8 @@
 pub mod engine;
 pub mod evidence;
 pub mod pacer;
+mod parallel;
+pub mod probes;
 pub mod resolve;
 pub mod sock;
 pub mod table;
@@ -28,19 +30,23 @@ use crate::error::{Error, Result};
 pub use verdict::State;
 
 /// How many probes may wait for an answer at once by default.
-pub const DEFAULT_CONCURRENCY: usize = 2048;
+pub const DEFAULT_CONCURRENCY: usize = 4096;
 
-/// A progress callback: `(ports with a verdict, ports in all)`, called about every
-/// [`crate::cancel::TICK`]; returning `true` stops the scan.
-pub type Progress<'a> = &'a (dyn Fn(usize, usize) -> bool + Sync);
+/// A progress callback: `(ports with a verdict, ports in all, ports found open since the last
+/// call)`, called about every [`crate::cancel::TICK`]; returning `true` stops the scan.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize, &[PortResult]) -> bool + Sync);
 
 /// How to scan.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// How long to wait for an answer to each probe.
     pub timeout: Duration,
-    /// The payload of each probe.
+    /// The generic probe's payload (every port outside the protocol table, or every port).
     pub probe: Vec<u8>,
+    /// Send each well-known port its protocol's probes ([`probes`]) instead of `probe`.
+    pub protocols: bool,
+    /// More (port, payload) pairs, sent after the port's own (nmap's `nmap-payloads`).
+    pub extra_payloads: Vec<(u16, Vec<u8>)>,
     /// Probes after the first one before a silent port is called `open|filtered` (at least 1).
     pub retries: u32,
     /// The most probes waiting for an answer at once.
@@ -54,6 +60,8 @@ impl Default for Options {
         Options {
             timeout: Duration::from_millis(500),
             probe: b"udpeco".to_vec(),
+            protocols: true,
+            extra_payloads: Vec::new(),
             retries: 1,
             concurrency: DEFAULT_CONCURRENCY,
             rate: None,
@@ -103,6 +111,23 @@ pub struct PortResult {
     pub reply: Option<Vec<u8>>,
     /// Round-trip time of that answer (open ports only).
     pub rtt: Option<Duration>,
+    /// The service named by a reply that answered one of the port's protocol probes.
+    pub service: Option<&'static str>,
+    /// Why the verdict, in nmap's `--reason` words (`udp-response`, `port-unreach`, ...).
+    pub reason: &'static str,
+}
+
+impl From<&table::Slot> for PortResult {
+    fn from(s: &table::Slot) -> Self {
+        PortResult {
+            port: s.port,
+            state: s.state.unwrap_or(State::OpenFiltered),
+            reply: s.reply.clone(),
+            rtt: s.rtt,
+            service: s.service,
+            reason: s.reason,
+        }
+    }
 }
 
 /// Scans `ports` of `host` (a name, resolved once, or an IPv4/IPv6 literal).
@@ -136,6 +161,23 @@ pub fn scan_addr(
     progress: Option<Progress<'_>>,
 ) -> Result<Vec<PortResult>> {
     opts.validate()?;
+    if ports.len() >= parallel::PARALLEL_FROM {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+        if workers > 1 {
+            return parallel::scan(target, ports, opts, cancel, progress, workers);
+        }
+    }
+    scan_one(target, ports, opts, cancel, progress)
+}
+
+/// One engine, one socket, every port.
+fn scan_one(
+    target: IpAddr,
+    ports: &[u16],
+    opts: &Options,
+    cancel: &Cancel,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<PortResult>> {
     let mut engine = engine::Engine::new(target, ports, opts)?;
     engine.run(cancel, progress)?;
     Ok(engine
@@ -147,6 +189,8 @@ pub fn scan_addr(
             state: s.state.unwrap_or(State::OpenFiltered),
             reply: s.reply,
             rtt: s.rtt,
+            service: s.service,
+            reason: s.reason,
         })
         .collect())
 }

@@ -111,18 +111,17 @@ impl ProbeSocket {
     }
 }
 
-/// Sends one probe to many ports of one address: a [`Batch`] whose slots all hold the probe
-/// and the target, each aimed at its port before the send.
+/// Sends probes to many ports of one address: a [`Batch`] whose slots all hold the target,
+/// each aimed at its port and given its payload before the send.
 pub struct Sender {
     batch: Batch,
 }
 
 impl Sender {
-    /// Buffers for batches of up to `batch` probes carrying `probe` to `target`'s ports.
+    /// Buffers for batches of up to `batch` probes of up to `max_len` bytes to `target`'s ports.
     #[must_use]
-    pub fn new(target: SocketAddr, probe: &[u8], batch: usize) -> Self {
-        let mut batch = Batch::new(batch, probe.len());
-        batch.fill(probe);
+    pub fn new(target: SocketAddr, max_len: usize, batch: usize) -> Self {
+        let mut batch = Batch::new(batch, max_len);
         batch.set_addr_all(&target);
         Sender { batch }
     }
@@ -133,16 +132,17 @@ impl Sender {
         self.batch.capacity()
     }
 
-    /// Sends the probe to each of `ports` (at most [`Sender::capacity`]) and returns how many
-    /// left; fewer than asked when the socket buffer is full (wait for `POLLOUT`).
+    /// Sends each `(port, payload)` of `probes` (at most [`Sender::capacity`]) and returns how
+    /// many left; fewer than asked when the socket buffer is full (wait for `POLLOUT`).
     ///
     /// # Errors
     /// [`Error::Io`] for an error that repeats on the same datagram (no route to the host,
     /// a local firewall, ...), as opposed to the pending ICMP errors that are skipped.
-    pub fn send(&mut self, sock: &ProbeSocket, ports: &[u16]) -> Result<usize> {
-        let n = ports.len().min(self.batch.capacity());
-        for (i, &port) in ports[..n].iter().enumerate() {
+    pub fn send(&mut self, sock: &ProbeSocket, probes: &[(u16, &[u8])]) -> Result<usize> {
+        let n = probes.len().min(self.batch.capacity());
+        for (i, &(port, payload)) in probes[..n].iter().enumerate() {
             self.batch.set_port(i, port);
+            self.batch.set_data(i, payload);
         }
         let mut sent = 0;
         let mut errors = 0;
@@ -269,8 +269,8 @@ mod tests {
             .unwrap()
             .port();
         let target: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let mut sender = Sender::new(target, b"x", 8);
-        assert_eq!(sender.send(&sock, &[port]).unwrap(), 1);
+        let mut sender = Sender::new(target, 1, 8);
+        assert_eq!(sender.send(&sock, &[(port, b"x")]).unwrap(), 1);
         let mut rx = Receiver::new(4, 64);
         let mut got = None;
         for _ in 0..100 {

@@ -19,6 +19,9 @@ pub struct Slot {
     /// Probes that went unanswered while the target was shown to be able to answer
     /// (ICMP errors were not being rate limited at that moment).
     pub silences: u32,
+    /// Of those, silences counted only because the target sent no ICMP error at all for a
+    /// whole refill period (no probe showed it able to answer): no evidence of loss.
+    pub blind: u32,
     /// Sequence number of the latest probe (probes are numbered in send order).
     pub seq: u64,
     /// True while the latest probe waits for an answer.
@@ -29,6 +32,10 @@ pub struct Slot {
     pub reply: Option<Vec<u8>>,
     /// Round-trip time of the answer to the latest probe.
     pub rtt: Option<Duration>,
+    /// The service a reply named (it answered one of the port's protocol probes).
+    pub service: Option<&'static str>,
+    /// Why the verdict (nmap's `--reason` word).
+    pub reason: &'static str,
 }
 
 /// The slots of a scan, in the caller's order, with a port-number index.
@@ -52,11 +59,14 @@ impl Table {
                     state: None,
                     probes: 0,
                     silences: 0,
+                    blind: 0,
                     seq: 0,
                     in_flight: false,
                     sent_at: None,
                     reply: None,
                     rtt: None,
+                    service: None,
+                    reason: super::verdict::NO_RESPONSE,
                 });
             }
         }

@@ -61,6 +61,40 @@ pub fn from_icmp(origin: u8, icmp_type: u8, code: u8) -> Option<State> {
     }
 }
 
+/// nmap's `--reason` word for an ICMP error that gave a verdict (`port-unreach`,
+/// `admin-prohibited`, ...).
+#[must_use]
+pub fn icmp_reason(origin: u8, icmp_type: u8, code: u8) -> &'static str {
+    match (origin, icmp_type, code) {
+        (libc::SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, c) => match c {
+            0 => "net-unreach",
+            1 => "host-unreach",
+            2 => "proto-unreach",
+            3 => "port-unreach",
+            9 => "net-prohibited",
+            10 => "host-prohibited",
+            13 => "admin-prohibited",
+            _ => "unreach",
+        },
+        (libc::SO_EE_ORIGIN_ICMP6, ICMP6_DST_UNREACH, c) => match c {
+            0 => "no-route",
+            1 => "admin-prohibited",
+            2 => "beyond-scope",
+            3 => "addr-unreach",
+            4 => "port-unreach",
+            5 => "failed-policy",
+            6 => "reject-route",
+            _ => "unreach",
+        },
+        _ => "unreach",
+    }
+}
+
+/// The reason for an `open` verdict.
+pub const UDP_RESPONSE: &str = "udp-response";
+/// The reason for an `open|filtered` verdict.
+pub const NO_RESPONSE: &str = "no-response";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +133,11 @@ mod tests {
         );
         assert_eq!(from_icmp(libc::SO_EE_ORIGIN_LOCAL, 0, 0), None);
         assert_eq!(State::OpenFiltered.to_string(), "open|filtered");
+        assert_eq!(icmp_reason(libc::SO_EE_ORIGIN_ICMP, 3, 3), "port-unreach");
+        assert_eq!(
+            icmp_reason(libc::SO_EE_ORIGIN_ICMP, 3, 13),
+            "admin-prohibited"
+        );
+        assert_eq!(icmp_reason(libc::SO_EE_ORIGIN_ICMP6, 1, 4), "port-unreach");
     }
 }

@@ -1,8 +1,9 @@
 """``udpeco scan HOST PORTS``: find open UDP ports, with nmap's verdicts, in milliseconds.
 
-Prints ``PORT/udp open`` for each open port (every verdict with ``--all``), then a summary
-line with the count of each verdict and the elapsed time. A progress bar is drawn on stderr
-when stderr is a terminal and the scan lasts long enough to need one.
+Prints ``PORT/udp open SERVICE`` for each open port as soon as it is found (every other
+verdict at the end with ``--all``), then a summary line with the count of each verdict and
+the elapsed time; ``--json`` prints JSON lines instead, ``-oX FILE`` writes nmap's XML. A
+progress bar is drawn on stderr when stderr is a terminal and the scan lasts long enough.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import time
 from udpeco import _udpeco
 from udpeco.cli import fail
 from udpeco.cli.argtypes import float_in, int_in, seconds
+
+#: Where nmap keeps its payload file when it is installed.
+NMAP_PAYLOADS = "/usr/share/nmap/nmap-payloads"
 
 #: Verdicts in the order the summary lists them.
 STATES = ("open", "open|filtered", "filtered", "closed")
@@ -54,9 +58,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="at most R probes per second",
     )
     p.add_argument(
-        "--probe", default="udpeco", metavar="TEXT", help="payload of each probe (udpeco)"
+        "--probe",
+        default=None,
+        metavar="TEXT",
+        help="send TEXT to every port (default: each well-known port its protocol's probes, "
+        "udpeco elsewhere)",
+    )
+    p.add_argument(
+        "--nmap-payloads",
+        nargs="?",
+        const=NMAP_PAYLOADS,
+        default=None,
+        metavar="FILE",
+        help=f"also send the payloads of nmap's nmap-payloads file ({NMAP_PAYLOADS})",
     )
     p.add_argument("--all", action="store_true", help="print every port's verdict")
+    p.add_argument("--reason", action="store_true", help="say why each verdict (as nmap)")
+    p.add_argument("--json", action="store_true", help="one JSON object per port, per line")
+    p.add_argument("-oX", dest="xml", metavar="FILE", help="write nmap's XML to FILE (- stdout)")
     p.set_defaults(func=run)
 
 
@@ -83,20 +102,53 @@ class Bar:
             sys.stderr.flush()
 
 
+def text_line(r: _udpeco.ScanResult, reason: bool) -> str:
+    """``53/udp open domain`` (with ``--reason``: ``... udp-response``)."""
+    line = f"{r.port}/udp {r.state} {r.service or 'unknown'}"
+    return f"{line} {r.reason}" if reason else line
+
+
+def _address(host: str) -> str:
+    """The address the scan probed (the first getaddrinfo answer, as the scanner takes)."""
+    bare = host.strip("[]")
+    return str(socket.getaddrinfo(bare, None, type=socket.SOCK_DGRAM)[0][4][0])
+
+
 def run(args: argparse.Namespace) -> int:
     """Runs the scan and prints the verdicts and the summary."""
+    quiet_stdout = args.xml == "-"
+    shown: set[int] = set()
+    if args.json or args.xml is not None:  # imported only when needed: start-up time
+        from udpeco.cli.scan_output import json_line, nmap_xml
+    else:
+        json_line = nmap_xml = None  # type: ignore[assignment]
+
+    def found(r: _udpeco.ScanResult) -> None:
+        if quiet_stdout:
+            return
+        shown.add(r.port)
+        print(json_line(r) if args.json else text_line(r, args.reason), flush=True)
+
+    if args.nmap_payloads is not None:
+        try:
+            with open(args.nmap_payloads, "rb"):
+                pass
+        except OSError as e:
+            return fail(f"cannot read {args.nmap_payloads}: {e.strerror}", 2)
     try:
         bar = Bar()
-        start = time.monotonic()
+        start_wall, start = time.time(), time.monotonic()
         try:
             results = _udpeco.scan(
                 args.host,
                 args.ports,
                 timeout=args.timeout,
-                probe=args.probe.encode(),
+                probe=None if args.probe is None else args.probe.encode(),
                 retries=args.retries,
                 rate=args.rate,
                 progress=bar if bar.enabled else None,
+                found=found,
+                nmap_payloads=args.nmap_payloads,
             )
         finally:
             bar.clear()
@@ -108,8 +160,30 @@ def run(args: argparse.Namespace) -> int:
     counts = dict.fromkeys(STATES, 0)
     for r in results:
         counts[r.state] += 1
-        if args.all or r.state == "open":
-            print(f"{r.port}/udp {r.state}")
+        if quiet_stdout or r.port in shown or not (args.all or r.state == "open"):
+            continue
+        print(json_line(r) if args.json else text_line(r, args.reason))
     summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
-    print(f"{len(results)} ports scanned on {args.host} in {elapsed_ms:.1f} ms: {summary or '-'}")
+    line = f"{len(results)} ports scanned on {args.host} in {elapsed_ms:.1f} ms: {summary or '-'}"
+    if args.xml is not None:
+        xml = nmap_xml(
+            args.host,
+            _address(args.host),
+            results,
+            ["udpeco", *sys.argv[1:]],
+            start_wall,
+            time.time(),
+        )
+        try:
+            if quiet_stdout:
+                sys.stdout.write(xml)
+            else:
+                with open(args.xml, "w", encoding="utf-8") as f:
+                    f.write(xml)
+        except OSError as e:
+            return fail(f"cannot write {args.xml}: {e.strerror}", 2)
+    if not (args.json or quiet_stdout):
+        print(line)
+    elif not quiet_stdout:
+        print(line, file=sys.stderr)
     return 0

@@ -1,0 +1,221 @@
+//! The engine's pacing and judgement: when to probe again, how many silences a verdict
+//! needs, the pace behind a rate-limited target, the ICMP budget wait, and the waits.
+
+use std::time::{Duration, Instant};
+
+use super::{
+    Engine, CEILING_LIFT, CEILING_LIFT_AFTER, CEILING_MARGIN, EXTRA_PROBES, FASTER, FIRST_CEILING,
+    LIMITED_RATE, MAX_SILENCES_LOSSY, MIN_RATE, MIN_RETRY, SLOWER, WRONG_VERDICT_ODDS,
+};
+use crate::cancel::{Cancel, TICK};
+use crate::error::Result;
+use crate::scan::evidence::WINDOW;
+use crate::scan::pacer::Pacer;
+use crate::scan::verdict::State;
+use crate::scan::PortResult;
+use crate::wait::poll_fds;
+
+impl Engine<'_> {
+    /// Probes again the ports whose silences waited for the ICMP budget. When the target sent
+    /// no ICMP error at all for a whole refill period, those silences count (a target that
+    /// was merely out of tokens would have answered the probes sent since); else they say
+    /// nothing and are forgotten.
+    pub(super) fn release_parked(&mut self) {
+        let trust = !self.evidence.seen_icmp();
+        for idx in std::mem::take(&mut self.parked) {
+            if self.table.slots[idx].state.is_some() {
+                continue;
+            }
+            if trust {
+                self.table.slots[idx].silences += 1;
+                self.table.slots[idx].blind += 1;
+                let (max_silences, _) = self.probe_limits(idx);
+                if self.table.slots[idx].silences >= max_silences {
+                    self.tentative.push(idx);
+                    continue;
+                }
+            }
+            self.queue.push_back(idx);
+        }
+    }
+
+    /// Gives the tentative ports their verdict, or probes again those that the final loss
+    /// estimate says were not silent often enough.
+    pub(super) fn settle(&mut self) {
+        for idx in std::mem::take(&mut self.tentative) {
+            let (max_silences, max_probes) = self.probe_limits(idx);
+            let slot = &mut self.table.slots[idx];
+            if slot.state.is_some() {
+                continue;
+            }
+            if slot.silences >= max_silences || slot.probes >= max_probes {
+                slot.state = Some(State::OpenFiltered);
+                self.unresolved -= 1;
+            } else {
+                self.queue.push_back(idx);
+            }
+        }
+    }
+
+    /// The ports found open since the last call.
+    pub(super) fn take_open(&mut self) -> Vec<PortResult> {
+        let slots = &self.table.slots;
+        self.newly_open
+            .drain(..)
+            .map(|i| PortResult::from(&slots[i]))
+            .collect()
+    }
+
+    /// How long a probe that is not a port's last waits before the port is probed again:
+    /// four times the longest round trip seen (at least [`MIN_RETRY`]), never more than the
+    /// timeout. The last probe always waits the full timeout, and an answer to an earlier
+    /// probe still counts whenever it comes, so this only makes silent ports quicker.
+    pub(super) fn retry_after(&self) -> Duration {
+        self.rtt_max
+            .map_or(self.opts.timeout, |r| (r * 4).max(MIN_RETRY))
+            .min(self.opts.timeout)
+    }
+
+    /// Silences after which the port of slot `idx` is `open|filtered`, and most probes it may
+    /// get: `retries + 1` and at least one per payload of the port; more when the link was
+    /// seen to lose probes (ports that answered after a counted silence), enough that a closed
+    /// port is unlikely to be silent every time. Saturating: `retries` comes from Python.
+    pub(super) fn probe_limits(&self, idx: usize) -> (u32, u32) {
+        let port = self.table.slots[idx].port;
+        let payloads = u32::try_from(self.payloads.for_port(port).len()).unwrap_or(1);
+        let mut max_silences = self.opts.retries.saturating_add(1).max(payloads);
+        if self.drops > 0 {
+            let loss = (f64::from(self.drops) + 0.5) / f64::from(self.drops + self.answered + 1);
+            let ports = f64::from(u32::try_from(self.table.slots.len()).unwrap_or(u32::MAX));
+            let (mut needed, mut odds) = (1, loss * ports);
+            while needed < MAX_SILENCES_LOSSY && odds >= WRONG_VERDICT_ODDS {
+                needed += 1;
+                odds *= loss;
+            }
+            max_silences = max_silences.max(needed);
+        }
+        if self.evidence.seen_icmp() {
+            // The target can send ICMP errors after all: a silence counted only because it
+            // sent none for a while (its budget was empty) proves nothing about the port.
+            max_silences = max_silences.saturating_add(self.table.slots[idx].blind);
+        }
+        (max_silences, max_silences.saturating_add(EXTRA_PROBES))
+    }
+
+    /// Notes the round trip of an answer to the probe sent at `sent`.
+    pub(super) fn note_rtt(&mut self, sent: Option<Instant>, now: Instant) {
+        if let Some(t) = sent {
+            let rtt = now.saturating_duration_since(t);
+            self.rtt_max = Some(self.rtt_max.map_or(rtt, |m| m.max(rtt)));
+        }
+    }
+
+    /// ICMP errors are being rate limited: pace the probes, or slow the pace (at most once
+    /// per timeout, so that one burst of losses counts once).
+    pub(super) fn slow_down(&mut self, now: Instant) {
+        match &mut self.limited {
+            None => {
+                self.limited = Some(Pacer::empty(LIMITED_RATE, 1.0, now));
+                self.ceiling = Some(FIRST_CEILING);
+            }
+            Some(p) => {
+                let recent = self
+                    .last_slowdown
+                    .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
+                if !recent {
+                    self.ceiling = Some(p.rate());
+                    self.streak = 0;
+                    p.set_rate((p.rate() * SLOWER).max(MIN_RATE), now);
+                }
+            }
+        }
+        self.last_slowdown = Some(now);
+    }
+
+    /// An ICMP error came back: while paced, probe a little faster, but stay under the pace
+    /// at which the last canary was lost (that ceiling lifts slowly while nothing is lost,
+    /// in case the loss came from an exhausted burst rather than the steady rate).
+    pub(super) fn speed_up(&mut self) {
+        if let Some(p) = &mut self.limited {
+            self.streak += 1;
+            if self.streak % CEILING_LIFT_AFTER == 0 {
+                self.ceiling = self.ceiling.map(|c| c * CEILING_LIFT);
+            }
+            let cap = self.ceiling.map_or(1e6, |c| c * CEILING_MARGIN);
+            let rate = (p.rate() * FASTER).min(cap).max(p.rate());
+            p.set_rate(rate, Instant::now());
+        }
+    }
+
+    /// Sends a canary right behind the newest probe if nothing vouches for it yet and a canary
+    /// port became known only after it left (the last batch of a scan, typically).
+    pub(super) fn lone_canary(&mut self, now: Instant) -> Result<()> {
+        let newest = self
+            .flights
+            .iter()
+            .filter_map(|f| f.back().copied())
+            .max_by_key(|f| f.1);
+        let Some((idx, seq)) = newest else {
+            return Ok(());
+        };
+        let slot = &self.table.slots[idx];
+        let fresh = slot
+            .sent_at
+            .is_some_and(|t| now.saturating_duration_since(t) <= WINDOW / 2);
+        if !(slot.in_flight && fresh && seq > self.canary_after) {
+            return Ok(());
+        }
+        let Some(c) = self.evidence.pick_canary() else {
+            return Ok(());
+        };
+        let payload = &self.payloads.for_port(c)[0].payload;
+        if self.sender.send(&self.sock, &[(c, payload)])? == 1 {
+            self.evidence.canary_sent(c, self.seq, now);
+            self.canary_after = self.seq;
+            self.seq += 1;
+        }
+        Ok(())
+    }
+
+    /// Sleeps until an answer arrives, a probe expires, the pace allows a probe, or a TICK.
+    pub(super) fn wait(&mut self, cancel: &Cancel) -> Result<()> {
+        let now = Instant::now();
+        let timeout = self.opts.timeout;
+        let mut wake = now + TICK;
+        for (fifo, wait) in self.flights.iter().zip([self.retry_after(), timeout]) {
+            if let Some(&(idx, _)) = fifo.front() {
+                if let Some(due) = self.table.slots[idx]
+                    .sent_at
+                    .and_then(|s| s.checked_add(wait))
+                {
+                    wake = wake.min(due);
+                }
+            }
+        }
+        if let Some(t) = self.evidence.next_canary_deadline(self.retry_after()) {
+            wake = wake.min(t);
+        }
+        if !self.parked.is_empty() {
+            wake = wake.min(self.budget_at);
+        }
+        if !self.queue.is_empty() && self.in_flight < self.opts.concurrency {
+            for p in [&self.user_pace, &self.limited].into_iter().flatten() {
+                wake = wake.min(now + p.wait(now));
+            }
+        }
+        let mut events = libc::POLLIN;
+        if self.blocked {
+            events |= libc::POLLOUT;
+        }
+        let mut fds = [libc::pollfd {
+            fd: self.sock.fd(),
+            events,
+            revents: 0,
+        }];
+        let left = wake.saturating_duration_since(now);
+        if left > Duration::ZERO {
+            poll_fds(&mut fds, Some(left), cancel)?;
+        }
+        Ok(())
+    }
+}
