@@ -11,6 +11,7 @@ client, scanner, load generator, impairment proxy) run whole loops in Rust.
 import socket as _stdlib_socket
 
 from udpeco import _udpeco
+from udpeco._datagram import CapturedDatagram
 from udpeco._socket import socket
 from udpeco._udpeco import (
     IP_MULTICAST_LOOP,
@@ -49,7 +50,6 @@ from udpeco._udpeco import (
     scan,
     select,
 )
-from udpeco._datagram import CapturedDatagram
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error
