@@ -39,7 +39,9 @@ def read_line(stream, timeout: float = 10.0) -> bytes:
 def start_serve(*args: str, module: bool = True) -> tuple[subprocess.Popen[bytes], int]:
     """Starts ``udpeco serve`` on ``LOOP`` and an ephemeral port; returns it and the port."""
     cmd = [sys.executable, "-m", "udpeco"] if module else ["udpeco"]
-    has_port = any(a in ("--port", "--random-port") for a in args)
+    has_port = any(a in ("--port", "--random-port") for a in args) or (
+        bool(args) and args[0][:1].isdigit()
+    )
     extra = [] if has_port else ["--port", "0"]
     has_bind = "--bind" in args
     proc = subprocess.Popen(

@@ -219,7 +219,7 @@ def test_a_full_disk_is_reported_counted_and_exits_non_zero() -> None:
     lines = err.strip().splitlines()
     assert "3 drops" in lines[-2]
     assert lines[-1] == (
-        "udpeco: serve: cannot write log /dev/full: [Errno 28] No space left on device "
+        "udpeco serve: error: cannot write log /dev/full: [Errno 28] No space left on device "
         "(the lines lost are counted in drops)"
     )
 
