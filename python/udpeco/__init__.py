@@ -46,6 +46,7 @@ from udpeco._udpeco import (
     select,
     socket,
 )
+from udpeco.stats import EchoStats
 
 #: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
 error = _stdlib_socket.error
@@ -81,6 +82,7 @@ __all__ = [
     "AF_UNSPEC",
     "Client",
     "EchoServer",
+    "EchoStats",
     "INADDR_ANY",
     "INADDR_BROADCAST",
     "INADDR_LOOPBACK",
