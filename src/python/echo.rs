@@ -194,8 +194,10 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// - `silence`: print `Han pasado S seg sin recibir nada...` after each S seconds of silence
 ///   (servidor_eco_v3).
 /// - `log`: a file that gets one line per datagram (UTF-8, `\xNN` for other bytes; final
-///   exercise 2), appended to unless `overwrite=True` empties it first. A write error does
-///   not stop the echo: see `log_error` (the lines lost count in `drops`).
+///   exercise 2). A write error does not stop the echo: see `log_error` (the lines lost
+///   count in `drops`).
+/// - `overwrite`: empty an existing `log` first (default: append to it; a symlink is never
+///   followed).
 /// - `quiet`: do not print a line per datagram.
 ///
 /// The guard (on by default; docs/echo.md):
