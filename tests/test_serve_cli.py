@@ -213,8 +213,8 @@ def test_port_in_use_is_one_line_and_exit_1() -> None:
     )
     assert r.returncode == 1
     assert (
-        r.stderr
-        == f"udpeco serve: error: cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use\n"
+        r.stderr == f"udpeco serve: error: cannot listen on 127.0.0.1:{port}: "
+        "[Errno 98] Address already in use\n"
     )
 
 

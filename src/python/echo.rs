@@ -173,7 +173,7 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// - `port`: the port (default 44444, the práctica's; 0 = an ephemeral one).
 /// - `ports`: several ports instead, as a spec string (`"8888,9999"`, `"30000-39999"`) or
 ///   an iterable of ints (0 = an ephemeral port, may repeat); each reply leaves from the
-///   port its datagram arrived on (servidor_eco_v3).
+///   port its datagram arrived on (`servidor_eco_v3`).
 /// - `host`: the address to bind: `''` (all IPv4 interfaces), `'::'` (all IPv6), an
 ///   address or a name.
 /// - `random_port`: `(first, last)`: one random free port of that range (final exercise 1);
@@ -192,7 +192,7 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 ///   beyond it are dropped (counted in `drops`).
 /// - `idle_timeout`: end `run()` after this many seconds without a datagram (exercise 9).
 /// - `silence`: print `Han pasado S seg sin recibir nada...` after each S seconds of silence
-///   (servidor_eco_v3).
+///   (`servidor_eco_v3`).
 /// - `log`: a file that gets one line per datagram (UTF-8, `\xNN` for other bytes; final
 ///   exercise 2). A write error does not stop the echo: see `log_error` (the lines lost
 ///   count in `drops`).

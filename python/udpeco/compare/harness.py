@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 #: The load every rate is measured with: datagrams in flight and their size (as udpload).
 WINDOW = 64
@@ -158,7 +159,7 @@ def udpeco_cmd(*args: object) -> list[str]:
     return [sys.executable, "-m", "udpeco", *map(str, args)]
 
 
-def last_json(text: str) -> dict[str, object]:
+def last_json(text: str) -> dict[str, Any]:
     """The JSON object on the last line of ``text`` that holds one (``serve --json``)."""
     for line in reversed(text.splitlines()):
         if line.startswith("{"):
