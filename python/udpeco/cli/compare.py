@@ -23,7 +23,7 @@ from udpeco.compare.report import as_json, diffs, progress_line, table
 EXAMPLES = """\
 examples:
   udpeco compare v1                  one scenario, about 20 s
-  udpeco compare final1 --ports 101  the práctica's range: about 100 s, a line per run
+  udpeco compare final1 --ports 101  the práctica's range: up to 100 s, a line per row
   udpeco compare all --repeat 1      every scenario once
   udpeco compare v3b_11 --json       the table as JSON on stdout (progress stays on stderr)
 
