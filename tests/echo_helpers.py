@@ -1,4 +1,7 @@
-"""Helpers for the echo server tests: start ``udpeco serve`` on an ephemeral port, talk to it."""
+"""Helpers for the tests that need an echo peer: ``udpeco serve`` on an ephemeral port
+(:func:`start_serve`), a stdlib echo server in a thread (:class:`EchoThread`), and reading a
+child's output without hanging (:func:`read_line`). The one place for these helpers: the bench,
+client and scan tests use this EchoThread too (through load_helpers and scan_util)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 BANNER = re.compile(rb"echoing on (\S+):(\d+)")
@@ -39,7 +43,9 @@ def read_line(stream, timeout: float = 10.0) -> bytes:
 def start_serve(*args: str, module: bool = True) -> tuple[subprocess.Popen[bytes], int]:
     """Starts ``udpeco serve`` on ``LOOP`` and an ephemeral port; returns it and the port."""
     cmd = [sys.executable, "-m", "udpeco"] if module else ["udpeco"]
-    has_port = any(a in ("--port", "--random-port") for a in args)
+    has_port = any(a in ("--port", "--random-port") for a in args) or (
+        bool(args) and args[0][:1].isdigit()
+    )
     extra = [] if has_port else ["--port", "0"]
     has_bind = "--bind" in args
     proc = subprocess.Popen(
@@ -82,3 +88,61 @@ def ask(s: socket.socket, port: int, data: bytes, host: str = LOOP) -> bytes:
     reply, addr = s.recvfrom(70000)
     assert addr[1] == port
     return reply
+
+
+class EchoThread:
+    """A stdlib UDP echo server in a daemon thread, serving from construction until
+    :meth:`close` (or the end of a ``with`` block).
+
+    ``sock``: a bound socket to serve on (default: a new one on 127.0.0.1, an ephemeral
+    port). ``delay``: seconds before each reply. ``drop_every``: skip every N-th datagram
+    (0: none). ``received`` counts the datagrams that arrived.
+    """
+
+    def __init__(
+        self, sock: socket.socket | None = None, *, delay: float = 0.0, drop_every: int = 0
+    ) -> None:
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.0.1", 0))
+        self.sock = sock
+        self.sock.settimeout(0.05)
+        self.port: int = sock.getsockname()[1]
+        self.delay = delay
+        self.drop_every = drop_every
+        self.received = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                if self.sock.fileno() == -1:
+                    return
+                continue  # e.g. an ICMP error reported on the socket
+            self.received += 1
+            if self.drop_every and self.received % self.drop_every == 0:
+                continue
+            if self.delay:
+                time.sleep(self.delay)
+            try:
+                self.sock.sendto(data, addr)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Stops the thread and closes the socket."""
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+    def __enter__(self) -> EchoThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -9,11 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from echo_helpers import EchoThread as EchoThread  # the one stdlib echo thread (re-exported)
 
 #: The C reference tools (``../shared/tools`` next to the main repository), if present.
 TOOLS = Path(
@@ -32,49 +33,6 @@ def free_udp_port() -> int:
                 continue
             return port
     raise RuntimeError("no free UDP port found")
-
-
-class EchoThread:
-    """A stdlib echo server in a thread: replies after ``delay`` seconds, skips every
-    ``drop_every``-th datagram (0: none), counts what it received."""
-
-    def __init__(self, delay: float = 0.0, drop_every: int = 0) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self.delay = delay
-        self.drop_every = drop_every
-        self.received = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, addr = self.sock.recvfrom(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.received += 1
-            if self.drop_every and self.received % self.drop_every == 0:
-                continue
-            if self.delay:
-                time.sleep(self.delay)
-            try:
-                self.sock.sendto(data, addr)
-            except OSError:
-                pass
-
-    def __enter__(self) -> EchoThread:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
 
 
 @contextmanager

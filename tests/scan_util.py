@@ -4,38 +4,14 @@ from __future__ import annotations
 
 import random
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from echo_helpers import EchoThread
 
 #: Ranges where test ports are picked: below the ephemeral range and away from the ports the
 #: práctica and the other engines' tests use (20000-20100, 30000-39999, 44444, 8888, 9999).
 RANGE_FIRST, RANGE_LAST = 21000, 29000
-
-
-class EchoThread:
-    """A stdlib UDP echo server on one port, in a daemon thread."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.port = sock.getsockname()[1]
-        self.sock.settimeout(0.05)
-        self.running = True
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        while self.running:
-            try:
-                data, peer = self.sock.recvfrom(2048)
-            except (TimeoutError, OSError):
-                continue
-            self.sock.sendto(data, peer)
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join(1)
-        self.sock.close()
 
 
 def bind(family: int, host: str, port: int) -> socket.socket | None:

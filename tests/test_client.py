@@ -181,7 +181,10 @@ def test_cli_no_reply_exits_1_with_one_line() -> None:
         assert time.monotonic() - t >= 0.6
     assert r.returncode == 1
     assert r.stdout == b""
-    assert r.stderr.decode() == f"udpeco: no reply from 127.0.0.1:{port} within 0.3 s (2 tries)\n"
+    assert (
+        r.stderr.decode()
+        == f"udpeco client: error: no reply from 127.0.0.1:{port} within 0.3 s (2 tries)\n"
+    )
 
 
 def test_cli_closed_port_and_bad_arguments() -> None:

@@ -128,7 +128,7 @@ def test_denyfile_and_allowfile(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("backend", ["python", "rust"])
 def test_the_lab_server_prints_injected_bytes_escaped(backend: str) -> None:
-    from udpeco.practica3.harness import free_ports, wait_bound
+    from udpeco.compare.harness import free_ports, wait_bound
 
     (port,) = free_ports(1)
     proc = subprocess.Popen(
@@ -219,7 +219,7 @@ def test_a_full_disk_is_reported_counted_and_exits_non_zero() -> None:
     lines = err.strip().splitlines()
     assert "3 drops" in lines[-2]
     assert lines[-1] == (
-        "udpeco: serve: cannot write log /dev/full: [Errno 28] No space left on device "
+        "udpeco serve: error: cannot write log /dev/full: [Errno 28] No space left on device "
         "(the lines lost are counted in drops)"
     )
 
@@ -232,7 +232,7 @@ def test_echoserver_keeps_the_log_error_and_counts_the_lost_lines() -> None:
 
 
 def test_servidor_final2_reports_a_full_disk(tmp_path: Path) -> None:
-    from udpeco.practica3.harness import free_ports, wait_bound
+    from udpeco.compare.harness import free_ports, wait_bound
 
     (port,) = free_ports(1)
     env = {**os.environ, "UDPECO_BACKEND": "python", "PRACTICA_TIMEOUT_SCALE": "0.4"}

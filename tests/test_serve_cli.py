@@ -213,8 +213,8 @@ def test_port_in_use_is_one_line_and_exit_1() -> None:
     )
     assert r.returncode == 1
     assert (
-        r.stderr
-        == f"udpeco: cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use\n"
+        r.stderr == f"udpeco serve: error: cannot listen on 127.0.0.1:{port}: "
+        "[Errno 98] Address already in use\n"
     )
 
 
@@ -232,7 +232,10 @@ def test_privileged_port_is_errno_13_for_a_normal_user() -> None:
         cmd = ["setpriv", *drop, *cmd]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
     assert r.returncode == 1, r
-    assert r.stderr == "udpeco: cannot listen on 127.0.0.1:7: [Errno 13] Permission denied\n"
+    assert (
+        r.stderr
+        == "udpeco serve: error: cannot listen on 127.0.0.1:7: [Errno 13] Permission denied\n"
+    )
 
 
 def test_defaults_are_the_practicas_v1_server() -> None:
@@ -250,8 +253,14 @@ def test_defaults_are_the_practicas_v1_server() -> None:
 def test_unwritable_log_and_unknown_host_are_one_line_and_exit_1(tmp_path) -> None:
     bad_log = str(tmp_path / "missing" / "mensajes.txt")
     for args, expected in [
-        (["--log", bad_log], f"udpeco: cannot write log {bad_log}: No such file or directory\n"),
-        (["--bind", "no-such-host.invalid"], "udpeco: cannot listen on no-such-host.invalid:0: "),
+        (
+            ["--log", bad_log],
+            f"udpeco serve: error: cannot write log {bad_log}: No such file or directory\n",
+        ),
+        (
+            ["--bind", "no-such-host.invalid"],
+            "udpeco serve: error: cannot listen on no-such-host.invalid:0: ",
+        ),
     ]:
         r = subprocess.run(
             ["udpeco", "serve", "--port", "0", *args], capture_output=True, text=True, timeout=10

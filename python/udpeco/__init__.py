@@ -13,6 +13,7 @@ import socket as _stdlib_socket
 from udpeco import _udpeco
 from udpeco._datagram import CapturedDatagram
 from udpeco._socket import socket
+from udpeco._stats import EchoStats
 from udpeco._udpeco import (
     IP_MULTICAST_LOOP,
     IP_MULTICAST_TTL,
@@ -115,6 +116,7 @@ __all__ = [
     "CMSG_SPACE",
     "Client",
     "EchoServer",
+    "EchoStats",
     "INADDR_ANY",
     "INADDR_BROADCAST",
     "INADDR_LOOPBACK",

@@ -10,6 +10,7 @@ from _typeshed import ReadableBuffer, WriteableBuffer
 from typing_extensions import Self
 
 from udpeco._datagram import CapturedDatagram
+from udpeco._stats import EchoStats
 
 _Address = tuple[Any, ...]
 _T = TypeVar("_T")
@@ -247,7 +248,41 @@ def parse_port_spec(spec: str, allow_zero: bool = True) -> list[int]: ...
 
 @final
 class EchoServer:
-    """The práctica's echo server run by the Rust engine (binds at construction)."""
+    """The práctica's echo server run by the Rust engine (binds when constructed).
+
+    Echoes every datagram to its sender from the socket that received it and prints
+    ``Message[ip:port] - data`` per datagram. ``run()`` serves in the foreground; ``start()``
+    and ``stop()`` (or ``with EchoServer(...) as server:``) in a background thread.
+
+    Args:
+        port: the port (default 44444; 0 = an ephemeral one).
+        ports: several ports instead: ``"8888,9999"``, ``"30000-39999"`` or ints (0 =
+            ephemeral); each reply leaves from the port its datagram arrived on.
+        host: ``''`` (all IPv4 interfaces), ``'::'`` (all IPv6), an address or a name.
+        bufsize: the longest datagram read, longer ones truncated (default 1024, 65535 with
+            ``log``).
+        stop: the sentinel that ends ``run()``, compared after stripping whitespace (default
+            ``b"."``; ``None``: never).
+        reply_stop: answer the sentinel before stopping (exercise 4).
+        delay: seconds each reply waits (exercise 10), without holding up other clients.
+        idle_timeout: end ``run()`` after this many seconds without a datagram (exercise 9).
+        log: a file that gets one escaped line per datagram (final exercise 2).
+        quiet: do not print a line per datagram.
+        workers: threads sharing the ports with ``SO_REUSEPORT``.
+        silence: print ``Han pasado S seg sin recibir nada...`` after each S s of silence.
+        random_port: ``(first, last)``: a random free port of the range (final exercise 1).
+        guard: drop datagrams from the server's own ports, port 0 and reflector ports, and
+            apply the default rate limit (``False``: none of that).
+        rate_limit: datagrams a second per source address (default 1000 with the guard;
+            0 = no limit).
+        burst: datagrams one source may send at once (default 2000).
+        allow: answer only these addresses/networks (``"10.0.0.0/8,192.168.1.5"`` or an
+            iterable of strings).
+        deny: never answer these addresses/networks.
+        delay_queue: most bytes of replies waiting for ``delay`` (default 64 MiB); beyond it
+            datagrams are dropped.
+        overwrite: empty an existing ``log`` first (default: append).
+    """
 
     def __new__(
         cls,
@@ -280,12 +315,14 @@ class EchoServer:
     @property
     def host(self) -> str: ...
     @property
-    def stats(self) -> dict[str, int]: ...
+    def stats(self) -> EchoStats:
+        """The counters (see :class:`EchoStats`)."""
     @property
     def running(self) -> bool: ...
     @property
     def closed(self) -> bool: ...
-    def run(self) -> dict[str, int]: ...
+    def run(self) -> EchoStats:
+        """Serves until the sentinel, ``idle_timeout`` or ``stop()``; returns the counters."""
     def start(self) -> None: ...
     def stop(self) -> None: ...
     def close(self) -> None: ...

@@ -162,7 +162,60 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(d)
 }
 
-/// The práctica's echo server, run by the Rust engine.
+/// The práctica's echo server, run by the Rust engine: echoes every datagram to its sender
+/// from the socket that received it and prints `Message[ip:port] - data` for each (the
+/// output of `servidor_eco_v1.py`). It binds when constructed (errors are `OSError`, bad
+/// arguments `ValueError`/`TypeError`/`OverflowError`); `run()` serves in the foreground,
+/// `start()`/`stop()` (or `with EchoServer(...) as server:`) in a background thread.
+///
+/// Where to listen:
+///
+/// - `port`: the port (default 44444, the práctica's; 0 = an ephemeral one).
+/// - `ports`: several ports instead, as a spec string (`"8888,9999"`, `"30000-39999"`) or
+///   an iterable of ints (0 = an ephemeral port, may repeat); each reply leaves from the
+///   port its datagram arrived on (`servidor_eco_v3`).
+/// - `host`: the address to bind: `''` (all IPv4 interfaces), `'::'` (all IPv6), an
+///   address or a name.
+/// - `random_port`: `(first, last)`: one random free port of that range (final exercise 1);
+///   `ports` then holds it.
+/// - `workers`: threads sharing the ports with `SO_REUSEPORT` (see `ECHO_LIMITS`).
+///
+/// What it does with each datagram:
+///
+/// - `bufsize`: the longest datagram read; longer ones are truncated, as `recvfrom(1024)`
+///   (default 1024; 65535 with `log`, so that the log keeps whole datagrams).
+/// - `stop`: the sentinel that ends `run()`, compared after stripping whitespace (default
+///   `b"."`; `None`: never stop on a datagram; `str` is encoded as UTF-8). It is not echoed.
+/// - `reply_stop`: answer the sentinel to its sender before stopping (exercise 4).
+/// - `delay`: seconds each reply waits (exercise 10); other clients are not held up.
+/// - `delay_queue`: most bytes of replies waiting for `delay` (default 64 MiB); datagrams
+///   beyond it are dropped (counted in `drops`).
+/// - `idle_timeout`: end `run()` after this many seconds without a datagram (exercise 9).
+/// - `silence`: print `Han pasado S seg sin recibir nada...` after each S seconds of silence
+///   (`servidor_eco_v3`).
+/// - `log`: a file that gets one line per datagram (UTF-8, `\xNN` for other bytes; final
+///   exercise 2). A write error does not stop the echo: see `log_error` (the lines lost
+///   count in `drops`).
+/// - `overwrite`: empty an existing `log` first (default: append to it; a symlink is never
+///   followed).
+/// - `quiet`: do not print a line per datagram.
+///
+/// The guard (on by default; docs/echo.md):
+///
+/// - `guard`: drop datagrams from the server's own ports, from port 0 and from reflector
+///   ports (`ECHO_LIMITS["reflector_ports"]`: 1-1023, SSDP, NFS, mDNS...), so that two echo
+///   servers never ping-pong; `False` turns
+///   these checks and the default rate limit off.
+/// - `rate_limit`: datagrams a second answered per source address (default 1000 with the
+///   guard; 0 = no limit).
+/// - `burst`: datagrams one source may send at once before the limit applies (default 2000).
+/// - `allow`, `deny`: addresses or networks (`"10.0.0.0/8,192.168.1.5"` or an iterable of
+///   such strings) to answer only / never to answer.
+///
+/// The counters (`stats`, also returned by `run()`) are a dict: `datagrams`, `bytes`,
+/// `clients` (distinct senders), `drops` (datagrams not answered or lines not logged), the
+/// guard's reasons (`self`, `port0`, `reflector_port`, `denied`, `not_allowed`,
+/// `rate_limited`, `table_full`) and `unprinted` (lines not printed: stdout too slow).
 #[pyclass(module = "udpeco._udpeco", name = "EchoServer", frozen)]
 pub struct PyEchoServer {
     /// The engine; `None` once `close()` released its sockets.
@@ -285,7 +338,8 @@ impl PyEchoServer {
         self.ip.to_string()
     }
 
-    /// The counters: `{datagrams, bytes, clients, drops}`.
+    /// The counters: `{datagrams, bytes, clients, drops, self, port0, reflector_port, denied,
+    /// not_allowed, rate_limited, table_full, unprinted}` (see the class's help).
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         stats_dict(py, self.current_stats())

@@ -2,8 +2,12 @@
 practica.
 
 Each subcommand lives in its own module of this package, which exposes ``register(subparsers)``
-to add its parser (setting ``func`` to the function that runs it). A user mistake gives a
-one-line message on stderr and exit code 2, never a traceback.
+to add its parser (setting ``func`` to the function that runs it).
+
+Every user mistake, found by the parser or while running, is one line on stderr in one style,
+``udpeco COMMAND: error: MESSAGE`` (``udpeco: error: MESSAGE`` before a command is known), and a
+non-zero exit code (2 for a bad command line, 1 for a failure while running), never a
+traceback. Subcommands report with :func:`fail`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ from collections.abc import Sequence
 COMMANDS = ("serve", "client", "scan", "capture", "bench", "proxy", "compare", "check", "practica")
 
 
+#: The prefix of every error line: ``udpeco`` until the command is known, then ``udpeco serve``...
+_prog = "udpeco"
+
+
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are a single line and exit code 2."""
 
@@ -32,6 +40,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="udpeco",
         description="Fast, correct UDP echo toolkit (Rust core) for the UDP client/server lab.",
+        epilog="Run 'udpeco COMMAND --help' for a command's options and examples.",
     )
     from udpeco import __version__
 
@@ -46,8 +55,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def fail(message: str, code: int = 1) -> int:
-    """Prints ``udpeco: message`` on stderr and returns ``code`` (for ``sys.exit``)."""
-    print(f"udpeco: {message}", file=sys.stderr)
+    """Prints ``udpeco COMMAND: error: message`` on stderr (the parser's own style) and returns
+    ``code`` (for ``sys.exit``): 2 for a mistake in the command line, 1 for a failure at run
+    time."""
+    print(f"{_prog}: error: {message}", file=sys.stderr, flush=True)
     return code
 
 
@@ -57,9 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Ctrl+C (SIGINT) raises KeyboardInterrupt even if the parent started us with SIGINT
         # ignored (a non-interactive shell's `&`), as the lab programs do (practica3.backend).
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    global _prog
     given = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(given[0] if given else None)
     args = parser.parse_args(given)
+    _prog = f"udpeco {args.command}"
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -1,13 +1,17 @@
-"""``udpeco serve``: the práctica's echo servers (v1, v3, exercises 4, 9, 10, finals) in Rust.
+"""``udpeco serve [PORT...]``: the práctica's echo servers (v1, v3, exercises 4, 9, 10, finals)
+in Rust.
 
 Listens on all interfaces, port 44444, echoes every datagram to its sender and prints
 ``Message[ip:port] - data`` per datagram (unless ``--quiet``), like ``servidor_eco_v1.py``.
-Ctrl+C or SIGTERM stops it (the log is flushed); the counters are printed on stderr at exit.
+Ctrl+C or SIGTERM stops it (the log is flushed); the counters are printed on stderr at exit,
+and with ``--json`` as one JSON object on stdout (or ``--json-file``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sys
 from types import FrameType
@@ -94,6 +98,29 @@ def _bytes(text: str) -> int:
     return value
 
 
+EPILOG = """\
+examples:
+  udpeco serve                      servidor_eco_v1: port 44444, stops on a '.' datagram
+  udpeco serve 8888 9999            servidor_eco_v3: two ports, each reply from its port
+  udpeco serve 44444 --reply-stop   exercise 4: answers '.' before stopping
+  udpeco serve --idle-timeout 5     exercise 9: ends after 5 s without datagrams
+  udpeco serve 8888 --delay 3       exercise 10: each reply 3 s late, other clients not blocked
+  udpeco serve --random-port 30000-30100 --quiet    final exercise 1
+  udpeco serve 44444 --log mensajes.txt --quiet      final exercise 2
+  udpeco serve 44444 --quiet --json                  the counters as JSON at exit
+
+how to stop:
+  Ctrl+C (or SIGTERM); a datagram that is '.' after stripping whitespace (--stop TEXT to
+  change it, --no-stop to turn it off); --idle-timeout S after S seconds without datagrams.
+  The counters are printed on stderr either way (exit code 0, or 128+signal).
+
+--json prints, at exit, one JSON object on stdout's last line (use --quiet to have it
+alone there) or writes it to --json-file FILE: {"ports": [...], "host": "...",
+"datagrams": N, "bytes": N, "clients": N, "drops": N, <guard reasons>, "unprinted": N,
+"log_error": null or "...", "exit_code": N}; see docs/echo.md.
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Adds the ``serve`` subcommand."""
     p = subparsers.add_parser(
@@ -103,13 +130,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "The práctica's UDP echo server in Rust: echoes every datagram to its sender from "
             "the socket that received it, printing 'Message[ip:port] - data' per datagram."
         ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "ports",
+        nargs="*",
+        type=_port_spec,
+        metavar="PORT",
+        help="port(s) to listen on, as the lab servers take them: 44444, 8888 9999, "
+        "30000-39999 (default 44444)",
     )
     p.add_argument(
         "--port",
         action="append",
         type=_port_spec,
         metavar="PORTS",
-        help="port(s) to listen on, repeatable: 44444, 8888,9999, 30000-39999 (default 44444)",
+        help="the same as PORT, repeatable: 44444, 8888,9999, 30000-39999",
     )
     p.add_argument(
         "--bind",
@@ -212,6 +249,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     guard.add_argument("--denyfile", metavar="FILE", help="--deny entries, one per line")
     p.add_argument("--quiet", action="store_true", help="do not print a line per datagram")
     p.add_argument(
+        "--json",
+        action="store_true",
+        help="at exit, print the counters as one JSON object on stdout (see below)",
+    )
+    p.add_argument(
+        "--json-file",
+        metavar="FILE",
+        help="at exit, write the counters' JSON object to FILE (replaced) instead",
+    )
+    p.add_argument(
         "--workers",
         type=int_in(LIMITS["workers"][0], LIMITS["workers"][1], "number of workers"),
         default=1,
@@ -242,6 +289,34 @@ def _print_stats(server: object) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _report(server: object, code: int) -> dict[str, object]:
+    """The object ``--json`` prints: where it listened, the counters, the log error, the exit
+    code."""
+    report: dict[str, object] = {
+        "ports": list(server.ports),  # type: ignore[attr-defined]
+        "host": server.host,  # type: ignore[attr-defined]
+    }
+    report.update(server.stats)  # type: ignore[attr-defined]
+    report["log_error"] = server.log_error  # type: ignore[attr-defined]
+    report["exit_code"] = code
+    return report
+
+
+def _write_json(report: dict[str, object], path: str | None) -> int:
+    """Prints the report on stdout (``path`` None) or writes it to ``path``; 0, or 1 if the
+    file cannot be written."""
+    text = json.dumps(report, sort_keys=True)
+    if path is None:
+        print(text, flush=True)
+        return 0
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    except OSError as e:
+        return fail(f"cannot write --json-file {path}: {e.strerror or e}")
+    return 0
+
+
 def _read_list(path: str | None, flag: str) -> list[str]:
     if path is None:
         return []
@@ -261,10 +336,17 @@ def run(args: argparse.Namespace) -> int:
         parser.error("--reply-stop needs a stop text (not with --no-stop)")
     if args.stop.strip() == "" and not args.no_stop:
         parser.error("--stop needs a non-blank text")
-    if args.random_port and args.port:
-        parser.error("--random-port and --port cannot be used together")
+    if args.random_port and (args.port or args.ports):
+        parser.error("--random-port and a PORT cannot be used together")
     if args.overwrite and args.log is None:
         parser.error("--overwrite needs --log")
+    if args.ports and args.port:
+        parser.error("give the ports as PORT or as --port, not both")
+    args.port = args.port or args.ports
+    if args.json_file is not None:
+        folder = os.path.dirname(os.path.abspath(args.json_file))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            parser.error(f"argument --json-file: cannot write in {folder}")
     allow = (args.allow or []) + _read_list(args.allowfile, "--allowfile")
     deny = (args.deny or []) + _read_list(args.denyfile, "--denyfile")
     spec = ",".join(args.port) if args.port else "44444"
@@ -304,10 +386,13 @@ def run(args: argparse.Namespace) -> int:
     host = f"[{server.host}]" if ":" in server.host else server.host
     shown = ",".join(map(str, ports)) if len(ports) <= 8 else f"{ports[0]}-... ({len(ports)} ports)"
     banner.append((f"udpeco serve: echoing on {host}:{shown} (Ctrl+C to stop)", True))
-    return _serve(server, args.log, banner)
+    json_to = args.json_file if args.json_file is not None else ("-" if args.json else None)
+    return _serve(server, args.log, banner, json_to)
 
 
-def _serve(server: object, log: str | None, banner: list[tuple[str, bool]]) -> int:
+def _serve(
+    server: object, log: str | None, banner: list[tuple[str, bool]], json_to: str | None = None
+) -> int:
     """Prints the banner lines (text, to stderr?) and runs the server until it ends or the
     first SIGINT/SIGTERM. The handlers are in place before the banner tells that the server
     is up; after the first signal both are ignored, so that a pair of signals still gives a
@@ -336,6 +421,9 @@ def _serve(server: object, log: str | None, banner: list[tuple[str, bool]]) -> i
     error = server.log_error  # type: ignore[attr-defined]
     code = int(state["code"])
     if error:
-        fail(f"serve: cannot write log {log}: {error} (the lines lost are counted in drops)")
-        return code or 1
+        fail(f"cannot write log {log}: {error} (the lines lost are counted in drops)")
+        code = code or 1
+    if json_to is not None:
+        written = _write_json(_report(server, code), None if json_to == "-" else json_to)
+        code = code or written
     return code

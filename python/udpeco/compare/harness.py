@@ -1,8 +1,10 @@
 """The machinery under ``udpeco compare``: processes, ports, load, and best-of runs.
 
-Everything a scenario (:mod:`udpeco.practica3.scenarios`) needs to run a lab program or an
-engine as its own process on the right core, wait for its ports, load it, and keep the best of
-several interleaved runs.
+Everything a scenario (:mod:`udpeco.compare.scenarios`, :mod:`udpeco.compare.timers`) needs to
+run a lab program or an engine as its own process on the right core, wait for its ports, load
+it, keep the best of several interleaved runs and tell the user about each run as it ends.
+The Rust engines run through the real command line (``udpeco serve ... --json``,
+``udpeco bench ... --json``, ``udpeco client``, ``udpeco scan``), as a user would run them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 #: The load every rate is measured with: datagrams in flight and their size (as udpload).
 WINDOW = 64
@@ -40,13 +43,21 @@ class Row:
 
 @dataclass
 class Options:
-    """What the user chose on the command line."""
+    """What the user chose on the command line, and where progress goes."""
 
     duration: float = 2.0
     range_size: int = 11
     messages: int = 20000
     requests: int = 5000
     repeat: int = 3
+    #: Called with each row as soon as it is measured (and the run number, the runs per row).
+    progress: Callable[[Row, int, int], None] | None = None
+
+    def measured(self, row: Row, run: int = 1, runs: int = 1) -> Row:
+        """Tells ``progress`` about ``row``; returns it."""
+        if self.progress is not None:
+            self.progress(row, run, runs)
+        return row
 
 
 @dataclass
@@ -139,7 +150,21 @@ def die_with_parent() -> None:
 
 
 def lab_cmd(program: str) -> list[str]:
+    """The command line that runs a lab program (``servidor_eco_v1``...)."""
     return [sys.executable, "-m", f"udpeco.practica3.{program}"]
+
+
+def udpeco_cmd(*args: object) -> list[str]:
+    """The command line ``udpeco ARGS...`` (this interpreter's udpeco)."""
+    return [sys.executable, "-m", "udpeco", *map(str, args)]
+
+
+def last_json(text: str) -> dict[str, Any]:
+    """The JSON object on the last line of ``text`` that holds one (``serve --json``)."""
+    for line in reversed(text.splitlines()):
+        if line.startswith("{"):
+            return dict(json.loads(line))
+    raise ValueError(f"no JSON object in the output: {text.strip()[-200:]!r}")
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
@@ -151,6 +176,21 @@ def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def stop_with_dot(proc: subprocess.Popen, port: int, limit: float = 10.0) -> None:
+    """Sends ``.`` to 127.0.0.1:PORT until the server ends (a '.' that arrives while the
+    server's queue is full is dropped, so one is sent again every 0.5 s)."""
+    deadline = time.monotonic() + limit
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not stop on '.' within {limit:g} s")
+            s.sendto(b".", ("127.0.0.1", port))
+            try:
+                proc.wait(0.5)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 _EPHEMERAL = re.compile(r"127\.0\.0\.1:\d+")
@@ -173,16 +213,14 @@ def keep(text: str, payloads: list[str]) -> str:
 def load(port: int, duration: float) -> tuple[float, str]:
     """Closed-loop load on 127.0.0.1:PORT from another process (core 1): ``(echoes/s, tool)``.
 
-    ``udpeco.bench`` (Rust), so the load is not the bottleneck.
+    ``udpeco bench --json`` (Rust), so the load is not the bottleneck.
     """
     _, load_core = cores()
-    code = (
-        "import json, udpeco; "
-        f"r = udpeco.bench('127.0.0.1', {port}, duration={duration!r}, window={WINDOW}, "
-        f"size={SIZE}); print(json.dumps({{'rate': r['rate']}}))"
+    cmd = udpeco_cmd(
+        "bench", "127.0.0.1", port, "--duration", duration, "--window", WINDOW, "--size", SIZE
     )
     out = subprocess.run(
-        [*load_core, sys.executable, "-c", code],
+        [*load_core, *cmd, "--json"],
         capture_output=True,
         text=True,
         timeout=duration + 30,
@@ -191,7 +229,7 @@ def load(port: int, duration: float) -> tuple[float, str]:
     )
     if out.returncode != 0:
         raise RuntimeError(f"load generator failed: {out.stderr.strip().splitlines()[-1:]}")
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["rate"]), "udpeco.bench"
+    return float(last_json(out.stdout)["rate"]), "udpeco bench"
 
 
 def run_client(program: str, args: list[object], backend: str, stdin: str, **kw) -> str:
@@ -213,9 +251,9 @@ def best_of(opts: Options, runners: list[tuple[str, Callable[[], Row]]]) -> list
     The machine is shared: interleaving and best-of keep a passing load from deciding a ratio.
     """
     best: dict[str, Row] = {}
-    for _ in range(opts.repeat):
+    for run in range(1, opts.repeat + 1):
         for name, fn in runners:
-            row = fn()
+            row = opts.measured(fn(), run, opts.repeat)
             old = best.get(name)
             if old is None or old.figure is None:
                 best[name] = row

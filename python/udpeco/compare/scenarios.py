@@ -2,10 +2,12 @@
 
 A scenario runs the same lab programs on the stdlib backend (``UDPECO_BACKEND=python``), on
 udpeco's drop-in socket/select (``UDPECO_BACKEND=rust``) and, where one exists, on the Rust
-engine that does the same job whole (``udpeco.EchoServer``, ``udpeco.scan``). Every program
-runs as its own process, servers pinned to core 0 and load to core 1 when there are two cores.
-Each run gives a :class:`Row`: the transcript (client ports normalised) and a figure (echoes/s,
-lines/s, or seconds). Rows are compared with the stdlib row's transcript.
+engine that does the same job whole, run as its command (``udpeco serve``, ``udpeco client``,
+``udpeco scan``). Every program runs as its own process, servers pinned to core 0 and load to
+core 1 when there are two cores. Each run gives a :class:`Row`: the transcript (client ports
+normalised) and a figure (echoes/s, lines/s, or seconds). Rows are compared with the stdlib
+row's transcript. This module holds the throughput scenarios (v1, v3, client, final1, final2);
+:mod:`udpeco.compare.timers` the ones about timeouts and waiting (v25, v3b, v3b_11, v3_10).
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
-from udpeco.practica3.harness import (
+from udpeco.compare.harness import (
     SIZE,
     WINDOW,
     Options,
@@ -31,10 +32,13 @@ from udpeco.practica3.harness import (
     free_ports,
     keep,
     lab_cmd,
+    last_json,
     load,
     normalise,
     run_client,
     stop,
+    stop_with_dot,
+    udpeco_cmd,
     wait_bound,
 )
 
@@ -44,13 +48,10 @@ V1_MESSAGES = ["hola", "que tal", "adios"]
 
 
 def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Row:
+    """servidor_eco_v1 with cliente_eco_v1 and a load; the engine is ``udpeco serve PORT``."""
     server_core, _ = cores()
     if backend is None:
-        cmd = [
-            sys.executable,
-            "-c",
-            f"import udpeco; udpeco.EchoServer({port}, stop=b'.', rate_limit=0).run()",
-        ]
+        cmd = udpeco_cmd("serve", port, "--rate-limit", "off", "--json")
     else:
         cmd = lab_cmd("servidor_eco_v1") + [str(port)]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
@@ -70,20 +71,16 @@ def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Ro
                 "\n".join(V1_MESSAGES) + "\n",
             )
             rate, tool = load(port, opts.duration)
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.sendto(b".", ("127.0.0.1", port))
-            server.wait(10)
+            stop_with_dot(server, port)
         finally:
             stop(server)
         log.seek(0)
-        printed = keep(log.read(), V1_MESSAGES)
-    return Row(
-        runner,
-        normalise(client + printed),
-        rate,
-        "echoes/s",
-        f"load: {tool}, {WINDOW} in flight, {SIZE} B",
-    )
+        text = log.read()
+        printed = keep(text, V1_MESSAGES)
+    note = f"load: {tool}, {WINDOW} in flight, {SIZE} B"
+    if backend is None:
+        note += f"; serve --json: {last_json(text)['datagrams']} datagrams"
+    return Row(runner, normalise(client + printed), rate, "echoes/s", note)
 
 
 def scenario_v1(opts: Options) -> list[Row]:
@@ -93,7 +90,7 @@ def scenario_v1(opts: Options) -> list[Row]:
         [
             ("stdlib socket", lambda: _v1_server("stdlib socket", "python", port, opts)),
             ("udpeco drop-in", lambda: _v1_server("udpeco drop-in", "rust", port, opts)),
-            ("udpeco.EchoServer", lambda: _v1_server("udpeco.EchoServer", None, port, opts)),
+            ("udpeco serve", lambda: _v1_server("udpeco serve", None, port, opts)),
         ],
     )
 
@@ -105,12 +102,7 @@ def _v3_server(runner: str, backend: str | None, opts: Options) -> Row:
     p1, p2 = free_ports(2)
     server_core, _ = cores()
     if backend is None:
-        cmd = [
-            sys.executable,
-            "-c",
-            f"import udpeco; udpeco.EchoServer(ports=[{p1}, {p2}], stop=None, silence=5, "
-            "rate_limit=0).run()",
-        ]
+        cmd = udpeco_cmd("serve", p1, p2, "--no-stop", "--silence", 5, "--rate-limit", "off")
     else:
         cmd = lab_cmd("servidor_eco_v3") + [str(p1), str(p2)]
     seen = []
@@ -154,19 +146,12 @@ def scenario_v3(opts: Options) -> list[Row]:
         [
             ("stdlib socket", lambda: _v3_server("stdlib socket", "python", opts)),
             ("udpeco drop-in", lambda: _v3_server("udpeco drop-in", "rust", opts)),
-            ("udpeco.EchoServer", lambda: _v3_server("udpeco.EchoServer", None, opts)),
+            ("udpeco serve", lambda: _v3_server("udpeco serve", None, opts)),
         ],
     )
 
 
 # ---------------------------------------------------------------------- scenario client
-
-_CLIENT_ENGINE = """
-import sys, udpeco
-with udpeco.Client("127.0.0.1", %d, timeout=5.0) as c:
-    for line in sys.stdin:
-        print("Server reply : " + c.request(line.rstrip("\\n").encode()).decode())
-"""
 
 
 def _replies(text: str) -> str:
@@ -181,7 +166,7 @@ def _replies(text: str) -> str:
 def _client(runner: str, backend: str | None, port: int, lines: str, n: int) -> Row:
     _, client_core = cores()
     if backend is None:
-        cmd = [sys.executable, "-c", _CLIENT_ENGINE % port]
+        cmd = udpeco_cmd("client", "127.0.0.1", port, "--timeout", 5)
     else:
         cmd = [*lab_cmd("cliente_eco_v1"), "127.0.0.1", str(port)]
     start = time.monotonic()
@@ -225,7 +210,7 @@ def scenario_client(opts: Options) -> list[Row]:
             [
                 ("stdlib socket", lambda: _client("stdlib socket", "python", port, lines, n)),
                 ("udpeco drop-in", lambda: _client("udpeco drop-in", "rust", port, lines, n)),
-                ("udpeco.Client", lambda: _client("udpeco.Client", None, port, lines, n)),
+                ("udpeco client", lambda: _client("udpeco client", None, port, lines, n)),
             ],
         )
     finally:
@@ -254,41 +239,33 @@ def scenario_final1(opts: Options) -> list[Row]:
         if not found:
             raise RuntimeError(f"servidor_final1: {line.strip()}")
         port = int(found.group(1))
+        where = f" ({last - first + 1} ports, server on port #{port - first + 1})"
         wait_bound([port], server)
         for runner, backend in (("stdlib socket", "python"), ("udpeco drop-in", "rust")):
             start = time.monotonic()
             out = run_client("cliente_final1", ["127.0.0.1", first, last], backend, "")
             took = time.monotonic() - start
-            rows.append(
-                Row(runner, out.replace(str(port), "N"), took, "s", "sequential, 0.5 s per port")
-            )
-        code = (
-            "import time, udpeco; t = time.monotonic(); "
-            f"r = udpeco.scan('127.0.0.1', range({first}, {last + 1})); "
-            "t = time.monotonic() - t; print(t); "
-            "[print('Servidor encontrado en el puerto', x.port)"
-            " for x in r if x.state == 'open']"
-        )
+            note = "sequential, 0.5 s per port" + where
+            rows.append(opts.measured(Row(runner, out.replace(str(port), "N"), took, "s", note)))
         start = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "-c", code],
+            udpeco_cmd("scan", "127.0.0.1", f"{first}-{last}"),
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
         )
         took = time.monotonic() - start
-        lines = proc.stdout.splitlines()
-        if proc.returncode != 0 or not lines:
-            rows.append(Row("udpeco.scan", note=f"failed: {proc.stderr.strip()[-200:]}"))
+        found_ports = re.findall(r"^(\d+)/udp open$", proc.stdout, re.MULTILINE)
+        if proc.returncode != 0:
+            row = Row("udpeco scan", note=f"failed: {proc.stderr.strip()[-200:]}")
         else:
-            transcript = "".join(x + "\n" for x in lines[1:]).replace(str(port), "N")
-            note = f"parallel; scan call {float(lines[0]) * 1000:.1f} ms"
-            rows.append(Row("udpeco.scan", transcript, took, "s", note))
+            transcript = "".join(f"Servidor encontrado en el puerto {p}\n" for p in found_ports)
+            row = Row("udpeco scan", transcript.replace(str(port), "N"), took, "s", "parallel")
+            row.note += where
+        rows.append(opts.measured(row))
     finally:
         stop(server)
-    for row in rows:
-        row.note += f" ({last - first + 1} ports, server on port #{port - first + 1})"
     return rows
 
 
@@ -303,12 +280,20 @@ def _final2(runner: str, backend: str | None, opts: Options) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         name = os.path.join(tmp, "mensajes.txt")
         if backend is None:
-            cmd = [
-                sys.executable,
-                "-c",
-                f"import udpeco; udpeco.EchoServer({port}, stop=None, quiet=True, log={name!r}, "
-                "idle_timeout=0.5, rate_limit=0).run()",
-            ]
+            cmd = udpeco_cmd(
+                "serve",
+                port,
+                "--no-stop",
+                "--quiet",
+                "--log",
+                name,
+                "--idle-timeout",
+                0.5,
+                "--rate-limit",
+                "off",
+                "--json-file",
+                os.path.join(tmp, "serve.json"),
+            )
         else:
             cmd = lab_cmd("servidor_final2") + [str(port), name]
         server = subprocess.Popen(
@@ -343,14 +328,19 @@ def _final2(runner: str, backend: str | None, opts: Options) -> Row:
                 lines = f.read().splitlines(keepends=True)
         except OSError as e:
             return Row(runner, note=f"no file: {e}")
+        counted = ""
+        if backend is None:
+            with open(os.path.join(tmp, "serve.json"), encoding="utf-8") as f:
+                counted = f"; serve --json: {last_json(f.read())['drops']} drops"
     head = "".join(lines[: len(FINAL2_MESSAGES)])
     ok = len(lines) == len(FINAL2_MESSAGES) + opts.messages
     note = f"{len(lines)} lines{'' if ok else ' (LOST SOME)'}; {WINDOW} in flight, stdlib client"
+    note += counted
     return Row(runner, head, rate, "lines/s", note)
 
 
 def scenario_final2(opts: Options) -> list[Row]:
-    name = "udpeco.EchoServer(log=)"
+    name = "udpeco serve --log"
     return best_of(
         opts,
         [
@@ -361,41 +351,41 @@ def scenario_final2(opts: Options) -> list[Row]:
     )
 
 
-#: Every scenario, in the order ``all`` runs them.
-SCENARIOS = {
+#: The throughput scenarios (the package's ``SCENARIOS`` orders them with the others).
+THROUGHPUT = {
     s.name: s
     for s in (
         Scenario(
             "v1",
             "servidor_eco_v1 with cliente_eco_v1 (3 messages) and echoes/s under a closed-loop "
             "load (64 in flight, 64 B; server on core 0, load on core 1); engine: "
-            "udpeco.EchoServer",
+            "udpeco serve PORT",
             scenario_v1,
         ),
         Scenario(
             "v3",
             "servidor_eco_v3: two ports with select, each reply from the receiving port, echoes/s "
-            "on one port; engine: udpeco.EchoServer(ports=[...])",
+            "on one port; engine: udpeco serve PORT1 PORT2",
             scenario_v3,
         ),
         Scenario(
             "client",
             "cliente_eco_v1 fed --requests lines from a pipe, one request at a time, against "
             "servidor_eco_v1 (stdlib): requests/s of the whole client process; engine: "
-            "udpeco.Client.request in a loop (compared on the replies)",
+            "udpeco client (compared on the replies)",
             scenario_client,
         ),
         Scenario(
             "final1",
             "final exercise 1: servidor_final1 on a random port of a range, found by "
-            "cliente_final1's sequential scan (0.5 s per silent port) and by udpeco.scan",
+            "cliente_final1's sequential scan (0.5 s per silent port) and by udpeco scan",
             scenario_final1,
         ),
         Scenario(
             "final2",
             "final exercise 2: servidor_final2 writing one line per datagram (UTF-8, \\xNN for "
             "other bytes), lines/s for --messages datagrams, none lost; engine: "
-            "udpeco.EchoServer(log=...)",
+            "udpeco serve --log FILE",
             scenario_final2,
         ),
     )
