@@ -222,7 +222,7 @@ def test_unknown_interface_is_one_line_exit_2() -> None:
         [*UDPECO, "capture", "--iface", "nosuchif0"], capture_output=True, text=True, timeout=30
     )
     assert p.returncode == 2
-    assert p.stderr == 'udpeco: no such network interface: "nosuchif0"\n'
+    assert p.stderr == 'udpeco capture: error: no such network interface: "nosuchif0"\n'
 
 
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
@@ -237,7 +237,7 @@ def test_without_cap_net_raw_one_line_and_exit_1() -> None:
     assert p.returncode == 1
     assert p.stdout == ""
     assert len(p.stderr.splitlines()) == 1, p.stderr
-    assert p.stderr.startswith("udpeco: capture needs CAP_NET_RAW"), p.stderr
+    assert p.stderr.startswith("udpeco capture: error: capture needs CAP_NET_RAW"), p.stderr
     api = subprocess.run(
         [*drop, *UDPECO[:1], "-c", "import udpeco; udpeco.Capture('lo')"],
         capture_output=True,
