@@ -102,3 +102,11 @@ def test_json_file_is_written_when_the_server_ends_by_itself(tmp_path) -> None:
     assert r.stdout == ""
     report = json.loads(path.read_text())
     assert report["datagrams"] == 0 and report["exit_code"] == 0 and report["drops"] == 0
+
+
+def test_long_times_are_shown_in_human_units() -> None:
+    from udpeco.cli import duration_text
+
+    assert duration_text(0.0123) == "12.3 ms"
+    assert duration_text(4.9935) == "4.99 s"
+    assert duration_text(125.2) == "2 min 05 s"

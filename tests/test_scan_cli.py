@@ -26,7 +26,7 @@ def test_prints_open_ports_and_a_summary() -> None:
     lines = p.stdout.splitlines()
     assert sorted(lines[:-1]) == sorted(f"{port}/udp open echo" for port in echo)
     assert re.fullmatch(
-        r"40 ports scanned on 127\.0\.0\.1 in [\d.]+ ms: 2 open, 1 open\|filtered, 37 closed",
+        r"40 ports scanned on 127\.0\.0\.1 in [\d.]+ m?s: 2 open, 1 open\|filtered, 37 closed",
         lines[-1],
     ), lines[-1]
     assert p.stderr == "", "no progress bar when stderr is not a terminal"

@@ -54,6 +54,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def duration_text(seconds: float) -> str:
+    """A duration in the unit a person reads: ``812.5 ms``, ``4.99 s``, ``2 min 05 s``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
 def fail(message: str, code: int = 1) -> int:
     """Prints ``udpeco COMMAND: error: message`` on stderr (the parser's own style) and returns
     ``code`` (for ``sys.exit``): 2 for a mistake in the command line, 1 for a failure at run

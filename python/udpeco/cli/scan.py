@@ -14,7 +14,7 @@ import sys
 import time
 
 from udpeco import _udpeco
-from udpeco.cli import fail
+from udpeco.cli import duration_text, fail
 from udpeco.cli.argtypes import float_in, int_in, seconds
 
 #: Where nmap keeps its payload file when it is installed.
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             )
         finally:
             bar.clear()
-        elapsed_ms = (time.monotonic() - start) * 1000
+        elapsed = time.monotonic() - start
     except (ValueError, OverflowError) as e:
         return fail(str(e), 2)
     except socket.gaierror as e:  # the same words as `udpeco client` and `udpeco bench`
@@ -164,7 +164,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         print(json_line(r) if args.json else text_line(r, args.reason))
     summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
-    line = f"{len(results)} ports scanned on {args.host} in {elapsed_ms:.1f} ms: {summary or '-'}"
+    took = duration_text(elapsed)
+    line = f"{len(results)} ports scanned on {args.host} in {took}: {summary or '-'}"
     if args.xml is not None:
         xml = nmap_xml(
             args.host,
