@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -173,16 +172,6 @@ def test_user_mistakes_are_one_line(tmp_path, args, message) -> None:
 def test_an_empty_folder_is_one_line(tmp_path) -> None:
     rc, out, err = done(udpeco(str(tmp_path)), 30)
     assert rc == 2 and err.count("\n") == 1 and "none of the práctica's programs" in err
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("udpeco.check.classreport") is not None,
-    reason="the report renderers are in this build",
-)
-def test_html_without_the_renderers_is_one_line(tmp_path) -> None:
-    shutil.copy(os.path.join(STYLES, "select_stdin.py"), tmp_path)
-    rc, out, err = done(udpeco(str(tmp_path), "--html", str(tmp_path / "r.html")), 30)
-    assert rc == 2 and err.count("\n") == 1 and "use --json" in err, err
 
 
 def test_docs_list_every_clause() -> None:

@@ -9,7 +9,6 @@ students (one subfolder each). See docs/check.md.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -70,42 +69,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
-def _classreport() -> Any:
-    try:
-        return importlib.import_module("udpeco.check.classreport")
-    except ImportError:
-        return None
-
-
-def _renderings(args: argparse.Namespace) -> list[tuple[str, str]]:
-    return [(opt, getattr(args, opt)) for opt in ("csv", "junit", "html") if getattr(args, opt)]
-
-
 def _write_outputs(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]]) -> None:
     """Writes --json/--csv/--junit/--html (the renderers live in udpeco.check.classreport)."""
+    from udpeco.check import classreport as cr
+
     if args.json:
-        cr = _classreport()
-        if args.klass and cr is not None:
+        if args.klass:
             cr.write_json(args.json, rows)
         else:
-            data: Any = (
-                rows[0][1]
-                if not args.klass
-                else [dict(report, student=name) for name, report in rows]
-            )
             with open(args.json, "w", encoding="utf-8") as f:
-                json.dump(data, f, ensure_ascii=False, indent=2)
+                json.dump(rows[0][1], f, ensure_ascii=False, indent=2)
                 f.write("\n")
-    wanted = [(opt, getattr(args, opt)) for opt in ("csv", "junit", "html") if getattr(args, opt)]
-    if not wanted:
-        return
-    cr = _classreport()
-    if cr is None:
-        raise OSError(
-            f"--{wanted[0][0]}: the report renderers (udpeco.check.classreport) are "
-            "not in this build; use --json"
-        )
-    for opt, path in wanted:
+    for opt in ("csv", "junit", "html"):
+        path = getattr(args, opt)
+        if not path:
+            continue
         if opt == "html":
             cr.write_html(path, rows, args.lang)
         else:
@@ -129,12 +107,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.csv and not args.klass:
             raise UserError("--csv needs --class")
-        wanted = _renderings(args)
-        if wanted and _classreport() is None:
-            raise UserError(
-                f"--{wanted[0][0]}: the report renderers (udpeco.check.classreport) are not "
-                "in this build; use --json"
-            )
         for ex_id in args.exercise:
             if ex_id not in EXERCISES:
                 raise UserError(f"--exercise {ex_id}: unknown (one of: {', '.join(EXERCISES)})")
