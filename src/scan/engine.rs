@@ -62,8 +62,12 @@ const MIN_RETRY: Duration = Duration::from_millis(20);
 const BUDGET_WAIT: Duration = Duration::from_millis(1100);
 /// The most silences a port may need when the link is seen to lose probes.
 const MAX_SILENCES_LOSSY: u32 = 10;
-/// The chance of a wrong `open|filtered` in a whole scan the silences needed aim under.
-const WRONG_VERDICT_ODDS: f64 = 1e-3;
+/// The chance of a wrong `open|filtered` for one port the silences needed aim under ...
+const WRONG_VERDICT_ODDS: f64 = 1e-4;
+/// ... and in a whole scan.
+const WRONG_SCAN_ODDS: f64 = 1e-3;
+/// The one-sided normal quantile of the upper bound on the loss rate (95%).
+const LOSS_BOUND_Z: f64 = 1.645;
 
 /// The running state of one scan.
 pub struct Engine<'a> {
@@ -104,7 +108,8 @@ pub struct Engine<'a> {
     parked: Vec<usize>,
     /// When silence may be trusted without an ICMP error seen (see [`BUDGET_WAIT`]).
     budget_at: Instant,
-    /// Silences counted against ports that answered later (the link lost the probe or answer).
+    /// Silences counted against ports that answered later (the link lost the probe or answer):
+    /// with `answered`, the trials the loss bound of [`judge::silences_needed`] comes from.
     drops: u32,
     /// Ports that answered.
     answered: u32,

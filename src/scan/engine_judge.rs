@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use super::{
     Engine, CEILING_LIFT, CEILING_LIFT_AFTER, CEILING_MARGIN, EXTRA_PROBES, FASTER, FIRST_CEILING,
-    LIMITED_RATE, MAX_SILENCES_LOSSY, MIN_RATE, MIN_RETRY, SLOWER, WRONG_VERDICT_ODDS,
+    LIMITED_RATE, LOSS_BOUND_Z, MAX_SILENCES_LOSSY, MIN_RATE, MIN_RETRY, SLOWER, WRONG_SCAN_ODDS,
+    WRONG_VERDICT_ODDS,
 };
 use crate::cancel::{Cancel, TICK};
 use crate::error::Result;
@@ -77,23 +78,15 @@ impl Engine<'_> {
     }
 
     /// Silences after which the port of slot `idx` is `open|filtered`, and most probes it may
-    /// get: `retries + 1` and at least one per payload of the port; more when the link was
-    /// seen to lose probes (ports that answered after a counted silence), enough that a closed
-    /// port is unlikely to be silent every time. Saturating: `retries` comes from Python.
+    /// get: `retries + 1` and at least one per payload of the port; more while the loss rate
+    /// of the link may be high (see [`silences_needed`]). Saturating: `retries` comes from
+    /// Python.
     pub(super) fn probe_limits(&self, idx: usize) -> (u32, u32) {
         let port = self.table.slots[idx].port;
         let payloads = u32::try_from(self.payloads.for_port(port).len()).unwrap_or(1);
-        let mut max_silences = self.opts.retries.saturating_add(1).max(payloads);
-        if self.drops > 0 {
-            let loss = (f64::from(self.drops) + 0.5) / f64::from(self.drops + self.answered + 1);
-            let ports = f64::from(u32::try_from(self.table.slots.len()).unwrap_or(u32::MAX));
-            let (mut needed, mut odds) = (1, loss * ports);
-            while needed < MAX_SILENCES_LOSSY && odds >= WRONG_VERDICT_ODDS {
-                needed += 1;
-                odds *= loss;
-            }
-            max_silences = max_silences.max(needed);
-        }
+        let least = self.opts.retries.saturating_add(1).max(payloads);
+        let ports = u32::try_from(self.table.slots.len()).unwrap_or(u32::MAX);
+        let mut max_silences = silences_needed(self.drops, self.answered, ports).max(least);
         if self.evidence.seen_icmp() {
             // The target can send ICMP errors after all: a silence counted only because it
             // sent none for a while (its budget was empty) proves nothing about the port.
@@ -217,5 +210,59 @@ impl Engine<'_> {
             poll_fds(&mut fds, Some(left), cancel)?;
         }
         Ok(())
+    }
+}
+
+/// How many silences in a row make a closed port's `open|filtered` unlikely: `k` such that
+/// `p^k` is under [`WRONG_VERDICT_ODDS`] per port (and under [`WRONG_SCAN_ODDS`] over the
+/// `ports` of the scan), where `p` is not the loss rate measured but an upper bound on it
+/// (Wilson score, one-sided 95%). The trials are the probes to ports that answered: each
+/// answered once, and `drops` of them were silences first. A scan of a few ports has few
+/// trials, and a lossy link often loses none of them (30% loss spares all 7 answering ports of
+/// an 8-port scan 8% of the time): the point estimate then says "no loss" and two silences
+/// called closed ports `open|filtered`; the bound stays near 0.3 until enough trials show
+/// the link is clean. With no answer at all nothing is known and 0 comes back (the caller's
+/// minimum, `retries + 1`, applies). At most [`MAX_SILENCES_LOSSY`].
+#[must_use]
+pub(super) fn silences_needed(drops: u32, answered: u32, ports: u32) -> u32 {
+    if answered == 0 {
+        return 0;
+    }
+    let n = f64::from(drops) + f64::from(answered);
+    let p = f64::from(drops) / n;
+    let z2 = LOSS_BOUND_Z * LOSS_BOUND_Z;
+    let centre = p + z2 / (2.0 * n);
+    let spread = LOSS_BOUND_Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    let upper = ((centre + spread) / (1.0 + z2 / n)).min(1.0);
+    let target = WRONG_VERDICT_ODDS.min(WRONG_SCAN_ODDS / f64::from(ports.max(1)));
+    let (mut needed, mut odds) = (1, upper);
+    while needed < MAX_SILENCES_LOSSY && odds >= target {
+        needed += 1;
+        odds *= upper;
+    }
+    needed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::silences_needed;
+
+    #[test]
+    fn few_trials_ask_for_many_silences() {
+        // No answer: nothing known, the caller's minimum applies.
+        assert_eq!(silences_needed(0, 0, 8), 0);
+        // 8 ports over a 30%-loss link that happened to lose none of 7 answering probes: the
+        // bound (0.28) still asks for 8 silences (0.3^8 = 7e-5), not 2 (0.3^2 = 9%).
+        assert_eq!(silences_needed(0, 7, 8), 8);
+        // The same link with its losses seen: the cap.
+        assert_eq!(silences_needed(3, 7, 8), 10);
+        // A big clean scan: 2 silences, as nmap (the bound is tiny).
+        assert!(silences_needed(0, 65_000, 65_535) <= 2);
+        // A hundred clean ports on loopback: a few.
+        assert!((2..=4).contains(&silences_needed(0, 100, 100)));
+        // Monotone: more drops never ask for fewer silences.
+        for d in 0..20 {
+            assert!(silences_needed(d + 1, 50, 60) >= silences_needed(d, 50, 60));
+        }
     }
 }
