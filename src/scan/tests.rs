@@ -107,14 +107,15 @@ fn open_closed_and_silent_ports_on_ipv4() {
         elapsed >= Duration::from_millis(150),
         "the last probe waits the full timeout ({elapsed:?})"
     );
-    // The silent socket really received both probes.
+    // The silent socket really received every probe: with only two answering probes to bound
+    // the loss from, the scanner asks for the most silences before it trusts one (the cap, 10).
     silent.set_nonblocking(true).unwrap();
     let mut buf = [0u8; 64];
     let mut got = 0;
     while silent.recv_from(&mut buf).is_ok() {
         got += 1;
     }
-    assert_eq!(got, 2);
+    assert_eq!(got, 10);
 }
 
 #[test]
@@ -187,7 +188,7 @@ fn bad_options_and_names() {
 }
 
 #[test]
-fn a_silent_port_in_a_range_gets_exactly_two_probes() {
+fn a_silent_port_in_a_range_gets_exactly_three_probes() {
     let silent = bind_quiet_port();
     let port = silent.local_addr().unwrap().port();
     let ports: Vec<u16> = (port.saturating_sub(100).max(1)..=port.saturating_add(100)).collect();
@@ -202,7 +203,9 @@ fn a_silent_port_in_a_range_gets_exactly_two_probes() {
     while silent.recv_from(&mut buf).is_ok() {
         got += 1;
     }
-    assert_eq!(got, 2, "probed exactly twice ({elapsed:?})");
+    // 200 answering ports and no loss bound the loss at about 1.3%: three silences make a wrong
+    // verdict less likely than 1e-3 over the whole scan.
+    assert_eq!(got, 3, "probed exactly three times ({elapsed:?})");
     assert!(elapsed >= Duration::from_millis(150) && elapsed < Duration::from_millis(400));
 }
 
