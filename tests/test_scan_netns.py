@@ -20,9 +20,10 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import uuid
 
 import pytest
+import scan_netns
+from scan_netns import ip
 
 REASON = "needs root and iproute2 (`ip netns`) to build the rate-limited network"
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None, reason=REASON)
@@ -55,35 +56,18 @@ SCANNER = textwrap.dedent(
 )
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
-
-
 @pytest.fixture
 def network():
-    """Namespaces `scanner` and `target` with 10.R.S.1/24 and 10.R.S.2/24 on a veth pair."""
-    tag = uuid.uuid4().hex[:8]
-    a, b = f"udpsc-a-{tag}", f"udpsc-b-{tag}"
-    octets = int(tag[:4], 16)
-    net = f"10.{200 + octets % 50}.{octets // 50 % 250}"
+    """Namespaces `scanner` and `target` on a veth pair (tests/scan_netns.py builds them)."""
+    ctx = scan_netns.network()
     try:
-        ip("netns", "add", a)
-        ip("netns", "add", b)
-        ip("-n", a, "link", "add", "scan0", "type", "veth", "peer", "name", "tgt0", "netns", b)
-        ip("-n", a, "addr", "add", f"{net}.1/24", "dev", "scan0")
-        ip("-n", b, "addr", "add", f"{net}.2/24", "dev", "tgt0")
-        for ns, dev in ((a, "scan0"), (b, "tgt0")):
-            ip("-n", ns, "link", "set", "lo", "up")
-            ip("-n", ns, "link", "set", dev, "up")
+        net = ctx.__enter__()
     except (subprocess.CalledProcessError, OSError) as e:
-        for ns in (a, b):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
         pytest.skip(f"{REASON}: {e}")
     try:
-        yield a, b, f"{net}.2"
+        yield net.scanner, net.target, net.address
     finally:
-        for ns in (a, b):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+        ctx.__exit__(None, None, None)
 
 
 def icmp_rate_limited(ns: str) -> int:
