@@ -26,7 +26,7 @@ def benches(quick: bool) -> list[list[str]]:
     return [
         ["percall_bench.py", "--cpu", "1", *(["--rounds", "11"] if quick else [])],
         ["echo_bench.py", *rounds],
-        ["loadgen_bench.py", *rounds],
+        ["batching_bench.py", *rounds],
         ["scan_bench.py", *(["--repeat", "3", "--skip-stdlib"] if quick else [])],
     ]
 

@@ -9,7 +9,7 @@
 //! - [`error`]: the one error enum; [`cancel`]: stop tokens; [`wait`]: cancellable `poll`.
 //! - [`addr`]: address resolution with the stdlib's rules; [`socket`]: the drop-in UDP socket;
 //!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
-//! - [`client`]: the timed request/response client; [`load`]: the load generator.
+//! - [`client`]: the timed request/response client; [`bench`]: the load generator (`udpeco bench`).
 //! - [`proxy`]: the UDP impairment proxy (loss, delay, jitter, duplicates, reordering).
 //! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
 //! - [`echo`]: the echo server engine; [`mmsg`]: batched `recvmmsg`/`sendmmsg` I/O.
@@ -25,7 +25,7 @@ pub mod capture;
 pub mod client;
 pub mod echo;
 pub mod error;
-pub mod load;
+pub mod bench;
 pub mod mmsg;
 pub mod msg;
 pub mod portspec;

@@ -145,7 +145,7 @@ def select(
     timeout: float | None = None,
 ) -> tuple[list[_T], list[_T], list[_T]]: ...
 
-# ---- timed client and load generator (src/python/client.rs, src/python/load.rs) ----
+# ---- timed client and load generator (src/python/client.rs, src/python/bench.rs) ----
 
 #: The longest timeout or duration accepted, in seconds (1e9, about 31 years).
 MAX_SECONDS: float

@@ -44,7 +44,7 @@ use socket2::Socket;
 use self::inflight::InFlight;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::load::target::{connect_udp, resolve};
+use crate::bench::target::{connect_udp, resolve};
 use crate::wait::{deadline_after, wait_fd, READ_EVENTS};
 
 /// A UDP request/response client bound to one server.

@@ -208,5 +208,5 @@ pub fn split_endpoint(text: &str, default_host: Option<&str>) -> Result<(String,
 /// As [`split_endpoint`], and [`Error::Gai`] for a name that does not resolve.
 pub fn resolve_endpoint(text: &str, default_host: Option<&str>) -> Result<SocketAddr> {
     let (host, port) = split_endpoint(text, default_host)?;
-    crate::load::target::resolve(&host, port)
+    crate::bench::target::resolve(&host, port)
 }

@@ -12,7 +12,7 @@ mod client;
 mod echo;
 mod errors;
 mod interrupt;
-mod load;
+mod bench;
 mod methods;
 mod msg;
 mod proxy;
@@ -33,7 +33,7 @@ fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     echo::register(m)?;
     select::register(m)?;
     client::register(m)?;
-    load::register(m)?;
+    bench::register(m)?;
     scan::register(m)?;
     capture::register(m)?;
     msg::register(m)?;

@@ -7,7 +7,7 @@ out of the figures; ``--interval S`` prints one line per interval (iperf3's styl
 runs, a progress line is written to stderr once a second when stderr is a terminal (redrawn
 in place); ``--progress`` forces it (one line per second, for logs), ``--no-progress``
 silences it. ``--json`` prints the result as one JSON object instead of the table
-(docs/load.md lists every key).
+(docs/bench.md lists every key).
 """
 
 from __future__ import annotations

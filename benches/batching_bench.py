@@ -21,7 +21,7 @@ The ratio of each round is taken within the round; the table shows the median ra
 range, and the median rates. Usage (from the repository root, after ``pip install .`` or
 ``maturin develop --release``):
 
-    python3 benches/loadgen_bench.py [--rounds 5] [--duration 1.5] [--window 64] [--size 64]
+    python3 benches/batching_bench.py [--rounds 5] [--duration 1.5] [--window 64] [--size 64]
 
 The C tools (``udpload.c``, ``echo_mmsg.c``, ``echo_gso.c``) are compiled with ``cc -O2``
 into a temporary directory from ``../shared/tools`` next to the repository, or from
@@ -57,7 +57,7 @@ def tools_dir() -> Path:
         if candidate and (Path(candidate) / "echo_gso.c").exists():
             return Path(candidate)
     sys.exit(
-        "loadgen_bench: cannot find udpload.c, echo_mmsg.c and echo_gso.c; copy the course's "
+        "batching_bench: cannot find udpload.c, echo_mmsg.c and echo_gso.c; copy the course's "
         "shared/tools folder (/work/shared/tools on the project machine) and set UDPECO_TOOLS "
         "to it"
     )
@@ -67,7 +67,7 @@ def build(src: Path, out: Path) -> Path:
     """Compiles one C tool (into a temporary directory: the source folder stays untouched)."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
-        sys.exit("loadgen_bench: a C compiler (cc) is needed")
+        sys.exit("batching_bench: a C compiler (cc) is needed")
     subprocess.run([cc, "-O2", "-o", str(out), str(src)], check=True)
     return out
 
@@ -91,7 +91,7 @@ def wait_ready(port: int, timeout: float = 10.0) -> None:
                 return
             except OSError:
                 continue
-    sys.exit(f"loadgen_bench: the server on port {port} does not answer")
+    sys.exit(f"batching_bench: the server on port {port} does not answer")
 
 
 def children_cpu() -> float:
@@ -155,7 +155,7 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=64)
     args = ap.parse_args()
     if shutil.which("taskset") is None:
-        sys.exit("loadgen_bench: taskset (util-linux) is needed")
+        sys.exit("batching_bench: taskset (util-linux) is needed")
 
     with tempfile.TemporaryDirectory() as tmp:
         src = tools_dir()
@@ -191,7 +191,7 @@ def main() -> int:
                 wait_ready(port)
             when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             print(
-                f"loadgen_bench {when}: servers on core 0, load on core 1, {args.duration:g} s "
+                f"batching_bench {when}: servers on core 0, load on core 1, {args.duration:g} s "
                 f"per run, window {args.window}, {args.size}-byte datagrams, {args.rounds} "
                 f"rounds (order rotating), load average {os.getloadavg()[0]:.1f}"
             )

@@ -19,7 +19,7 @@ use socket2::Socket;
 
 use super::ring::{Ring, Take};
 use super::stats::{Interval, Stats};
-use super::{LoadConfig, LoadReport, Progress, SEQ_BYTES, STAMP_BYTES};
+use super::{BenchConfig, BenchReport, Progress, SEQ_BYTES, STAMP_BYTES};
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
 #[cfg(target_os = "linux")]
@@ -96,7 +96,7 @@ fn thread_cpu_ns() -> u64 {
 /// The state of one run.
 pub struct Engine<'a> {
     fd: RawFd,
-    cfg: &'a LoadConfig,
+    cfg: &'a BenchConfig,
     cancel: &'a Cancel,
     start: Instant,
     tx: Batch,
@@ -147,7 +147,7 @@ fn parse(d: &[u8]) -> Option<(u64, Option<u64>)> {
 
 impl<'a> Engine<'a> {
     /// An engine on `sock` (connected, non-blocking) for a validated `cfg`.
-    pub fn new(sock: &Socket, cfg: &'a LoadConfig, cancel: &'a Cancel) -> Self {
+    pub fn new(sock: &Socket, cfg: &'a BenchConfig, cancel: &'a Cancel) -> Self {
         let fd = sock.as_raw_fd();
         let ring_len = match cfg.rate {
             // About a second of datagrams: older unanswered ones are lost.
@@ -548,7 +548,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Runs the whole load and reports.
-    pub fn run(mut self, progress: &mut dyn FnMut(&Progress) -> Result<()>) -> Result<LoadReport> {
+    pub fn run(mut self, progress: &mut dyn FnMut(&Progress) -> Result<()>) -> Result<BenchReport> {
         self.start = Instant::now();
         self.next_check = ns(TICK);
         self.cpu_from = thread_cpu_ns();
@@ -562,7 +562,7 @@ impl<'a> Engine<'a> {
         let c = self.stats.counts;
         #[allow(clippy::cast_precision_loss)]
         let rate = received_in_time as f64 * NS as f64 / elapsed.max(1) as f64;
-        Ok(LoadReport {
+        Ok(BenchReport {
             sent: c.sent,
             received: c.received,
             lost: c.sent - c.received,

@@ -52,10 +52,10 @@ impl Drop for Peer {
     }
 }
 
-fn cfg(ms: u64) -> LoadConfig {
-    LoadConfig {
+fn cfg(ms: u64) -> BenchConfig {
+    BenchConfig {
         duration: Duration::from_millis(ms),
-        ..LoadConfig::default()
+        ..BenchConfig::default()
     }
 }
 
@@ -68,7 +68,7 @@ fn no_progress(_: &Progress) -> Result<()> {
 fn closed_loop_against_an_echo_peer() {
     let peer = Peer::start(0);
     for portable in [false, true] {
-        let c = LoadConfig {
+        let c = BenchConfig {
             window: Some(8),
             portable,
             ..cfg(300)
@@ -92,7 +92,7 @@ fn closed_loop_against_an_echo_peer() {
 #[test]
 fn window_one_is_ping_pong() {
     let peer = Peer::start(0);
-    let c = LoadConfig {
+    let c = BenchConfig {
         window: Some(1),
         ..cfg(200)
     };
@@ -104,7 +104,7 @@ fn window_one_is_ping_pong() {
 #[test]
 fn dropped_datagrams_are_counted_lost() {
     let peer = Peer::start(10);
-    let c = LoadConfig {
+    let c = BenchConfig {
         window: Some(4),
         ..cfg(400)
     };
@@ -119,7 +119,7 @@ fn dropped_datagrams_are_counted_lost() {
 #[test]
 fn open_loop_keeps_its_rate() {
     let peer = Peer::start(0);
-    let c = LoadConfig {
+    let c = BenchConfig {
         rate: Some(2000.0),
         ..cfg(500)
     };
@@ -131,7 +131,7 @@ fn open_loop_keeps_its_rate() {
 #[test]
 fn progress_is_reported_and_can_stop_the_run() {
     let peer = Peer::start(0);
-    let c = LoadConfig {
+    let c = BenchConfig {
         progress_every: Duration::from_millis(100),
         ..cfg(2000)
     };
@@ -206,24 +206,24 @@ fn silent_server_loses_everything_sent() {
 fn bad_configurations_are_value_errors() {
     let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
     for c in [
-        LoadConfig {
+        BenchConfig {
             window: Some(0),
             ..cfg(10)
         },
-        LoadConfig { size: 7, ..cfg(10) },
-        LoadConfig {
+        BenchConfig { size: 7, ..cfg(10) },
+        BenchConfig {
             size: 70_000,
             ..cfg(10)
         },
-        LoadConfig {
+        BenchConfig {
             rate: Some(0.0),
             ..cfg(10)
         },
-        LoadConfig {
+        BenchConfig {
             rate: Some(f64::NAN),
             ..cfg(10)
         },
-        LoadConfig {
+        BenchConfig {
             interval: Some(Duration::from_millis(10)),
             ..cfg(10)
         },
@@ -242,7 +242,7 @@ fn bad_configurations_are_value_errors() {
 #[test]
 fn warmup_is_left_out_and_intervals_are_kept() {
     let peer = Peer::start(0);
-    let c = LoadConfig {
+    let c = BenchConfig {
         rate: Some(1000.0),
         warmup: Duration::from_millis(300),
         interval: Some(Duration::from_millis(200)),
@@ -287,7 +287,7 @@ fn both_batching_against_the_echo_engine_loses_and_mixes_nothing() {
         let cancel = Cancel::new();
         let (token, s) = (cancel.clone(), Arc::clone(&server));
         let thread = std::thread::spawn(move || s.run(&token));
-        let c = LoadConfig {
+        let c = BenchConfig {
             size: 100,
             gso,
             ..cfg(300)

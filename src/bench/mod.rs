@@ -48,7 +48,7 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What to run.
 #[derive(Clone, Debug)]
-pub struct LoadConfig {
+pub struct BenchConfig {
     /// How long to send.
     pub duration: Duration,
     /// Datagrams in flight: the closed loop's window ([`DEFAULT_WINDOW`] when `None`), or
@@ -76,9 +76,9 @@ pub struct LoadConfig {
     pub gso: bool,
 }
 
-impl Default for LoadConfig {
+impl Default for BenchConfig {
     fn default() -> Self {
-        LoadConfig {
+        BenchConfig {
             duration: Duration::from_secs(3),
             window: None,
             size: 64,
@@ -94,7 +94,7 @@ impl Default for LoadConfig {
     }
 }
 
-impl LoadConfig {
+impl BenchConfig {
     /// The closed loop's window.
     #[must_use]
     pub fn closed_window(&self) -> usize {
@@ -170,7 +170,7 @@ pub struct Progress {
 
 /// The outcome of a run (the measured phase, after the warm-up).
 #[derive(Clone, Debug, Default)]
-pub struct LoadReport {
+pub struct BenchReport {
     /// Datagrams sent.
     pub sent: u64,
     /// Replies matched to a datagram in time (each datagram counted once).
@@ -218,10 +218,10 @@ pub struct LoadReport {
 /// [`Error::Interrupted`] when cancelled.
 pub fn run(
     target: SocketAddr,
-    cfg: &LoadConfig,
+    cfg: &BenchConfig,
     cancel: &Cancel,
     progress: &mut dyn FnMut(&Progress) -> Result<()>,
-) -> Result<LoadReport> {
+) -> Result<BenchReport> {
     cfg.validate()?;
     let sock = target::connect_udp(target, Some(4 << 20))?;
     engine::Engine::new(&sock, cfg, cancel).run(progress)

@@ -8,7 +8,7 @@ use pyo3::types::{PyDict, PyList};
 
 use super::interrupt::detach_interruptible;
 use crate::error::Error;
-use crate::load::{self, Counts, Interval, Latency, LoadConfig, LoadReport, Progress};
+use crate::bench::{self, Counts, Interval, Latency, BenchConfig, BenchReport, Progress};
 
 /// Nanoseconds to microseconds, as Python floats.
 #[allow(clippy::cast_precision_loss)]
@@ -61,8 +61,8 @@ fn interval_dict<'py>(py: Python<'py>, i: &Interval) -> PyResult<Bound<'py, PyDi
     Ok(d)
 }
 
-/// The report as the dict of the API contract (docs/load.md lists every key).
-fn report_dict<'py>(py: Python<'py>, r: &LoadReport) -> PyResult<Bound<'py, PyDict>> {
+/// The report as the dict of the API contract (docs/bench.md lists every key).
+fn report_dict<'py>(py: Python<'py>, r: &BenchReport) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     set_counts(
         &d,
@@ -142,7 +142,7 @@ fn run_bench<'py>(
     interval: Option<f64>,
     gso: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let cfg = LoadConfig {
+    let cfg = BenchConfig {
         duration: secs(duration, "duration", false)?,
         window,
         size,
@@ -150,13 +150,13 @@ fn run_bench<'py>(
         warmup: secs(warmup, "warmup", true)?,
         interval: interval.map(|i| secs(i, "interval", false)).transpose()?,
         gso,
-        ..LoadConfig::default()
+        ..BenchConfig::default()
     };
     cfg.validate()?;
     let mut callback_error: Option<PyErr> = None;
     let slot = &mut callback_error;
     let result = detach_interruptible(py, |cancel| {
-        let target = load::target::resolve(host, port)?;
+        let target = bench::target::resolve(host, port)?;
         let mut report_progress = |p: &Progress| -> crate::Result<()> {
             let Some(cb) = &progress else { return Ok(()) };
             Python::attach(|py| {
@@ -167,7 +167,7 @@ fn run_bench<'py>(
                 })
             })
         };
-        load::run(target, &cfg, cancel, &mut report_progress)
+        bench::run(target, &cfg, cancel, &mut report_progress)
     });
     if let Some(e) = callback_error {
         return Err(e);

@@ -1,10 +1,10 @@
 //! The load generator from Rust alone, without Python (the same engine as `udpeco bench`).
 //!
-//! `cargo run --release --example loadgen -- HOST PORT [SECONDS=3] [WINDOW=64] [SIZE=64]`
+//! `cargo run --release --example bench -- HOST PORT [SECONDS=3] [WINDOW=64] [SIZE=64]`
 use std::process::ExitCode;
 use std::time::Duration;
 
-use udpeco::load::{run, target::resolve, LoadConfig};
+use udpeco::bench::{run, target::resolve, BenchConfig};
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, default: T) -> Result<T, String> {
     args.get(i).map_or(Ok(default), |s| {
@@ -17,21 +17,21 @@ fn main() -> ExitCode {
     let parsed = (|| -> Result<_, String> {
         let host = args
             .get(1)
-            .ok_or("usage: loadgen HOST PORT [SECONDS] [WINDOW] [SIZE]")?;
+            .ok_or("usage: bench HOST PORT [SECONDS] [WINDOW] [SIZE]")?;
         let port: u16 = arg(&args, 2, 0)?;
-        let cfg = LoadConfig {
+        let cfg = BenchConfig {
             duration: Duration::try_from_secs_f64(arg(&args, 3, 3.0)?)
                 .map_err(|e| e.to_string())?,
             window: Some(arg(&args, 4, 64)?),
             size: arg(&args, 5, 64)?,
-            ..LoadConfig::default()
+            ..BenchConfig::default()
         };
         Ok((host.clone(), port, cfg))
     })();
     let (host, port, cfg) = match parsed {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("loadgen: {e}");
+            eprintln!("bench: {e}");
             return ExitCode::from(2);
         }
     };
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("loadgen: {e}");
+            eprintln!("bench: {e}");
             ExitCode::FAILURE
         }
     }
