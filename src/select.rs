@@ -124,11 +124,19 @@ mod tests {
 
     #[test]
     fn more_than_fd_setsize_descriptors() {
+        // Each socket is connected to the sender, so a stray datagram from anything else on
+        // loopback (a scan of 1-65535 running at the same time) cannot make it readable.
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let from = sender.local_addr().unwrap();
         let socks: Vec<UdpSocket> = (0..1100)
-            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .map(|_| {
+                let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+                s.connect(from).unwrap();
+                s
+            })
             .collect();
         let last = socks.last().unwrap();
-        socks[0].send_to(b"x", last.local_addr().unwrap()).unwrap();
+        sender.send_to(b"x", last.local_addr().unwrap()).unwrap();
         let fds: Vec<RawFd> = socks.iter().map(AsRawFd::as_raw_fd).collect();
         assert!(fds[1099] >= 1024);
         let r = select(&fds, &[], &[], Some(Duration::from_secs(1)), &Cancel::new()).unwrap();
