@@ -201,12 +201,3 @@ pub fn split_endpoint(text: &str, default_host: Option<&str>) -> Result<(String,
         },
     }
 }
-
-/// Resolves an endpoint given as text (see [`split_endpoint`]).
-///
-/// # Errors
-/// As [`split_endpoint`], and [`Error::Gai`] for a name that does not resolve.
-pub fn resolve_endpoint(text: &str, default_host: Option<&str>) -> Result<SocketAddr> {
-    let (host, port) = split_endpoint(text, default_host)?;
-    crate::bench::target::resolve(&host, port)
-}
