@@ -32,6 +32,23 @@ pub fn host(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     Err(host::not_text(raw.cast::<PyBytes>()?.as_bytes()).into())
 }
 
+/// A `"host:port"` argument as text; one that is not (surrogates) is the host's one
+/// `ValueError`, naming the host part only.
+pub fn endpoint_text(text: &Bound<'_, PyString>) -> PyResult<String> {
+    if let Ok(s) = text.to_str() {
+        return Ok(s.to_owned());
+    }
+    let raw = text.call_method1("encode", ("utf-8", "surrogateescape"))?;
+    let bytes = raw.cast::<PyBytes>()?.as_bytes();
+    let host = match bytes.iter().rposition(|&b| b == b':') {
+        Some(colon) => &bytes[..colon],
+        None => bytes,
+    };
+    let host = host.strip_prefix(b"[").unwrap_or(host);
+    let host = host.strip_suffix(b"]").unwrap_or(host);
+    Err(host::not_text(host).into())
+}
+
 /// Seconds given for `what` as a `Duration`, within the core's one bound
 /// ([`crate::wait::seconds`]).
 pub fn seconds(value: f64, what: &str, zero_ok: bool) -> PyResult<Duration> {
@@ -124,6 +141,37 @@ fn check_host(host: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(text)
 }
 
+/// `resolve_host(host, family=0, *, bind=False)`: the address the engines use for `host`
+/// (`family`: 0 for either, `AF_INET` or `AF_INET6`; `bind`: an address to serve on rather
+/// than a peer to reach), as text. May block on a name lookup (without the GIL).
+#[pyfunction]
+#[pyo3(signature = (host, family = 0, *, bind = false))]
+fn resolve_host(
+    py: Python<'_>,
+    host: &Bound<'_, PyAny>,
+    family: i32,
+    bind: bool,
+) -> PyResult<String> {
+    let text = self::host(host)?;
+    let family = match family {
+        0 => host::Family::Any,
+        crate::addr::AF_INET => host::Family::V4,
+        crate::addr::AF_INET6 => host::Family::V6,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "family must be 0, AF_INET or AF_INET6, not {other}"
+            )))
+        }
+    };
+    let purpose = if bind {
+        host::Purpose::Bind
+    } else {
+        host::Purpose::Reach
+    };
+    let ip = py.detach(|| host::resolve(&text, family, purpose))?;
+    Ok(ip.to_string())
+}
+
 /// `check_seconds(value, what, zero_ok=False)`: `value` if it is a number of seconds the
 /// engines accept for `what`, otherwise their `ValueError`.
 #[pyfunction]
@@ -148,15 +196,19 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         (bench::MIN_INTERVAL.as_secs_f64(), wait::MAX_SECONDS),
     )?;
     d.set_item("scan_rate", (0.0, scan::MAX_RATE))?;
+    d.set_item("scan_retries", (1, scan::MAX_RETRIES))?;
     d.set_item("proxy_default_clients", proxy::DEFAULT_MAX_CLIENTS)?;
+    d.set_item("proxy_default_queue_bytes", proxy::DEFAULT_QUEUE_BYTES)?;
     Ok(d)
 }
 
-/// Adds `LIMITS`, `MAX_SECONDS`, `check_host` and `check_seconds` to the module.
+/// Adds `LIMITS`, `MAX_SECONDS`, `check_host`, `check_seconds` and `resolve_host` to the
+/// module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LIMITS", limits(m.py())?)?;
     m.add("MAX_SECONDS", wait::MAX_SECONDS)?;
     m.add_function(wrap_pyfunction!(check_host, m)?)?;
     m.add_function(wrap_pyfunction!(check_seconds, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve_host, m)?)?;
     Ok(())
 }

@@ -32,7 +32,7 @@ fn endpoint(
     purpose: Purpose,
 ) -> PyResult<SocketAddr> {
     let (host, port) = if let Ok(s) = obj.cast::<PyString>() {
-        split_endpoint(s.to_str()?, Some("127.0.0.1"))?
+        split_endpoint(&convert::endpoint_text(s)?, Some("127.0.0.1"))?
     } else if let Ok(t) = obj.cast::<PyTuple>() {
         if t.len() != 2 {
             return Err(PyTypeError::new_err(format!(

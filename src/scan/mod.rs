@@ -32,6 +32,8 @@ pub use verdict::State;
 pub const DEFAULT_CONCURRENCY: usize = 4096;
 /// The highest `rate` accepted, in probes per second.
 pub const MAX_RATE: f64 = 1e9;
+/// The most `retries` accepted.
+pub const MAX_RETRIES: u32 = 100;
 
 /// A progress callback: `(ports with a verdict, ports in all, ports found open since the last
 /// call)`, called about every [`crate::cancel::TICK`]; returning `true` stops the scan.
@@ -79,6 +81,12 @@ impl Options {
     pub fn validate(&self) -> Result<()> {
         if self.timeout.is_zero() {
             return Err(Error::Value("timeout must be positive".into()));
+        }
+        if self.retries > MAX_RETRIES {
+            return Err(Error::Value(format!(
+                "retries must be at most {MAX_RETRIES}, not {}",
+                self.retries
+            )));
         }
         if self.retries < 1 {
             return Err(Error::Value(
