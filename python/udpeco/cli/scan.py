@@ -47,14 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--retries",
-        type=int_in(*LIMITS["scan_retries"], "number of retries"),
+        type=int_in(*_udpeco.LIMITS["scan_retries"], "number of retries"),
         default=1,
         metavar="N",
         help="probes again before open|filtered (1, at least 1)",
     )
     p.add_argument(
         "--rate",
-        type=float_in(*LIMITS["scan_rate"], "rate"),
+        type=float_in(*_udpeco.LIMITS["scan_rate"], "rate"),
         default=None,
         metavar="R",
         help="at most R probes per second",
