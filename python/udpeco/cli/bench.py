@@ -19,8 +19,8 @@ import sys
 from typing import Any, Callable
 
 from udpeco import bench
-from udpeco.cli import fail
 from udpeco._udpeco import LIMITS
+from udpeco.cli import fail
 from udpeco.cli.argtypes import float_in, host_name, int_in, port, seconds, seconds_or_zero
 
 

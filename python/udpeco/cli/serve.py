@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import sys
 from types import FrameType
 
@@ -359,6 +360,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OverflowError) as e:
         flag = "--allow/--deny" if "address" in str(e) else "--rate-limit/--burst"
         parser.error(f"argument {flag}: {e}")
+    except socket.gaierror as e:  # the engines' one message (docs/hosts.md)
+        return fail(str(e.strerror or e))
     except OSError as e:
         if e.filename is not None:
             return fail(f"cannot write log {args.log}: {e.strerror}")
