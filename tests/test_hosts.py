@@ -10,6 +10,7 @@ import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import pytest
@@ -70,9 +71,9 @@ def port_for(host: str, servers: dict[str, int]) -> int:
 
 
 def test_the_table_is_the_rule() -> None:
-    for host, (bind, reach) in ACCEPTED.items():
-        assert _udpeco.resolve_host(host, bind=True) == bind
-        assert _udpeco.resolve_host(host) == reach
+    for host, (to_bind, to_reach) in ACCEPTED.items():
+        assert _udpeco.resolve_host(host, bind=True) == to_bind
+        assert _udpeco.resolve_host(host) == to_reach
     for host, error in REFUSED.items():
         for bind in (False, True):
             with pytest.raises(error):
@@ -96,12 +97,14 @@ def test_every_engine_agrees(host: str, servers: dict[str, int]) -> None:
 
     def echo_server() -> str:
         with udpeco.EchoServer(port=0, host=host, quiet=True, stop=None) as s:
-            return s.host
+            bound = s.host
+        return bound
 
     def client() -> str:
         with udpeco.Client(host, port, timeout=5) as c:
             assert c.request(b"hosts") == b"hosts"
-            return str(c.peer[0])
+            peer = str(c.peer[0])
+        return peer
 
     def bench() -> str:
         r = udpeco.bench(host, port, duration=0.2, window=4)
@@ -115,11 +118,13 @@ def test_every_engine_agrees(host: str, servers: dict[str, int]) -> None:
 
     def proxy_listen() -> str:
         with udpeco.Proxy((host, 0), ("127.0.0.1", 9)) as p:
-            return str(p.address[0])
+            listening = str(p.address[0])
+        return listening
 
     def proxy_target() -> str:
         with udpeco.Proxy(("127.0.0.1", 0), (host, port)) as p:
-            return str(p.target[0])
+            target = str(p.target[0])
+        return target
 
     binds = {"EchoServer": echo_server, "Proxy listen": proxy_listen}
     reaches = {"Client": client, "bench": bench, "scan": scan, "Proxy target": proxy_target}
@@ -191,18 +196,18 @@ def test_every_command_agrees(servers: dict[str, int]) -> None:
     jobs: dict[tuple[str, str], Callable[[], Any]] = {}
     for host in CLI_HOSTS:
         port = str(port_for(host, servers))
-        jobs[host, "client"] = lambda h=host, p=port: _run(["client", h, p], b"hosts\n")
-        jobs[host, "bench"] = lambda h=host, p=port: _run(
-            ["bench", h, p, "--duration", "0.2", "--window", "4"]
+        jobs[host, "client"] = partial(_run, ["client", host, port], b"hosts\n")
+        jobs[host, "bench"] = partial(
+            _run, ["bench", host, port, "--duration", "0.2", "--window", "4"]
         )
-        jobs[host, "scan"] = lambda h=host, p=port: _run(["scan", h, p, "--timeout", "2"])
-        jobs[host, "serve"] = lambda h=host: _serve(h)
-        jobs[host, "proxy"] = lambda h=host, p=port: _proxy(_endpoint(h, int(p)))
+        jobs[host, "scan"] = partial(_run, ["scan", host, port, "--timeout", "2"])
+        jobs[host, "serve"] = partial(_serve, host)
+        jobs[host, "proxy"] = partial(_proxy, _endpoint(host, int(port)))
     with ThreadPoolExecutor(max_workers=6) as pool:
         futures = {key: pool.submit(job) for key, job in jobs.items()}
         results: dict[tuple[str, str], Any] = {key: f.result() for key, f in futures.items()}
     for host in CLI_HOSTS:
-        port = port_for(host, servers)
+        port_number = port_for(host, servers)
         client, bench, scan = (results[host, c] for c in ("client", "bench", "scan"))
         code, shown, serve_err = results[host, "serve"]
         proxy_code, proxy_target, proxy_err = results[host, "proxy"]
@@ -210,7 +215,7 @@ def test_every_command_agrees(servers: dict[str, int]) -> None:
             bind, reach = ACCEPTED[host]
             assert client.returncode == 0 and client.stdout == "Server reply : hosts\n", client
             assert bench.returncode == 0, bench
-            assert scan.returncode == 0 and f"{port}/udp open" in scan.stdout, scan
+            assert scan.returncode == 0 and f"{port_number}/udp open" in scan.stdout, scan
             assert shown == bind, serve_err
             assert proxy_target == reach, proxy_err
             continue
