@@ -150,9 +150,9 @@ def select(
 #: The longest timeout or duration accepted, in seconds (1e9, about 31 years).
 MAX_SECONDS: float
 #: Bounds and defaults the command line mentions, each defined once in the core: ``seconds``,
-#: ``port``, ``bufsize``, ``bench_size``, ``bench_window``, ``bench_rate``, ``bench_interval``,
-#: ``scan_rate``, ``scan_retries`` as ``(low, high)``; ``proxy_default_clients``,
-#: ``proxy_default_queue_bytes`` as numbers.
+#: ``port``, ``bufsize``, ``client_retries``, ``capture_count``, ``bench_size``,
+#: ``bench_window``, ``bench_rate``, ``bench_interval``, ``scan_rate``, ``scan_retries`` as
+#: ``(low, high)``; ``proxy_default_clients``, ``proxy_default_queue_bytes`` as numbers.
 LIMITS: dict[str, Any]
 
 def check_host(host: str) -> str:

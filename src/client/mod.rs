@@ -80,6 +80,11 @@ impl Client {
         if bufsize == 0 {
             return Err(Error::Value("bufsize must be at least 1".to_owned()));
         }
+        if retries > MAX_RETRIES {
+            return Err(Error::Value(format!(
+                "retries must be at most {MAX_RETRIES}, not {retries}"
+            )));
+        }
         let sock = connect_udp(
             host::resolve_addr(host, port, Family::Any, Purpose::Reach)?,
             None,
@@ -293,6 +298,8 @@ impl Client {
 
 /// The size of the largest UDP datagram (a 16-bit length), the most a reply can fill.
 const MAX_DATAGRAM: usize = 1 << 16;
+/// The most `retries` accepted.
+pub const MAX_RETRIES: u32 = 1_000_000;
 
 /// Most datagrams [`Client::drain`] drops before a request (bounds the work if a peer floods).
 const MAX_STALE: usize = 4096;

@@ -12,18 +12,12 @@ use pyo3::types::{PyBytes, PyDict, PyTuple};
 
 use super::convert;
 use super::interrupt::detach_interruptible;
-use crate::capture::{Capture, Datagram, Options};
+use crate::capture::{Capture, Datagram, Options, MAX_COUNT};
 use crate::error::Error;
 
 /// The capture options, with a port checked to be 1-65535.
 fn options(iface: Option<String>, port: Option<i64>) -> PyResult<Options> {
-    let port = port
-        .map(|p| {
-            u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
-                PyValueError::new_err(format!("invalid port {p}: out of range 1-65535"))
-            })
-        })
-        .transpose()?;
+    let port = port.map(|p| convert::port(p, false)).transpose()?;
     Ok(Options { iface, port })
 }
 
@@ -184,8 +178,10 @@ fn capture(
         .map(|n| {
             usize::try_from(n)
                 .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| PyValueError::new_err("count must be a positive integer"))
+                .filter(|n| (1..=MAX_COUNT).contains(n))
+                .ok_or_else(|| {
+                    PyValueError::new_err(format!("count must be 1 to {MAX_COUNT}, not {n}"))
+                })
         })
         .transpose()?;
     let timeout = convert::optional_seconds(timeout, "timeout", true)?;

@@ -13,7 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::error::Error;
 use crate::portspec::parse_ports;
-use crate::{bench, echo, host, proxy, scan, wait};
+use crate::{bench, capture, client, echo, host, proxy, scan, wait};
 
 /// A `host` argument of an engine: a `str` that is text. A `str` holding surrogates (a
 /// command-line word whose bytes are not UTF-8) is `host`'s one `ValueError`; the rest of
@@ -75,20 +75,19 @@ pub fn ports(obj: &Bound<'_, PyAny>, allow_zero: bool) -> PyResult<Vec<u16>> {
             "ports must be a spec string or an iterable of ints, not bytes",
         ));
     }
-    let low = u16::from(!allow_zero);
     let mut out = Vec::new();
     for item in obj.try_iter()? {
-        let n: i64 = item?.extract()?;
-        match u16::try_from(n) {
-            Ok(p) if p >= low => out.push(p),
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "invalid port {n}: out of range {low}-65535"
-                )))
-            }
-        }
+        out.push(port(item?.extract()?, allow_zero)?);
     }
     Ok(out)
+}
+
+/// One port number: 1-65535, or 0 too when `allow_zero`.
+pub fn port(n: i64, allow_zero: bool) -> PyResult<u16> {
+    let low = u16::from(!allow_zero);
+    u16::try_from(n).ok().filter(|p| *p >= low).ok_or_else(|| {
+        PyValueError::new_err(format!("invalid port {n}: out of range {low}-{}", u16::MAX))
+    })
 }
 
 /// Carries the exception a Python callback raised while the engine ran without the GIL: the
@@ -188,6 +187,8 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("seconds", (wait::MIN_SECONDS, wait::MAX_SECONDS))?;
     d.set_item("port", (1, u16::MAX))?;
     d.set_item("bufsize", (1, echo::config::MAX_BUFSIZE))?;
+    d.set_item("client_retries", (0, client::MAX_RETRIES))?;
+    d.set_item("capture_count", (1, capture::MAX_COUNT))?;
     d.set_item("bench_size", (bench::SEQ_BYTES, bench::MAX_SIZE))?;
     d.set_item("bench_window", (1, bench::MAX_WINDOW))?;
     d.set_item("bench_rate", (0.0, bench::MAX_RATE))?;

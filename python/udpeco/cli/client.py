@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--retries",
-        type=int_in(0, 1_000_000, "number of retries"),
+        type=int_in(*LIMITS["client_retries"], "number of retries"),
         default=0,
         metavar="N",
         help="resend a line up to N more times when no reply comes (default: 0)",
@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--bufsize",
         type=int_in(*LIMITS["bufsize"], "buffer size"),
-        default=1024,
+        default=1024,  # the práctica's recvfrom(1024), not a bound
         metavar="B",
         help="longest reply kept, longer ones are truncated (default: 1024, as recvfrom(1024))",
     )
