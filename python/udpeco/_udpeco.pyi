@@ -277,7 +277,8 @@ class EchoServer:
         port: the port (default 44444; 0 = an ephemeral one).
         ports: several ports instead: ``"8888,9999"``, ``"30000-39999"`` or ints (0 =
             ephemeral); each reply leaves from the port its datagram arrived on.
-        host: ``''`` (all IPv4 interfaces), ``'::'`` (all IPv6), an address or a name.
+        host: ``''`` (all IPv4 interfaces), ``'::'`` (all IPv6), an address or a name
+            (the engines' one rule, docs/hosts.md).
         bufsize: the longest datagram read, longer ones truncated (default 1024, 65535 with
             ``log``).
         stop: the sentinel that ends ``run()``, compared after stripping whitespace (default
