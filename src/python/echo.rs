@@ -28,7 +28,6 @@ use crate::echo::text::escape as escape_bytes;
 use crate::echo::{EchoConfig, EchoServer, End, PortChoice, Stats};
 use crate::error::Error;
 use crate::portspec::parse_ports;
-use crate::wait::{MAX_SECONDS, MIN_SECONDS};
 
 /// The `stop` argument: not given (the práctica's `b"."`), `None` (off), or a sentinel.
 enum StopArg {
@@ -139,7 +138,6 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("bufsize", (1, MAX_BUFSIZE))?;
     d.set_item("default_bufsize", DEFAULT_BUFSIZE)?;
     d.set_item("workers", (1, MAX_WORKERS))?;
-    d.set_item("seconds", (MIN_SECONDS, MAX_SECONDS))?;
     d.set_item("rate", (0.0, MAX_RATE))?;
     d.set_item("burst", (1.0, MAX_RATE))?;
     d.set_item("default_rate", DEFAULT_RATE)?;
