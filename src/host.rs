@@ -29,10 +29,9 @@ use crate::echo::text::escape;
 use crate::error::{Error, Result};
 
 /// Which addresses a host may resolve to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
     /// Either: a literal as written; a name's IPv4 address, else its IPv6 one.
-    #[default]
     Any,
     /// IPv4 only (`AF_INET`).
     V4,

@@ -91,8 +91,9 @@ pub fn port(n: i64, allow_zero: bool) -> PyResult<u16> {
 }
 
 /// Carries the exception a Python callback raised while the engine ran without the GIL: the
-/// engine is told to stop ([`CallbackError::call`] gives `Err(Interrupted)` or `true`), and
-/// [`CallbackError::result`] raises the callback's exception instead of the interruption.
+/// engine is told to stop ([`CallbackError::failed`] returns true, [`CallbackError::call`]
+/// `Err(Interrupted)`), and [`CallbackError::result`] raises the callback's exception instead
+/// of the engine's own outcome.
 #[derive(Default)]
 pub struct CallbackError(Mutex<Option<PyErr>>);
 
