@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use udpeco::bench::{run, target::resolve, BenchConfig};
+use udpeco::bench::{run, BenchConfig};
+use udpeco::host::{resolve_addr, Family, Purpose};
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, default: T) -> Result<T, String> {
     args.get(i).map_or(Ok(default), |s| {
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = resolve(&host, port)
+    let report = resolve_addr(&host, port, Family::Any, Purpose::Reach)
         .and_then(|target| run(target, &cfg, &udpeco::Cancel::new(), &mut |_| Ok(())));
     match report {
         Ok(r) => {

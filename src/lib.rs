@@ -7,7 +7,8 @@
 //!
 //! Map of the core:
 //! - [`error`]: the one error enum; [`cancel`]: stop tokens; [`wait`]: cancellable `poll`.
-//! - [`addr`]: address resolution with the stdlib's rules; [`socket`]: the drop-in UDP socket;
+//! - [`host`]: the one rule for every engine's `host`; [`addr`]: the drop-in socket's
+//!   addresses, with the stdlib's rules; [`socket`]: the drop-in UDP socket;
 //!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
 //! - [`client`]: the timed request/response client; [`bench`]: the load generator (`udpeco bench`).
 //! - [`proxy`]: the UDP impairment proxy (loss, delay, jitter, duplicates, reordering).
@@ -20,12 +21,13 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod bench;
 pub mod cancel;
 pub mod capture;
 pub mod client;
 pub mod echo;
 pub mod error;
-pub mod bench;
+pub mod host;
 pub mod mmsg;
 pub mod msg;
 pub mod portspec;

@@ -14,6 +14,24 @@ use crate::error::{Error, Result};
 /// The longest time, in seconds, a user may give for a timeout or a duration (about 31
 /// years): the one limit the command line and the bindings check against.
 pub const MAX_SECONDS: f64 = 1e9;
+/// The shortest nonzero time, in seconds, a user may give (one nanosecond, the resolution of
+/// a [`Duration`]).
+pub const MIN_SECONDS: f64 = 1e-9;
+
+/// A [`Duration`] from seconds a user gave for `what`: [`MIN_SECONDS`] to [`MAX_SECONDS`],
+/// or 0 when `zero_ok`. The one converter of the core and the binding.
+///
+/// # Errors
+/// [`Error::Value`] naming `what` and the limits (NaN, infinities and negatives included).
+pub fn seconds(what: &str, secs: f64, zero_ok: bool) -> Result<Duration> {
+    if (zero_ok && secs == 0.0) || (MIN_SECONDS..=MAX_SECONDS).contains(&secs) {
+        return Ok(Duration::from_secs_f64(secs));
+    }
+    let zero = if zero_ok { "0 or " } else { "" };
+    Err(Error::Value(format!(
+        "{what} must be {zero}from {MIN_SECONDS:e} to {MAX_SECONDS:e} seconds, not {secs}"
+    )))
+}
 
 /// Readable events, as `select(2)` counts them (data, hang-up or error).
 pub const READ_EVENTS: libc::c_short = libc::POLLIN | libc::POLLHUP | libc::POLLERR;
@@ -113,6 +131,25 @@ mod tests {
     use super::*;
     use std::net::UdpSocket;
     use std::os::fd::AsRawFd;
+
+    #[test]
+    fn seconds_within_the_one_bound() {
+        assert_eq!(
+            seconds("delay", 0.25, false).unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(seconds("delay", 0.0, true).unwrap(), Duration::ZERO);
+        assert!(seconds("delay", MAX_SECONDS, false).is_ok());
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, MAX_SECONDS * 2.0] {
+            assert!(seconds("timeout", bad, false).is_err(), "{bad}");
+        }
+        match seconds("timeout", -1.0, true) {
+            Err(Error::Value(m)) => {
+                assert_eq!(m, "timeout must be 0 or from 1e-9 to 1e9 seconds, not -1");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn times_out_without_data_and_wakes_with_data() {

@@ -236,7 +236,7 @@ def test_bad_arguments_are_one_clear_error() -> None:
         udpeco.Proxy(LOOP, LOOP, delay=-1)
     with pytest.raises(ValueError, match="direction"):
         udpeco.Proxy(LOOP, LOOP, direction="sideways")
-    with pytest.raises(socket.gaierror, match="cannot resolve target"):
+    with pytest.raises(socket.gaierror, match="cannot resolve 'no-such-host.invalid'"):
         udpeco.Proxy(LOOP, "no-such-host.invalid:9")
     with pytest.raises(TypeError):
         udpeco.Proxy(LOOP, 1.5)  # type: ignore[arg-type]

@@ -259,7 +259,7 @@ def test_unwritable_log_and_unknown_host_are_one_line_and_exit_1(tmp_path) -> No
         ),
         (
             ["--bind", "no-such-host.invalid"],
-            "udpeco serve: error: cannot listen on no-such-host.invalid:0: ",
+            "udpeco serve: error: cannot resolve 'no-such-host.invalid': ",
         ),
     ]:
         r = subprocess.run(

@@ -145,10 +145,29 @@ def select(
     timeout: float | None = None,
 ) -> tuple[list[_T], list[_T], list[_T]]: ...
 
-# ---- timed client and load generator (src/python/client.rs, src/python/bench.rs) ----
+# ---- hosts, seconds and bounds: the engines' conversions (src/python/convert.rs) ----
 
 #: The longest timeout or duration accepted, in seconds (1e9, about 31 years).
 MAX_SECONDS: float
+#: Bounds and defaults the command line mentions, each defined once in the core: ``seconds``,
+#: ``port``, ``bufsize``, ``client_retries``, ``capture_count``, ``bench_size``,
+#: ``bench_window``, ``bench_rate``, ``bench_interval``, ``scan_rate``, ``scan_retries`` as
+#: ``(low, high)``; ``proxy_default_clients``, ``proxy_default_queue_bytes`` as numbers.
+LIMITS: dict[str, Any]
+
+def check_host(host: str) -> str:
+    """``host`` if the engines accept it as far as is known without a lookup (docs/hosts.md),
+    else their ``ValueError`` (``TypeError`` for a non-``str``)."""
+
+def check_seconds(value: float, what: str, zero_ok: bool = False) -> float:
+    """``value`` if the engines accept it as seconds for ``what``, else their ``ValueError``."""
+
+def resolve_host(host: str, family: int = 0, *, bind: bool = False) -> str:
+    """The address the engines use for ``host`` by the one rule of docs/hosts.md: ``family`` 0
+    (either), ``AF_INET`` or ``AF_INET6``; ``bind`` for an address to serve on rather than a
+    peer to reach. Raises ``ValueError`` or ``socket.gaierror`` as the engines do."""
+
+# ---- timed client and load generator (src/python/client.rs, src/python/bench.rs) ----
 
 @final
 class Client:
@@ -258,7 +277,8 @@ class EchoServer:
         port: the port (default 44444; 0 = an ephemeral one).
         ports: several ports instead: ``"8888,9999"``, ``"30000-39999"`` or ints (0 =
             ephemeral); each reply leaves from the port its datagram arrived on.
-        host: ``''`` (all IPv4 interfaces), ``'::'`` (all IPv6), an address or a name.
+        host: ``''`` (all IPv4 interfaces), ``'::'`` (all IPv6), an address or a name
+            (the engines' one rule, docs/hosts.md).
         bufsize: the longest datagram read, longer ones truncated (default 1024, 65535 with
             ``log``).
         stop: the sentinel that ends ``run()``, compared after stripping whitespace (default

@@ -21,7 +21,6 @@
 mod engine;
 pub mod ring;
 pub mod stats;
-pub mod target;
 
 pub use stats::{Counts, Interval, Latency};
 
@@ -223,7 +222,7 @@ pub fn run(
     progress: &mut dyn FnMut(&Progress) -> Result<()>,
 ) -> Result<BenchReport> {
     cfg.validate()?;
-    let sock = target::connect_udp(target, Some(4 << 20))?;
+    let sock = crate::host::connect_udp(target, Some(4 << 20))?;
     engine::Engine::new(&sock, cfg, cancel).run(progress)
 }
 

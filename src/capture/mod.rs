@@ -122,6 +122,9 @@ impl Capture {
     }
 }
 
+/// The largest `count` accepted (each datagram captured is kept until the capture returns).
+pub const MAX_COUNT: usize = 1_000_000_000;
+
 /// Captures until `count` datagrams were seen or `timeout` passed (at least one of the two
 /// should be given, or only `cancel` ends it).
 ///

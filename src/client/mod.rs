@@ -44,7 +44,7 @@ use socket2::Socket;
 use self::inflight::InFlight;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::bench::target::{connect_udp, resolve};
+use crate::host::{self, connect_udp, Family, Purpose};
 use crate::wait::{deadline_after, wait_fd, READ_EVENTS};
 
 /// A UDP request/response client bound to one server.
@@ -62,7 +62,7 @@ pub struct Client {
 }
 
 impl Client {
-    /// Resolves `host` (IPv4 preferred, as an `AF_INET` client would) and connects a UDP
+    /// Resolves `host` by [`crate::host`]'s rule and connects a UDP
     /// socket to `host:port`. Each try waits `timeout` for the reply (`None`: forever);
     /// `retries` more tries follow the first; replies longer than `bufsize` are truncated, as
     /// `recvfrom(bufsize)` does.
@@ -80,8 +80,15 @@ impl Client {
         if bufsize == 0 {
             return Err(Error::Value("bufsize must be at least 1".to_owned()));
         }
-        let sock = connect_udp(resolve(host, port)?, None)?;
-        // The kernel's idea of the peer (connecting to 0.0.0.0 means 127.0.0.1 on Linux).
+        if retries > MAX_RETRIES {
+            return Err(Error::Value(format!(
+                "retries must be at most {MAX_RETRIES}, not {retries}"
+            )));
+        }
+        let sock = connect_udp(
+            host::resolve_addr(host, port, Family::Any, Purpose::Reach)?,
+            None,
+        )?;
         let peer = sock
             .peer_addr()?
             .as_socket()
@@ -291,6 +298,8 @@ impl Client {
 
 /// The size of the largest UDP datagram (a 16-bit length), the most a reply can fill.
 const MAX_DATAGRAM: usize = 1 << 16;
+/// The most `retries` accepted.
+pub const MAX_RETRIES: u32 = 1_000_000;
 
 /// Most datagrams [`Client::drain`] drops before a request (bounds the work if a peer floods).
 const MAX_STALE: usize = 4096;

@@ -376,6 +376,10 @@ fn zero_bufsize_and_bad_names_are_rejected() {
         Err(Error::Value(_))
     ));
     assert!(matches!(
+        Client::connect("127.0.0.1", 9, None, super::MAX_RETRIES + 1, 64),
+        Err(Error::Value(_))
+    ));
+    assert!(matches!(
         Client::connect("no-such-host.invalid", 9, None, 0, 64),
         Err(Error::Gai { .. })
     ));

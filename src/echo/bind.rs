@@ -1,12 +1,12 @@
 //! Creating and binding an echo server's sockets.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::config::{EchoConfig, PortChoice};
-use crate::addr;
 use crate::error::{Error, Result};
+use crate::host::{self, Family, Purpose};
 
 /// `SO_RCVBUF` asked for when a server has few sockets: room for a burst of tens of
 /// thousands of small datagrams (the kernel doubles it and counts per-packet overhead).
@@ -15,26 +15,6 @@ const RCVBUF_FEW: usize = 16 << 20;
 const RCVBUF_MANY: usize = 256 << 10;
 /// Up to this many sockets count as "few".
 const FEW_SOCKETS: usize = 64;
-
-/// Resolves the address to bind: `""` is all IPv4 interfaces (Python's `''`), a literal is
-/// taken as is (IPv6 with or without brackets), anything else is a host name resolved once.
-///
-/// # Errors
-/// [`Error::Gai`] with the resolver's own code and message when the name does not resolve.
-pub fn resolve_host(host: &str) -> Result<IpAddr> {
-    let h = host.trim();
-    if h.is_empty() {
-        return Ok(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    }
-    let literal = h
-        .strip_prefix('[')
-        .and_then(|x| x.strip_suffix(']'))
-        .unwrap_or(h);
-    if let Ok(ip) = literal.parse::<IpAddr>() {
-        return Ok(ip);
-    }
-    addr::lookup(h, addr::AF_UNSPEC)
-}
 
 /// Sets the receive buffer, past `rmem_max` when allowed (`SO_RCVBUFFORCE`).
 fn size_rcvbuf(sock: &Socket, bytes: usize) {
@@ -108,7 +88,7 @@ pub struct Bound {
 /// [`Error::Io`] with the system's errno (98 for a port in use, 13 for a privileged port),
 /// [`Error::Gai`] for a host name that does not resolve.
 pub fn bind_all(cfg: &EchoConfig) -> Result<Bound> {
-    let ip = resolve_host(&cfg.host)?;
+    let ip = host::resolve(&cfg.host, Family::Any, Purpose::Bind)?;
     let workers = cfg.workers;
     let reuse = workers > 1;
     let wanted: Vec<u16> = match &cfg.ports {
@@ -172,18 +152,6 @@ fn bind_random(ip: IpAddr, lo: u16, hi: u16, reuse: bool, rcvbuf: usize) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hosts_resolve_like_python() {
-        assert_eq!(resolve_host("").unwrap(), IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        assert_eq!(resolve_host("::1").unwrap().to_string(), "::1");
-        assert_eq!(resolve_host("[::]").unwrap().to_string(), "::");
-        assert!(resolve_host("localhost").unwrap().is_loopback());
-        assert!(matches!(
-            resolve_host("no-such-host.invalid"),
-            Err(Error::Gai { .. })
-        ));
-    }
 
     #[test]
     fn busy_port_is_errno_98_and_random_skips_it() {

@@ -24,10 +24,6 @@ pub const DELAY_QUEUE_RANGE: (usize, usize) = (64 << 10, 64 << 30);
 pub const MAX_WORKERS: usize = 256;
 /// Datagrams per system call at most.
 pub const MAX_BATCH: usize = 1024;
-/// The shortest time accepted for a timeout or period (one nanosecond: a `Duration` tick).
-pub const MIN_SECONDS: f64 = 1e-9;
-/// Times must be below this many seconds (about 31 years).
-pub const MAX_SECONDS: f64 = 1e9;
 
 /// Which ports to bind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,21 +98,6 @@ impl Default for EchoConfig {
             log_mode: LogMode::Append,
             gso: true,
         }
-    }
-}
-
-/// A duration from seconds given by a user (`what` names the option), rejecting negative,
-/// NaN and absurd values: 0 or [`MIN_SECONDS`] up to (not including) [`MAX_SECONDS`].
-///
-/// # Errors
-/// [`Error::Value`] naming `what` and the limits.
-pub fn seconds(what: &str, secs: f64) -> Result<Duration> {
-    if secs == 0.0 || (MIN_SECONDS..MAX_SECONDS).contains(&secs) {
-        Ok(Duration::from_secs_f64(secs))
-    } else {
-        Err(Error::Value(format!(
-            "{what} must be 0 or {MIN_SECONDS:e} to {MAX_SECONDS:e} seconds (exclusive), not {secs}"
-        )))
     }
 }
 
@@ -226,8 +207,5 @@ mod tests {
             let e = c.validate().unwrap_err();
             assert!(matches!(e, Error::Value(_)), "{c:?}");
         }
-        assert!(seconds("delay", -1.0).is_err());
-        assert!(seconds("delay", f64::NAN).is_err());
-        assert_eq!(seconds("delay", 0.25).unwrap(), Duration::from_millis(250));
     }
 }

@@ -16,7 +16,7 @@ use super::stats::{bump, Counters, Stats};
 use super::ProxyConfig;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::bench::target::connect_udp;
+use crate::host::connect_udp;
 use crate::wait::{poll_fds, READ_EVENTS};
 
 /// Index of the clients-to-target direction in per-direction arrays.

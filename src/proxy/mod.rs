@@ -176,7 +176,8 @@ pub fn delay_secs(what: &str, secs: f64) -> Result<Duration> {
     }
 }
 
-/// Splits `HOST:PORT`, `[IPV6]:PORT` or (when `default_host` is given) a bare `PORT`.
+/// Splits `HOST:PORT`, `[IPV6]:PORT` or (when `default_host` is given) a bare `PORT`. A
+/// bracketed host keeps its brackets: [`crate::host`]'s rule checks what is inside.
 ///
 /// # Errors
 /// [`Error::Value`] with a one-line reason.
@@ -190,7 +191,7 @@ pub fn split_endpoint(text: &str, default_host: Option<&str>) -> Result<(String,
         let (host, port) = rest
             .split_once("]:")
             .ok_or_else(|| bad("expected [IPV6]:PORT"))?;
-        return Ok((host.to_owned(), port_of(port)?));
+        return Ok((format!("[{host}]"), port_of(port)?));
     }
     match text.rsplit_once(':') {
         Some((host, _)) if host.contains(':') => Err(bad("write an IPv6 address as [ADDR]:PORT")),
@@ -200,13 +201,4 @@ pub fn split_endpoint(text: &str, default_host: Option<&str>) -> Result<(String,
             None => Err(bad("expected HOST:PORT")),
         },
     }
-}
-
-/// Resolves an endpoint given as text (see [`split_endpoint`]).
-///
-/// # Errors
-/// As [`split_endpoint`], and [`Error::Gai`] for a name that does not resolve.
-pub fn resolve_endpoint(text: &str, default_host: Option<&str>) -> Result<SocketAddr> {
-    let (host, port) = split_endpoint(text, default_host)?;
-    crate::bench::target::resolve(&host, port)
 }

@@ -233,7 +233,7 @@ fn endpoints_and_limits() {
     );
     assert_eq!(
         split_endpoint("[::1]:7", None).unwrap(),
-        ("::1".to_owned(), 7)
+        ("[::1]".to_owned(), 7)
     );
     assert_eq!(
         split_endpoint("9000", Some("127.0.0.1")).unwrap(),

@@ -1,14 +1,12 @@
 //! Binding of the load generator: `udpeco.bench(...)`.
 
-use std::time::Duration;
-
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use super::convert::{self, CallbackError};
 use super::interrupt::detach_interruptible;
-use crate::error::Error;
-use crate::bench::{self, Counts, Interval, Latency, BenchConfig, BenchReport, Progress};
+use crate::bench::{self, BenchConfig, BenchReport, Counts, Interval, Latency, Progress};
+use crate::host::{self, Family, Purpose};
 
 /// Nanoseconds to microseconds, as Python floats.
 #[allow(clippy::cast_precision_loss)]
@@ -106,18 +104,6 @@ fn progress_dict<'py>(py: Python<'py>, p: &Progress) -> PyResult<Bound<'py, PyDi
     Ok(d)
 }
 
-/// Seconds from Python as a `Duration`; `what` names the argument in the error.
-fn secs(value: f64, what: &str, zero_ok: bool) -> PyResult<Duration> {
-    if !value.is_finite() || value < 0.0 || (value == 0.0 && !zero_ok) {
-        let adj = if zero_ok { "non-negative" } else { "positive" };
-        return Err(PyValueError::new_err(format!(
-            "{what} must be a {adj} number of seconds, not {value}"
-        )));
-    }
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| PyValueError::new_err(format!("{what} is out of range")))
-}
-
 /// Runs a load against the UDP echo server at `host:port` and returns its figures: closed
 /// loop with `window` datagrams in flight (64 when `None`), or open loop at `rate`
 /// datagrams per second (at most `window` in flight when given). `progress`, if given, is
@@ -131,7 +117,7 @@ fn secs(value: f64, what: &str, zero_ok: bool) -> PyResult<Duration> {
 #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
 fn run_bench<'py>(
     py: Python<'py>,
-    host: &str,
+    host: &Bound<'py, PyAny>,
     port: u16,
     duration: f64,
     window: Option<usize>,
@@ -143,36 +129,34 @@ fn run_bench<'py>(
     gso: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let cfg = BenchConfig {
-        duration: secs(duration, "duration", false)?,
+        duration: convert::seconds(duration, "duration", false)?,
         window,
         size,
         rate,
-        warmup: secs(warmup, "warmup", true)?,
-        interval: interval.map(|i| secs(i, "interval", false)).transpose()?,
+        warmup: convert::seconds(warmup, "warmup", true)?,
+        interval: convert::optional_seconds(interval, "interval", false)?,
         gso,
         ..BenchConfig::default()
     };
     cfg.validate()?;
-    let mut callback_error: Option<PyErr> = None;
-    let slot = &mut callback_error;
+    let host = convert::host(host)?;
+    let failed = CallbackError::default();
     let result = detach_interruptible(py, |cancel| {
-        let target = bench::target::resolve(host, port)?;
+        let target = host::resolve_addr(&host, port, Family::Any, Purpose::Reach)?;
         let mut report_progress = |p: &Progress| -> crate::Result<()> {
             let Some(cb) = &progress else { return Ok(()) };
             Python::attach(|py| {
-                let outcome = progress_dict(py, p).and_then(|d| cb.call1(py, (d,)));
-                outcome.map(drop).map_err(|e| {
-                    *slot = Some(e);
-                    Error::Interrupted
-                })
+                failed.call(
+                    progress_dict(py, p)
+                        .and_then(|d| cb.call1(py, (d,)))
+                        .map(drop),
+                )
             })
         };
         bench::run(target, &cfg, cancel, &mut report_progress)
     });
-    if let Some(e) = callback_error {
-        return Err(e);
-    }
-    report_dict(py, &result?)
+    let result = failed.result(result)?;
+    report_dict(py, &result)
 }
 
 /// Adds `bench` to the module.

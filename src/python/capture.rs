@@ -10,30 +10,14 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 
+use super::convert;
 use super::interrupt::detach_interruptible;
-use crate::capture::{Capture, Datagram, Options};
+use crate::capture::{Capture, Datagram, Options, MAX_COUNT};
 use crate::error::Error;
-
-/// Seconds from Python (`None`, or more than a `Duration` holds: no limit).
-fn seconds_arg(seconds: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
-    match seconds {
-        None => Ok(None),
-        Some(s) if s.is_nan() || s < 0.0 => Err(PyValueError::new_err(format!(
-            "{what} must be a non-negative number of seconds"
-        ))),
-        Some(s) => Ok(Duration::try_from_secs_f64(s).ok()),
-    }
-}
 
 /// The capture options, with a port checked to be 1-65535.
 fn options(iface: Option<String>, port: Option<i64>) -> PyResult<Options> {
-    let port = port
-        .map(|p| {
-            u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
-                PyValueError::new_err(format!("invalid port {p}: out of range 1-65535"))
-            })
-        })
-        .transpose()?;
+    let port = port.map(|p| convert::port(p, false)).transpose()?;
     Ok(Options { iface, port })
 }
 
@@ -111,7 +95,7 @@ impl PyCapture {
         py: Python<'py>,
         timeout: Option<f64>,
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let timeout = seconds_arg(timeout, "timeout")?;
+        let timeout = convert::optional_seconds(timeout, "timeout", true)?;
         self.next_datagram(py, timeout)
     }
 
@@ -194,11 +178,13 @@ fn capture(
         .map(|n| {
             usize::try_from(n)
                 .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| PyValueError::new_err("count must be a positive integer"))
+                .filter(|n| (1..=MAX_COUNT).contains(n))
+                .ok_or_else(|| {
+                    PyValueError::new_err(format!("count must be 1 to {MAX_COUNT}, not {n}"))
+                })
         })
         .transpose()?;
-    let timeout = seconds_arg(timeout, "timeout")?;
+    let timeout = convert::optional_seconds(timeout, "timeout", true)?;
     let opts = options(iface, port)?;
     let got = detach_interruptible(py, |cancel| {
         crate::capture::capture(&opts, count, timeout, cancel)

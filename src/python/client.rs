@@ -1,25 +1,11 @@
 //! Binding of the timed client: `udpeco.Client`.
 
-use std::time::Duration;
-
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
+use super::convert;
 use super::interrupt::detach_interruptible;
 use crate::client::Client;
-
-/// Seconds from Python (`None`: no limit) as a `Duration`, with the stdlib's error for a
-/// negative value.
-fn timeout_arg(seconds: Option<f64>) -> PyResult<Option<Duration>> {
-    match seconds {
-        None => Ok(None),
-        Some(s) if s.is_nan() => Err(PyValueError::new_err("Invalid value NaN (not a number)")),
-        Some(s) => Duration::try_from_secs_f64(s)
-            .map(Some)
-            .map_err(|_| PyValueError::new_err("Timeout value out of range")),
-    }
-}
 
 /// A UDP request/response client: `request(data)` sends `data` to the server and returns
 /// its reply, raising `socket.timeout` when no try got an answer within `timeout` seconds.
@@ -39,16 +25,17 @@ impl PyClient {
     )]
     fn new(
         py: Python<'_>,
-        host: &str,
+        host: &Bound<'_, PyAny>,
         port: u16,
         timeout: Option<f64>,
         retries: u32,
         bufsize: usize,
         echo: bool,
     ) -> PyResult<Self> {
-        let timeout = timeout_arg(timeout)?;
+        let host = convert::host(host)?;
+        let timeout = convert::optional_seconds(timeout, "timeout", false)?;
         let mut inner = detach_interruptible(py, |_| {
-            Client::connect(host, port, timeout, retries, bufsize)
+            Client::connect(&host, port, timeout, retries, bufsize)
         })?;
         inner.set_echo(echo);
         Ok(PyClient { inner })
@@ -142,6 +129,5 @@ impl PyClient {
 
 /// Adds `Client` to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("MAX_SECONDS", crate::wait::MAX_SECONDS)?;
     m.add_class::<PyClient>()
 }

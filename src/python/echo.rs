@@ -14,11 +14,11 @@ use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
+use super::convert;
 use super::interrupt::detach_with_token;
 use crate::cancel::Cancel;
 use crate::echo::config::{
-    seconds, DEFAULT_BUFSIZE, DEFAULT_DELAY_QUEUE, DELAY_QUEUE_RANGE, MAX_BUFSIZE, MAX_SECONDS,
-    MAX_WORKERS, MIN_SECONDS,
+    DEFAULT_BUFSIZE, DEFAULT_DELAY_QUEUE, DELAY_QUEUE_RANGE, MAX_BUFSIZE, MAX_WORKERS,
 };
 use crate::echo::guard::{
     Cidr, GuardConfig, RateLimit, Reason, DEFAULT_BURST, DEFAULT_RATE, MAX_RATE, REFLECTOR_PORTS,
@@ -56,19 +56,6 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StopArg {
 /// A port number from Python, with the stdlib's `OverflowError` when out of range.
 fn port_number(n: i64) -> PyResult<u16> {
     u16::try_from(n).map_err(|_| PyOverflowError::new_err("bind(): port must be 0-65535."))
-}
-
-/// The `ports` argument: a spec string (`"7,9,20000-20100"`) or an iterable of ints (0 =
-/// an ephemeral port, may repeat).
-fn ports_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(parse_ports(s.to_str()?, true)?);
-    }
-    let mut out = Vec::new();
-    for item in obj.try_iter()? {
-        out.push(port_number(item?.extract::<i64>()?)?);
-    }
-    Ok(out)
 }
 
 /// The counters as the dict `{datagrams, bytes, clients, drops, <guard reasons>,
@@ -151,7 +138,6 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("bufsize", (1, MAX_BUFSIZE))?;
     d.set_item("default_bufsize", DEFAULT_BUFSIZE)?;
     d.set_item("workers", (1, MAX_WORKERS))?;
-    d.set_item("seconds", (MIN_SECONDS, MAX_SECONDS))?;
     d.set_item("rate", (0.0, MAX_RATE))?;
     d.set_item("burst", (1.0, MAX_RATE))?;
     d.set_item("default_rate", DEFAULT_RATE)?;
@@ -175,7 +161,7 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 ///   an iterable of ints (0 = an ephemeral port, may repeat); each reply leaves from the
 ///   port its datagram arrived on (`servidor_eco_v3`).
 /// - `host`: the address to bind: `''` (all IPv4 interfaces), `'::'` (all IPv6), an
-///   address or a name.
+///   address or a name (the one rule of docs/hosts.md).
 /// - `random_port`: `(first, last)`: one random free port of that range (final exercise 1);
 ///   `ports` then holds it.
 /// - `workers`: threads sharing the ports with `SO_REUSEPORT` (see `ECHO_LIMITS`).
@@ -236,7 +222,7 @@ pub struct PyEchoServer {
 impl PyEchoServer {
     #[new]
     #[pyo3(signature = (
-        port=44444, *, ports=None, host=String::new(), bufsize=None, stop=StopArg::Default,
+        port=44444, *, ports=None, host=None, bufsize=None, stop=StopArg::Default,
         reply_stop=false, delay=0.0, idle_timeout=None, log=None, quiet=false, workers=1,
         silence=None, random_port=None, guard=true, rate_limit=None, burst=None, allow=None,
         deny=None, delay_queue=None, overwrite=false
@@ -255,7 +241,7 @@ impl PyEchoServer {
     fn new(
         port: i64,
         ports: Option<Bound<'_, PyAny>>,
-        host: String,
+        host: Option<&Bound<'_, PyAny>>,
         bufsize: Option<usize>,
         stop: StopArg,
         reply_stop: bool,
@@ -276,7 +262,7 @@ impl PyEchoServer {
     ) -> PyResult<Self> {
         let ports = match (random_port, ports) {
             (Some((a, b)), _) => PortChoice::Random(port_number(a)?, port_number(b)?),
-            (None, Some(p)) => PortChoice::List(ports_arg(&p)?),
+            (None, Some(p)) => PortChoice::List(convert::ports(&p, true)?),
             (None, None) => PortChoice::List(vec![port_number(port)?]),
         };
         // A log keeps whole datagrams (final 2's recvfrom(65535)); the echo alone
@@ -287,7 +273,7 @@ impl PyEchoServer {
             DEFAULT_BUFSIZE
         });
         let cfg = EchoConfig {
-            host,
+            host: host.map(convert::host).transpose()?.unwrap_or_default(),
             ports,
             bufsize,
             stop: match stop {
@@ -296,11 +282,9 @@ impl PyEchoServer {
                 StopArg::Sentinel(s) => Some(s),
             },
             reply_stop,
-            delay: seconds("delay", delay)?,
-            idle_timeout: idle_timeout
-                .map(|s| seconds("idle_timeout", s))
-                .transpose()?,
-            silence: silence.map(|s| seconds("silence", s)).transpose()?,
+            delay: convert::seconds(delay, "delay", true)?,
+            idle_timeout: convert::optional_seconds(idle_timeout, "idle_timeout", true)?,
+            silence: convert::optional_seconds(silence, "silence", true)?,
             log,
             quiet,
             workers,

@@ -6,13 +6,14 @@
 use pyo3::prelude::*;
 
 mod address;
+mod bench;
 mod buffer;
 mod capture;
 mod client;
+mod convert;
 mod echo;
 mod errors;
 mod interrupt;
-mod bench;
 mod methods;
 mod msg;
 mod proxy;
@@ -32,6 +33,7 @@ fn udpeco_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     methods::register(m)?;
     echo::register(m)?;
     select::register(m)?;
+    convert::register(m)?;
     client::register(m)?;
     bench::register(m)?;
     scan::register(m)?;

@@ -13,40 +13,45 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
+use super::convert;
 use super::interrupt::{detach_interruptible, detach_with_token};
 use crate::cancel::Cancel;
 use crate::error::Error;
+use crate::host::{self, Family, Purpose};
 use crate::proxy::{
-    delay_secs, probability, resolve_endpoint, DirStats, Directions, Impairment, Proxy,
-    ProxyConfig, Stats, DEFAULT_MAX_CLIENTS, DEFAULT_QUEUE_BYTES,
+    delay_secs, probability, split_endpoint, DirStats, Directions, Impairment, Proxy, ProxyConfig,
+    Stats, DEFAULT_MAX_CLIENTS, DEFAULT_QUEUE_BYTES,
 };
 
-/// An address argument: `"host:port"`, `(host, port)`, or a bare port on 127.0.0.1.
-fn endpoint(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<SocketAddr> {
-    let text = if let Ok(s) = obj.cast::<PyString>() {
-        s.to_str()?.to_owned()
+/// An address argument: `"host:port"`, `(host, port)`, or a bare port on 127.0.0.1; the
+/// host by the engines' one rule, to bind for `listen` and to reach for `target`.
+fn endpoint(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    what: &str,
+    purpose: Purpose,
+) -> PyResult<SocketAddr> {
+    let (host, port) = if let Ok(s) = obj.cast::<PyString>() {
+        split_endpoint(&convert::endpoint_text(s)?, Some("127.0.0.1"))?
     } else if let Ok(t) = obj.cast::<PyTuple>() {
-        let (host, port): (String, u16) = t.extract()?;
-        if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
+        if t.len() != 2 {
+            return Err(PyTypeError::new_err(format!(
+                "{what} must be a (host, port) tuple"
+            )));
         }
+        (
+            convert::host(&t.get_item(0)?)?,
+            t.get_item(1)?.extract::<u16>()?,
+        )
     } else if let Ok(port) = obj.extract::<u16>() {
-        format!("127.0.0.1:{port}")
+        ("127.0.0.1".to_owned(), port)
     } else {
         return Err(PyTypeError::new_err(format!(
             "{what} must be 'host:port', a (host, port) tuple or a port number"
         )));
     };
     detach_interruptible(py, |_| {
-        resolve_endpoint(&text, Some("127.0.0.1")).map_err(|e| match e {
-            Error::Gai { code, message } => Error::Gai {
-                code,
-                message: format!("cannot resolve {what} {text:?}: {message}"),
-            },
-            other => other,
-        })
+        host::resolve_addr(&host, port, Family::Any, purpose)
     })
 }
 
@@ -116,8 +121,8 @@ impl PyProxy {
         };
         let directions = Directions::parse(direction)?;
         let mut cfg = ProxyConfig::new(
-            endpoint(py, listen, "listen")?,
-            endpoint(py, target, "target")?,
+            endpoint(py, listen, "listen", Purpose::Bind)?,
+            endpoint(py, target, "target", Purpose::Reach)?,
         )
         .impair(imp, directions);
         cfg.seed = seed.unwrap_or_else(rand::random);

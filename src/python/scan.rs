@@ -3,15 +3,11 @@
 //! The scan runs with the GIL released ([`detach_interruptible`]), so other threads run and
 //! Ctrl+C raises `KeyboardInterrupt` within one tick.
 
-use std::sync::Mutex;
-use std::time::Duration;
-
-use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::PyBytes;
 
+use super::convert::{self, CallbackError};
 use super::interrupt::detach_interruptible;
-use crate::portspec::parse_ports;
 use crate::scan::probes::parse_nmap_payloads;
 use crate::scan::{scan as run_scan, Options, PortResult, Progress, DEFAULT_CONCURRENCY};
 
@@ -102,31 +98,6 @@ impl From<PortResult> for ScanResult {
     }
 }
 
-/// The ports to scan: a spec string (`"7,9,20000-20100"`) or an iterable of ints.
-fn ports_arg(ports: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
-    if let Ok(spec) = ports.cast::<PyString>() {
-        return Ok(parse_ports(spec.to_str()?, false)?);
-    }
-    if ports.is_instance_of::<PyBytes>() {
-        return Err(PyTypeError::new_err(
-            "ports must be a spec string or an iterable of ints, not bytes",
-        ));
-    }
-    let mut out = Vec::new();
-    for item in ports.try_iter()? {
-        let n: i64 = item?.extract()?;
-        match u16::try_from(n) {
-            Ok(p) if p > 0 => out.push(p),
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "invalid port {n}: out of range 1-65535"
-                )))
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Scans UDP `ports` of `host` and returns one `ScanResult` per port, in the order given.
 ///
 /// Many ports are probed at once; ICMP port unreachable means `closed`, other ICMP
@@ -148,7 +119,7 @@ fn ports_arg(ports: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
 #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
 fn scan(
     py: Python<'_>,
-    host: &str,
+    host: &Bound<'_, PyAny>,
     ports: &Bound<'_, PyAny>,
     timeout: f64,
     probe: Option<Vec<u8>>,
@@ -159,11 +130,9 @@ fn scan(
     found: Option<Py<PyAny>>,
     nmap_payloads: Option<std::path::PathBuf>,
 ) -> PyResult<Vec<ScanResult>> {
-    let ports = ports_arg(ports)?;
-    let timeout = Duration::try_from_secs_f64(timeout)
-        .ok()
-        .filter(|t| !t.is_zero())
-        .ok_or_else(|| PyValueError::new_err("timeout must be a positive number of seconds"))?;
+    let host = convert::host(host)?;
+    let ports = convert::ports(ports, false)?;
+    let timeout = convert::seconds(timeout, "timeout", false)?;
     let extra_payloads = match &nmap_payloads {
         Some(path) => {
             let text = std::fs::read(path).map_err(crate::error::Error::Io)?;
@@ -181,8 +150,7 @@ fn scan(
         rate,
     };
     opts.validate()?;
-    let host = host.to_owned();
-    let failed: Mutex<Option<PyErr>> = Mutex::new(None);
+    let failed = CallbackError::default();
     let report = |done: usize, total: usize, open: &[PortResult]| -> bool {
         Python::attach(|py| {
             let mut calls = Vec::new();
@@ -194,15 +162,7 @@ fn scan(
             if let Some(cb) = &progress {
                 calls.push(cb.call1(py, (done, total)));
             }
-            match calls.into_iter().find_map(Result::err) {
-                None => false,
-                Some(e) => {
-                    *failed
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
-                    true
-                }
-            }
+            failed.failed(calls.into_iter().try_for_each(|c| c.map(drop)))
         })
     };
     let wanted = progress.is_some() || found.is_some();
@@ -210,14 +170,11 @@ fn scan(
     let result = detach_interruptible(py, |cancel| {
         run_scan(&host, &ports, &opts, cancel, callback)
     });
-    if let Some(e) = failed
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take()
-    {
-        return Err(e);
-    }
-    Ok(result?.into_iter().map(ScanResult::from).collect())
+    Ok(failed
+        .result(result)?
+        .into_iter()
+        .map(ScanResult::from)
+        .collect())
 }
 
 /// Adds `scan` and `ScanResult` to the module.

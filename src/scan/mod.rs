@@ -7,16 +7,15 @@
 //! datagram came back, with its bytes and round-trip time), `closed` (port unreachable),
 //! `filtered` (another ICMP unreachable code) or `open|filtered` (silence after every probe).
 //!
-//! Map: [`resolve`] (the host, once), [`sock`] (the probe socket and batch I/O), [`engine`]
+//! Map: [`sock`] (the probe socket and batch I/O), [`engine`]
 //! (the loop), [`evidence`] (silence vs. rate-limited ICMP), [`pacer`], [`table`],
-//! [`verdict`]. Batched I/O is [`crate::mmsg`]'s, addresses and lookups [`crate::addr`]'s.
+//! [`verdict`]. Batched I/O is [`crate::mmsg`]'s, the host's rule [`crate::host`]'s.
 
 pub mod engine;
 pub mod evidence;
 pub mod pacer;
 mod parallel;
 pub mod probes;
-pub mod resolve;
 pub mod sock;
 pub mod table;
 pub mod verdict;
@@ -31,6 +30,10 @@ pub use verdict::State;
 
 /// How many probes may wait for an answer at once by default.
 pub const DEFAULT_CONCURRENCY: usize = 4096;
+/// The highest `rate` accepted, in probes per second.
+pub const MAX_RATE: f64 = 1e9;
+/// The most `retries` accepted.
+pub const MAX_RETRIES: u32 = 100;
 
 /// A progress callback: `(ports with a verdict, ports in all, ports found open since the last
 /// call)`, called about every [`crate::cancel::TICK`]; returning `true` stops the scan.
@@ -79,6 +82,12 @@ impl Options {
         if self.timeout.is_zero() {
             return Err(Error::Value("timeout must be positive".into()));
         }
+        if self.retries > MAX_RETRIES {
+            return Err(Error::Value(format!(
+                "retries must be at most {MAX_RETRIES}, not {}",
+                self.retries
+            )));
+        }
         if self.retries < 1 {
             return Err(Error::Value(
                 "retries must be at least 1 (a port is always probed again before it is \
@@ -90,10 +99,10 @@ impl Options {
             return Err(Error::Value("concurrency must be at least 1".into()));
         }
         if let Some(r) = self.rate {
-            if !(r.is_finite() && r > 0.0) {
-                return Err(Error::Value(
-                    "rate must be a positive number of probes per second".into(),
-                ));
+            if !(r > 0.0 && r <= MAX_RATE) {
+                return Err(Error::Value(format!(
+                    "rate must be above 0 and at most {MAX_RATE:e} probes per second, not {r}"
+                )));
             }
         }
         Ok(())
@@ -145,7 +154,7 @@ pub fn scan(
     progress: Option<Progress<'_>>,
 ) -> Result<Vec<PortResult>> {
     opts.validate()?;
-    let target = resolve::resolve(host)?;
+    let target = crate::host::resolve(host, crate::host::Family::Any, crate::host::Purpose::Reach)?;
     scan_addr(target, ports, opts, cancel, progress)
 }
 

@@ -169,14 +169,25 @@ fn stop_ends_a_long_scan_promptly() {
 
 #[test]
 fn bad_options_and_names() {
-    let bad = Options {
-        retries: 0,
-        ..Options::default()
-    };
-    assert!(matches!(
-        scan("127.0.0.1", &[1], &bad, &Cancel::new(), None),
-        Err(crate::Error::Value(_))
-    ));
+    for bad in [
+        Options {
+            retries: 0,
+            ..Options::default()
+        },
+        Options {
+            retries: super::MAX_RETRIES + 1,
+            ..Options::default()
+        },
+        Options {
+            rate: Some(super::MAX_RATE * 2.0),
+            ..Options::default()
+        },
+    ] {
+        assert!(matches!(
+            scan("127.0.0.1", &[1], &bad, &Cancel::new(), None),
+            Err(crate::Error::Value(_))
+        ));
+    }
     let r = scan(
         "no-such-host.invalid",
         &[1],
@@ -233,10 +244,19 @@ fn the_scanners_own_port_is_probed_from_another_socket() {
 
 #[test]
 fn the_largest_retries_does_not_overflow() {
-    // `retries + 1` overflowed (a panic from Python's `scan(..., retries=2**32 - 1)`).
+    // `retries + 1` overflowed (a panic from Python's `scan(..., retries=2**32 - 1)`); now
+    // such a value is refused, and the largest accepted one scans.
     let closed = free_port("127.0.0.1:0");
     let opts = Options {
         retries: u32::MAX,
+        ..quick()
+    };
+    assert!(matches!(
+        scan("127.0.0.1", &[closed], &opts, &Cancel::new(), None),
+        Err(crate::Error::Value(_))
+    ));
+    let opts = Options {
+        retries: super::MAX_RETRIES,
         ..quick()
     };
     let r = scan("127.0.0.1", &[closed], &opts, &Cancel::new(), None).unwrap();

@@ -1,15 +1,17 @@
 """Argument types shared by the subcommands: each turns a command-line word into a value or
 raises ``argparse.ArgumentTypeError`` with a one-line reason (the parser then prints
-``udpeco COMMAND: error: argument --x: <reason>`` and exits with code 2)."""
+``udpeco COMMAND: error: argument --x: <reason>`` and exits with code 2).
+
+The checks are the binding's (``check_host``, ``check_seconds``) and the bounds the core's
+(``LIMITS``, ``ECHO_LIMITS``, ``PROXY_MAX_*``): no number here is a limit of its own."""
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
 from collections.abc import Callable
 
-from udpeco._udpeco import MAX_SECONDS, escape
+from udpeco._udpeco import LIMITS, check_host, check_seconds
 
 
 def int_in(low: int, high: int, what: str) -> Callable[[str], int]:
@@ -48,30 +50,52 @@ def float_in(
     return parse
 
 
-#: A server port, 1-65535.
-port = int_in(1, 65535, "port")
-#: A positive number of seconds (a timeout, a duration), at most the core's limit.
-seconds = float_in(0, MAX_SECONDS, "number of seconds")
+#: The lowest and highest port, from the core.
+PORT_LOW, PORT_HIGH = LIMITS["port"]
+#: A server port.
+port = int_in(PORT_LOW, PORT_HIGH, "port")
+
+
+def _seconds(zero_ok: bool) -> Callable[[str], float]:
+    """A number of seconds the engines accept (``check_seconds``), 0 too when ``zero_ok``."""
+    low, high = LIMITS["seconds"]
+    bound = f"{'0 or ' if zero_ok else ''}from {low:g} to {high:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid number of seconds {text!r}: not a number"
+            ) from None
+        try:
+            return check_seconds(value, "time", zero_ok)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid number of seconds {text!r}: must be {bound}"
+            ) from None
+
+    return parse
+
+
+#: A positive number of seconds (a timeout, a duration).
+seconds = _seconds(False)
 #: A number of seconds that may be 0 (a delay).
-seconds_or_zero = float_in(0, MAX_SECONDS, "number of seconds", allow_low=True)
+seconds_or_zero = _seconds(True)
 
 
 def host_name(text: str) -> str:
-    """An argument type: a host name or address that is text. A command-line word that is not
-    UTF-8 (``$'\\xff'``) reaches Python with surrogates and could never be looked up; it is
-    refused here, shown with ``\\xNN`` for its bad bytes."""
+    """An argument type: a host by the engines' one rule (docs/hosts.md), as far as it can be
+    checked without a lookup; the message is the engines' own (a command-line word that is not
+    UTF-8, ``$'\\xff'``, reaches Python with surrogates and is refused by it too)."""
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = escape(os.fsencode(text))
-        raise argparse.ArgumentTypeError(
-            f"invalid host name '{shown}': not valid UTF-8 text"
-        ) from None
-    return text
+        return check_host(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def port_range(text: str) -> tuple[int, int]:
-    """An argument type: ``FIRST-LAST`` within 1-65535, ``FIRST <= LAST``."""
+    """An argument type: ``FIRST-LAST`` of ports, ``FIRST <= LAST``."""
     first, sep, last = text.partition("-")
     try:
         lo, hi = int(first), int(last)
@@ -79,8 +103,9 @@ def port_range(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(
             f"invalid port range {text!r}: expected FIRST-LAST, e.g. 20000-20100"
         ) from None
-    if not sep or not 1 <= lo <= hi <= 65535:
+    if not sep or not PORT_LOW <= lo <= hi <= PORT_HIGH:
         raise argparse.ArgumentTypeError(
-            f"invalid port range {text!r}: expected FIRST-LAST within 1-65535, FIRST <= LAST"
+            f"invalid port range {text!r}: expected FIRST-LAST within {PORT_LOW}-{PORT_HIGH}, "
+            "FIRST <= LAST"
         )
     return lo, hi

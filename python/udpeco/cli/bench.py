@@ -19,6 +19,7 @@ import sys
 from typing import Any, Callable
 
 from udpeco import bench
+from udpeco._udpeco import LIMITS
 from udpeco.cli import fail
 from udpeco.cli.argtypes import float_in, host_name, int_in, port, seconds, seconds_or_zero
 
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--duration", type=seconds, default=3.0, metavar="S", help="seconds (3)")
     p.add_argument(
         "--window",
-        type=int_in(1, 65536, "window"),
+        type=int_in(*LIMITS["bench_window"], "window"),
         default=None,
         metavar="N",
         help="datagrams in flight in the closed loop (64; 1 = ping-pong); with --rate, "
@@ -44,14 +45,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--size",
-        type=int_in(8, 65507, "size"),
+        type=int_in(*LIMITS["bench_size"], "size"),
         default=64,
         metavar="B",
-        help="bytes per datagram, 8-65507 (64)",
+        help="bytes per datagram, {}-{} (64)".format(*LIMITS["bench_size"]),
     )
     p.add_argument(
         "--rate",
-        type=float_in(0, 1e8, "rate"),
+        type=float_in(*LIMITS["bench_rate"], "rate"),
         default=None,
         metavar="R",
         help="open loop: send R datagrams/s whatever the replies (default: closed loop)",
@@ -65,10 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--interval",
-        type=float_in(0.1, 1e9, "interval", allow_low=True),
+        type=float_in(*LIMITS["bench_interval"], "interval", allow_low=True),
         default=None,
         metavar="S",
-        help="print the figures of every S seconds (at least 0.1)",
+        help=f"print the figures of every S seconds (at least {LIMITS['bench_interval'][0]:g})",
     )
     p.add_argument(
         "--no-gso",
@@ -198,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     except ConnectionRefusedError:
         return fail(f"{where} refused the datagrams: no server is listening on that port")
     except socket.gaierror as e:
-        return fail(f"cannot resolve {args.host!r}: {e.strerror or e}")
+        return fail(str(e.strerror or e))
     except ValueError as e:
         return fail(str(e), 2)
     finally:

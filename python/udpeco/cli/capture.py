@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--count",
-        type=int_in(1, 10**9, "count"),
+        type=int_in(*_udpeco.LIMITS["capture_count"], "count"),
         default=None,
         metavar="N",
         help="stop after N datagrams",

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 
 from udpeco import Client, escape
+from udpeco._udpeco import LIMITS
 from udpeco.cli import fail
 from udpeco.cli.argtypes import host_name, int_in, port, seconds
 
@@ -42,15 +43,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--retries",
-        type=int_in(0, 1_000_000, "number of retries"),
+        type=int_in(*LIMITS["client_retries"], "number of retries"),
         default=0,
         metavar="N",
         help="resend a line up to N more times when no reply comes (default: 0)",
     )
     p.add_argument(
         "--bufsize",
-        type=int_in(1, 65535, "buffer size"),
-        default=1024,
+        type=int_in(*LIMITS["bufsize"], "buffer size"),
+        default=1024,  # the práctica's recvfrom(1024), not a bound
         metavar="B",
         help="longest reply kept, longer ones are truncated (default: 1024, as recvfrom(1024))",
     )
@@ -80,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
             args.host, args.port, timeout=args.timeout, retries=args.retries, bufsize=args.bufsize
         )
     except socket.gaierror as e:
-        return fail(f"cannot resolve {args.host!r}: {e.strerror or e}")
+        return fail(str(e.strerror or e))
+    except ValueError as e:
+        return fail(str(e), 2)
     with client:
         for line in _lines(sys.stdin.isatty()):
             try:

@@ -93,16 +93,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--queue-bytes",
         type=int_in(1, _udpeco.PROXY_MAX_QUEUE_BYTES, "queue size"),
-        default=16 << 20,
+        default=_udpeco.LIMITS["proxy_default_queue_bytes"],
         metavar="B",
-        help="most bytes waiting to be sent; more are dropped (overflow) (default 16 MiB)",
+        help="most bytes waiting to be sent; more are dropped (overflow) "
+        f"(default {_udpeco.LIMITS['proxy_default_queue_bytes'] >> 20} MiB)",
     )
     p.add_argument(
         "--max-clients",
         type=int_in(1, _udpeco.PROXY_MAX_CLIENTS, "number of clients"),
-        default=1024,
+        default=_udpeco.LIMITS["proxy_default_clients"],
         metavar="N",
-        help="most clients at once; datagrams from more are refused (default 1024)",
+        help="most clients at once; datagrams from more are refused "
+        f"(default {_udpeco.LIMITS['proxy_default_clients']})",
     )
     p.add_argument("--json", action="store_true", help="print the counters as one JSON object")
     p.set_defaults(func=run, parser=p)

@@ -15,7 +15,7 @@ import time
 
 from udpeco import _udpeco
 from udpeco.cli import duration_text, fail
-from udpeco.cli.argtypes import float_in, int_in, seconds
+from udpeco.cli.argtypes import float_in, host_name, int_in, seconds
 
 #: Where nmap keeps its payload file when it is installed.
 NMAP_PAYLOADS = "/usr/share/nmap/nmap-payloads"
@@ -38,21 +38,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "open|filtered (no answer after every probe)."
         ),
     )
-    p.add_argument("host", metavar="HOST", help="name or IPv4/IPv6 address (resolved once)")
+    p.add_argument(
+        "host", metavar="HOST", type=host_name, help="name or IPv4/IPv6 address (resolved once)"
+    )
     p.add_argument("ports", metavar="PORTS", help="ports, e.g. 20000-20100 or 7,9,20000-20100")
     p.add_argument(
         "--timeout", type=seconds, default=0.5, metavar="S", help="wait per probe (0.5 s)"
     )
     p.add_argument(
         "--retries",
-        type=int_in(1, 100, "number of retries"),
+        type=int_in(*_udpeco.LIMITS["scan_retries"], "number of retries"),
         default=1,
         metavar="N",
         help="probes again before open|filtered (1, at least 1)",
     )
     p.add_argument(
         "--rate",
-        type=float_in(0, 1e9, "rate"),
+        type=float_in(*_udpeco.LIMITS["scan_rate"], "rate"),
         default=None,
         metavar="R",
         help="at most R probes per second",
@@ -109,9 +111,8 @@ def text_line(r: _udpeco.ScanResult, reason: bool) -> str:
 
 
 def _address(host: str) -> str:
-    """The address the scan probed (the first getaddrinfo answer, as the scanner takes)."""
-    bare = host.strip("[]")
-    return str(socket.getaddrinfo(bare, None, type=socket.SOCK_DGRAM)[0][4][0])
+    """The address the scan probed, by the engines' one rule."""
+    return _udpeco.resolve_host(host)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -155,8 +156,8 @@ def run(args: argparse.Namespace) -> int:
         elapsed = time.monotonic() - start
     except (ValueError, OverflowError) as e:
         return fail(str(e), 2)
-    except socket.gaierror as e:  # the same words as `udpeco client` and `udpeco bench`
-        return fail(f"cannot resolve {args.host!r}: {e.strerror or e}")
+    except socket.gaierror as e:  # the engines' one message (docs/hosts.md)
+        return fail(str(e.strerror or e))
     counts = dict.fromkeys(STATES, 0)
     for r in results:
         counts[r.state] += 1

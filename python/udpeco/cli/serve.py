@@ -13,15 +13,15 @@ import argparse
 import json
 import os
 import signal
+import socket
 import sys
 from types import FrameType
 
 from udpeco._udpeco import ECHO_LIMITS, parse_port_spec
 from udpeco.cli import fail
-from udpeco.cli.argtypes import int_in, port_range
+from udpeco.cli.argtypes import host_name, int_in, port_range, seconds, seconds_or_zero
 
 LIMITS = ECHO_LIMITS
-_LOW_S, _HIGH_S = LIMITS["seconds"]
 
 
 class _Stop(Exception):
@@ -35,22 +35,6 @@ def _port_spec(text: str) -> str:
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return text
-
-
-def _seconds(zero_ok: bool):  # type: ignore[no-untyped-def]
-    """A number of seconds within the core's limits (0 too when ``zero_ok``)."""
-    bound = f"{'0 or ' if zero_ok else ''}from {_LOW_S:g} to below {_HIGH_S:g} seconds"
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if (zero_ok and value == 0) or _LOW_S <= value < _HIGH_S:
-            return value
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range: must be {bound}")
-
-    return parse
 
 
 def _rate(text: str) -> float:
@@ -150,6 +134,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--bind",
+        type=host_name,
         default="",
         metavar="HOST",
         help="address to bind: '' (default: all IPv4 interfaces), '::' (all IPv6), 127.0.0.1...",
@@ -182,20 +167,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--delay",
-        type=_seconds(True),
+        type=seconds_or_zero,
         default=0.0,
         metavar="S",
         help="exercise 10: send each reply S seconds after its datagram arrived",
     )
     p.add_argument(
         "--idle-timeout",
-        type=_seconds(False),
+        type=seconds,
         metavar="S",
         help="exercise 9: stop after S seconds without any datagram",
     )
     p.add_argument(
         "--silence",
-        type=_seconds(False),
+        type=seconds,
         metavar="S",
         help="v3: print 'Han pasado S seg sin recibir nada...' after each S s of silence",
     )
@@ -375,6 +360,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OverflowError) as e:
         flag = "--allow/--deny" if "address" in str(e) else "--rate-limit/--burst"
         parser.error(f"argument {flag}: {e}")
+    except socket.gaierror as e:  # the engines' one message (docs/hosts.md)
+        return fail(str(e.strerror or e))
     except OSError as e:
         if e.filename is not None:
             return fail(f"cannot write log {args.log}: {e.strerror}")
