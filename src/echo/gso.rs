@@ -133,12 +133,11 @@ impl GsoEcho {
         let mut sent = 0;
         let mut r = 0;
         while r < self.runs.len() {
-            let vlen = libc::c_uint::try_from(self.runs.len() - r).unwrap_or(libc::c_uint::MAX);
+            let hdrs = &mut self.hdrs[r..self.runs.len()];
             // SAFETY: headers r.. point at `self.iovs` and `self.control` and, through them,
             // at `batch`'s buffers and names, all alive and unchanged during the call.
-            let k = unsafe { libc::sendmmsg(fd, self.hdrs[r..].as_mut_ptr(), vlen, flags) };
-            if k > 0 {
-                let k = usize::try_from(k).unwrap_or(0);
+            let res = unsafe { crate::sys::sendmmsg(fd, hdrs, flags) };
+            if let Ok(k @ 1..) = res {
                 sent += self.runs[r..r + k]
                     .iter()
                     .map(|(a, b)| b - a)
@@ -146,7 +145,7 @@ impl GsoEcho {
                 r += k;
                 continue;
             }
-            let e = io::Error::last_os_error();
+            let e = res.err().unwrap_or_else(io::Error::last_os_error);
             let (from, to) = self.runs[r];
             match e.kind() {
                 io::ErrorKind::Interrupted => {}

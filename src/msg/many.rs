@@ -20,6 +20,7 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::mmsg::{send_to_raw, Batch, Recv};
 use crate::socket::Mode;
+use crate::sys;
 
 /// The most messages one `recvmmsg`/`sendmmsg` takes (Linux's `UIO_MAXIOV`).
 pub const MAX_BATCH: usize = 1024;
@@ -31,17 +32,7 @@ pub const GSO_MAX_BYTES: usize = 65_507;
 /// A receive slot for coalesced (GRO) buffers: the largest UDP payload, rounded up.
 pub const GRO_SLOT: usize = 65_536;
 
-/// `UDP_SEGMENT` (Linux `<linux/udp.h>`).
-pub const UDP_SEGMENT: i32 = 103;
-/// `UDP_GRO` (Linux `<linux/udp.h>`).
-pub const UDP_GRO: i32 = 104;
-
-/// True when the socket has `UDP_GRO` on (always false where the kernel lacks it).
-#[must_use]
-pub fn gro_enabled(fd: RawFd) -> bool {
-    cfg!(target_os = "linux")
-        && super::int_option(fd, libc::IPPROTO_UDP, UDP_GRO).is_ok_and(|v| v != 0)
-}
+pub use crate::sys::{gro_enabled, UDP_GRO, UDP_SEGMENT};
 
 /// How to receive up to `max_count` datagrams of at most `bufsize` bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -325,8 +316,6 @@ fn header(
 #[cfg(target_os = "linux")]
 /// One `sendmmsg(2)`; the number of messages sent.
 fn sendmmsg(fd: RawFd, hdrs: &mut [libc::mmsghdr], flags: i32) -> io::Result<usize> {
-    let vlen = libc::c_uint::try_from(hdrs.len()).unwrap_or(libc::c_uint::MAX);
     // SAFETY: the headers point at buffers, names and control data that outlive the call.
-    let r = unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), vlen, flags) };
-    usize::try_from(r).map_err(|_| io::Error::last_os_error())
+    unsafe { sys::sendmmsg(fd, hdrs, flags) }
 }
