@@ -48,9 +48,8 @@ fn size_rcvbuf(sock: &Socket, bytes: usize) {
 /// Creates one UDP socket bound to `addr`.
 fn bind_one(addr: SocketAddr, reuse_port: bool, rcvbuf: usize) -> Result<UdpSocket> {
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
     if reuse_port {
-        sock.set_reuse_port(true)?;
+        sys::set_reuse_port(&sock)?;
     }
     size_rcvbuf(&sock, rcvbuf);
     sock.bind(&SockAddr::from(addr))?;

@@ -175,3 +175,30 @@ pub fn poll_one_ns(pfd: &mut libc::pollfd, timeout_ns: u64) -> io::Result<bool> 
 
 /// Never called here ([`gso_supported`] is false): leaves `hdr` as it is.
 pub fn set_segment(_hdr: &mut libc::msghdr, _control: &mut [u64; CONTROL_WORDS], _size: u16) {}
+
+/// `struct mmsghdr`'s shape, so that the code that builds batches is the same everywhere;
+/// never sent here ([`sendmmsg`] is unsupported, [`Mmsg::AVAILABLE`] false).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct mmsghdr {
+    /// The message.
+    pub msg_hdr: libc::msghdr,
+    /// Bytes sent or received.
+    pub msg_len: libc::c_uint,
+}
+
+/// No `sendmmsg` here.
+///
+/// # Errors
+/// Always `Unsupported`.
+///
+/// # Safety
+/// None needed; `unsafe` only to match the Linux signature.
+pub unsafe fn sendmmsg(
+    _fd: RawFd,
+    _hdrs: &mut [mmsghdr],
+    _flags: libc::c_int,
+) -> io::Result<usize> {
+    unsupported()
+}

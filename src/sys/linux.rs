@@ -7,7 +7,7 @@ use std::os::fd::RawFd;
 use super::ExtendedError;
 use crate::addr::RawAddr;
 
-pub use libc::{MSG_ERRQUEUE, MSG_WAITFORONE};
+pub use libc::{mmsghdr, MSG_ERRQUEUE, MSG_WAITFORONE};
 
 /// `UDP_SEGMENT` (Linux `<linux/udp.h>`).
 pub const UDP_SEGMENT: libc::c_int = 103;

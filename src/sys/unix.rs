@@ -132,6 +132,7 @@ pub unsafe fn sendmsg(fd: RawFd, msg: &libc::msghdr, flags: libc::c_int) -> io::
 ///
 /// # Errors
 /// The system call's error (`ENOPROTOOPT` for an option the kernel does not know).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // used by the Linux calls
 pub fn getsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
     let mut value: libc::c_int = 0;
     let mut len = INT_LEN;
@@ -164,6 +165,18 @@ pub fn setsockopt_int(
         (&raw const value).cast(),
         INT_LEN
     )))
+}
+
+/// Turns on `SO_REUSEPORT` (`socket2`'s call) where the system has it; nothing elsewhere.
+///
+/// # Errors
+/// The system call's error.
+pub fn set_reuse_port(sock: &socket2::Socket) -> io::Result<()> {
+    #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
+    sock.set_reuse_port(true)?;
+    #[cfg(any(target_os = "solaris", target_os = "illumos"))]
+    let _ = sock;
+    Ok(())
 }
 
 /// Clears `O_NONBLOCK` on `fd` (a file, a FIFO, ...).
