@@ -50,16 +50,6 @@ impl Mode {
             Some(d) => Mode::Timeout(d),
         }
     }
-
-    /// The Python timeout value of this mode.
-    #[must_use]
-    pub fn timeout(self) -> Option<Duration> {
-        match self {
-            Mode::Blocking => None,
-            Mode::NonBlocking => Some(Duration::ZERO),
-            Mode::Timeout(d) => Some(d),
-        }
-    }
 }
 
 /// Where a call reads the socket's current descriptor (`-1` once closed).

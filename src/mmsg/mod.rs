@@ -21,8 +21,8 @@
 //!
 //! The slots' names and data are the caller's to set for sending: an echo answers each
 //! datagram in the slot it arrived in, the load generator writes sequence numbers into
-//! [`Batch::slot_mut`], the scanner [`Batch::fill`]s every slot with its probe and aims each
-//! at a port with [`Batch::set_port`].
+//! [`Batch::slot_mut`], the scanner puts each probe in its slot with [`Batch::set_data`] and
+//! aims it at a port with [`Batch::set_port`].
 
 mod batched;
 pub mod gso;
@@ -35,11 +35,7 @@ use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
 use crate::addr::{self, AddrKey, RawAddr};
-use crate::sys::{self, ExtendedError, Mmsg};
-
-/// The size of `sockaddr_storage` as a `socklen_t`.
-#[allow(clippy::cast_possible_truncation)]
-const STORAGE_LEN: libc::socklen_t = std::mem::size_of::<RawAddr>() as libc::socklen_t;
+use crate::sys::{self, ExtendedError, Mmsg, STORAGE_LEN};
 
 /// How [`Batch::recv`] waits and what it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,17 +131,6 @@ impl Batch {
         self
     }
 
-    /// Fills every slot with `data` (truncated to `slot_len`) and sets its length to match:
-    /// one datagram, ready to be sent to many names.
-    pub fn fill(&mut self, data: &[u8]) {
-        let len = data.len().min(self.slot_len);
-        for i in 0..self.capacity {
-            let start = i * self.stride;
-            self.bufs[start..start + len].copy_from_slice(&data[..len]);
-            self.lens[i] = len;
-        }
-    }
-
     /// Puts `data` (truncated to `slot_len`) in slot `i`, ready to send.
     pub fn set_data(&mut self, i: usize, data: &[u8]) {
         let len = data.len().min(self.slot_len);
@@ -158,12 +143,6 @@ impl Batch {
     #[must_use]
     pub fn capacity(&self) -> usize {
         self.capacity
-    }
-
-    /// The size of each slot (longer datagrams are truncated to it).
-    #[must_use]
-    pub fn slot_len(&self) -> usize {
-        self.slot_len
     }
 
     /// The bytes of the datagram in slot `i` (as received, possibly truncated; or as filled).

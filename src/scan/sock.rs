@@ -88,12 +88,6 @@ impl Sender {
         Sender { batch }
     }
 
-    /// The largest batch [`Sender::send`] takes.
-    #[must_use]
-    pub fn capacity(&self) -> usize {
-        self.batch.capacity()
-    }
-
     /// Sends each `(port, payload)` of `probes` (at most [`Sender::capacity`]) and returns how
     /// many left; fewer than asked when the socket buffer is full (wait for `POLLOUT`).
     ///

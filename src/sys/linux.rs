@@ -4,7 +4,7 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use super::ExtendedError;
+use super::{ExtendedError, STORAGE_LEN};
 use crate::addr::RawAddr;
 
 pub use libc::{mmsghdr, MSG_ERRQUEUE, MSG_WAITFORONE};
@@ -16,10 +16,6 @@ pub const UDP_GRO: libc::c_int = 104;
 /// Control buffer for one `u16` (`UDP_SEGMENT`) or `int` (`UDP_GRO`): `CMSG_SPACE(4)`,
 /// in `u64` words so that it is aligned.
 pub const CONTROL_WORDS: usize = 3;
-
-/// The size of `sockaddr_storage` as a `socklen_t`.
-#[allow(clippy::cast_possible_truncation)]
-const STORAGE_LEN: libc::socklen_t = std::mem::size_of::<RawAddr>() as libc::socklen_t;
 
 /// The `mmsghdr`s and `iovec`s of a batch of slots, for one `recvmmsg` or `sendmmsg` each.
 ///

@@ -58,6 +58,11 @@ fn count(n: isize) -> usize {
     usize::try_from(n).unwrap_or(0)
 }
 
+/// The size of `sockaddr_storage` as a `socklen_t`.
+#[allow(clippy::cast_possible_truncation)]
+pub const STORAGE_LEN: libc::socklen_t =
+    std::mem::size_of::<crate::addr::RawAddr>() as libc::socklen_t;
+
 /// The size of a `c_int` option, as a `socklen_t`.
 #[allow(clippy::cast_possible_truncation)]
 const INT_LEN: libc::socklen_t = std::mem::size_of::<libc::c_int>() as libc::socklen_t;

@@ -5,12 +5,8 @@ use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::RawFd;
 
-use super::{count, unit, INT_LEN};
+use super::{count, unit, INT_LEN, STORAGE_LEN};
 use crate::addr::RawAddr;
-
-/// The size of `sockaddr_storage` as a `socklen_t`.
-#[allow(clippy::cast_possible_truncation)]
-const STORAGE_LEN: libc::socklen_t = std::mem::size_of::<RawAddr>() as libc::socklen_t;
 
 /// `poll(2)` on `fds` for up to `timeout_ms` (negative: forever); the number of descriptors
 /// with events.
