@@ -72,3 +72,57 @@ const INT_LEN: libc::socklen_t = std::mem::size_of::<libc::c_int>() as libc::soc
 fn unit<T>(r: io::Result<T>) -> io::Result<()> {
     r.map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn a_failed_call_is_its_errno() {
+        let mut buf = [0u8; 4];
+        let err = recv(-1, &mut buf, 0).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF));
+        let err = setsockopt_int(-1, libc::SOL_SOCKET, libc::SO_BROADCAST, 1).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF));
+    }
+
+    #[test]
+    fn an_int_option_round_trips() {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let fd = s.as_raw_fd();
+        assert_eq!(
+            getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_BROADCAST).unwrap(),
+            0
+        );
+        setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_BROADCAST, 1).unwrap();
+        assert_eq!(
+            getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_BROADCAST).unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn poll_one_waits_for_data_or_the_timeout() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut pfd = libc::pollfd {
+            fd: a.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        assert!(!poll_one_ns(&mut pfd, 1_000_000).unwrap());
+        b.send_to(b"x", a.local_addr().unwrap()).unwrap();
+        assert!(poll_one_ns(&mut pfd, 2_000_000_000).unwrap());
+        let mut raw = crate::addr::raw_storage();
+        let mut buf = [0u8; 4];
+        let (n, len) = recv_from(a.as_raw_fd(), &mut buf, libc::MSG_DONTWAIT, &mut raw).unwrap();
+        assert_eq!(&buf[..n], b"x");
+        // SAFETY: the kernel wrote `len` bytes of address into `raw`.
+        let from = unsafe { crate::addr::from_raw(&raw const raw, len) };
+        assert_eq!(from, Some(b.local_addr().unwrap()));
+        let err = recv(a.as_raw_fd(), &mut buf, libc::MSG_DONTWAIT).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+    }
+}
