@@ -1,6 +1,6 @@
 //! UDP segmentation offload (GSO, `UDP_SEGMENT`) and receive offload (GRO, `UDP_GRO`),
 //! Linux only (4.18+ for GSO, 5.0+ for GRO), detected at run time; the calls are
-//! [`crate::sys`]'s ("not available" elsewhere).
+//! `crate::sys`'s ("not available" elsewhere).
 //!
 //! A GSO send hands the kernel one buffer (possibly several `iovec`s) and a segment size in
 //! a `UDP_SEGMENT` control message: the kernel sends it as consecutive datagrams of that

@@ -88,8 +88,9 @@ impl Sender {
         Sender { batch }
     }
 
-    /// Sends each `(port, payload)` of `probes` (at most [`Sender::capacity`]) and returns how
-    /// many left; fewer than asked when the socket buffer is full (wait for `POLLOUT`).
+    /// Sends each `(port, payload)` of `probes` (at most the batch size given to
+    /// [`Sender::new`]) and returns how many left; fewer than asked when the socket buffer is
+    /// full (wait for `POLLOUT`).
     ///
     /// # Errors
     /// [`Error::Io`] for an error that repeats on the same datagram (no route to the host,
