@@ -122,7 +122,8 @@ impl Batch {
 
     /// Adds `len` bytes of ancillary data per slot (rounded up to 8), where [`Recv::ErrQueue`]
     /// receives each entry's extended error and every `recvmmsg` its control messages
-    /// (such as `UDP_GRO`'s segment size, [`Batch::gso_size`]). Allocates; call it once, after construction.
+    /// (such as `UDP_GRO`'s segment size, [`Batch::gso_size`]). Allocates; call it once, after
+    /// construction.
     #[must_use]
     pub fn with_control(mut self, len: usize) -> Self {
         let words = len.div_ceil(8);
