@@ -15,6 +15,8 @@
 //! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
 //! - [`echo`]: the echo server engine; [`mmsg`]: batched `recvmmsg`/`sendmmsg` I/O.
 //! - [`capture`]: a packet capture that decodes UDP headers (`udpeco capture`).
+//! - `sys`: the seam to the operating system, every raw system call (`syscall!`) and the
+//!   Linux/elsewhere choice, made once.
 //! - [`msg`]: `sendmsg`/`recvmsg` with ancillary data and batch I/O with UDP GSO/GRO on a
 //!   borrowed descriptor (the drop-in socket's `sendmsg`, `recvmsg`, `recv_many`, ...).
 
@@ -35,6 +37,7 @@ pub mod proxy;
 pub mod scan;
 pub mod select;
 pub mod socket;
+mod sys;
 pub mod wait;
 
 #[cfg(feature = "python")]

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use crate::addr;
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
+use crate::sys;
 use crate::wait::{deadline_after, poll_fds};
 
 /// The timeout mode of a socket, as `settimeout` sets it.
@@ -49,16 +50,6 @@ impl Mode {
             Some(d) => Mode::Timeout(d),
         }
     }
-
-    /// The Python timeout value of this mode.
-    #[must_use]
-    pub fn timeout(self) -> Option<Duration> {
-        match self {
-            Mode::Blocking => None,
-            Mode::NonBlocking => Some(Duration::ZERO),
-            Mode::Timeout(d) => Some(d),
-        }
-    }
 }
 
 /// Where a call reads the socket's current descriptor (`-1` once closed).
@@ -79,11 +70,6 @@ impl FdCell<'_> {
             FdCell::Shared(cell) => cell.load(Ordering::Acquire),
         }
     }
-}
-
-/// Converts a `-1` return into the current errno.
-fn check(ret: isize) -> Result<usize> {
-    usize::try_from(ret).map_err(|_| Error::last_os_error())
 }
 
 /// Longest pause after a readiness the attempt contradicted (see the module comment).
@@ -193,18 +179,7 @@ pub fn recv_from(
     let hup: fn() -> (usize, Option<SocketAddr>) = || (0, None);
     io(fd, mode, flags, libc::POLLIN, cancel, Some(hup), |fd| {
         let mut raw = addr::raw_storage();
-        let mut len = libc::socklen_t::try_from(std::mem::size_of::<addr::RawAddr>()).unwrap_or(0);
-        // SAFETY: `buf` and `raw` are valid for writes of the lengths given.
-        let n = check(unsafe {
-            libc::recvfrom(
-                fd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                flags | libc::MSG_DONTWAIT,
-                std::ptr::addr_of_mut!(raw).cast(),
-                &raw mut len,
-            )
-        })?;
+        let (n, len) = sys::recv_from(fd, buf, flags | libc::MSG_DONTWAIT, &mut raw)?;
         // SAFETY: the kernel wrote `len` bytes of address into `raw`.
         Ok((n, unsafe { addr::from_raw(&raw const raw, len) }))
     })
@@ -223,15 +198,7 @@ pub fn recv(
 ) -> Result<usize> {
     let hup: fn() -> usize = || 0;
     io(fd, mode, flags, libc::POLLIN, cancel, Some(hup), |fd| {
-        // SAFETY: `buf` is valid for writes of its length.
-        check(unsafe {
-            libc::recv(
-                fd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                flags | libc::MSG_DONTWAIT,
-            )
-        })
+        Ok(sys::recv(fd, buf, flags | libc::MSG_DONTWAIT)?)
     })
 }
 
@@ -250,17 +217,13 @@ pub fn send_to(
 ) -> Result<usize> {
     let (raw, len) = addr::to_raw(addr);
     io(fd, mode, flags, libc::POLLOUT, cancel, None, |fd| {
-        // SAFETY: `data` and `raw` are valid for reads of the lengths given.
-        check(unsafe {
-            libc::sendto(
-                fd,
-                data.as_ptr().cast(),
-                data.len(),
-                flags | libc::MSG_DONTWAIT,
-                std::ptr::addr_of!(raw).cast(),
-                len,
-            )
-        })
+        Ok(sys::send_to(
+            fd,
+            data,
+            &raw,
+            len,
+            flags | libc::MSG_DONTWAIT,
+        )?)
     })
 }
 
@@ -270,15 +233,8 @@ pub fn send_to(
 /// `EDESTADDRREQ` when not connected, and as [`send_to`].
 pub fn send(fd: FdCell<'_>, mode: Mode, data: &[u8], flags: i32, cancel: &Cancel) -> Result<usize> {
     io(fd, mode, flags, libc::POLLOUT, cancel, None, |fd| {
-        // SAFETY: `data` is valid for reads of its length.
-        check(unsafe {
-            libc::send(
-                fd,
-                data.as_ptr().cast(),
-                data.len(),
-                flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        })
+        let flags = flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+        Ok(sys::send(fd, data, flags)?)
     })
 }
 
@@ -362,8 +318,9 @@ mod tests {
             1
         );
         // Shut down for reading: 0 bytes from no address.
-        // SAFETY: plain system call on a descriptor we own.
-        assert_eq!(unsafe { libc::shutdown(rx.as_raw_fd(), libc::SHUT_RD) }, 0);
+        socket2::SockRef::from(&rx)
+            .shutdown(std::net::Shutdown::Read)
+            .unwrap();
         let res = recv_from(frx, Mode::Blocking, &mut buffer, 0, &cancel).unwrap();
         assert_eq!(res, (0, None));
     }

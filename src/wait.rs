@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
+use crate::sys;
 
 /// The longest time, in seconds, a user may give for a timeout or a duration (about 31
 /// years): the one limit the command line and the bindings check against.
@@ -72,23 +73,15 @@ pub fn poll_fds(
     cancel: &Cancel,
 ) -> Result<usize> {
     let deadline = timeout.and_then(deadline_after);
-    let nfds = libc::nfds_t::try_from(fds.len()).map_err(|_| Error::from_errno(libc::EINVAL))?;
     loop {
         if cancel.is_stopped() {
             return Err(Error::Interrupted);
         }
         let ms = slice_ms(deadline);
-        // SAFETY: `fds` is a valid, exclusively borrowed slice of `nfds` pollfd structs.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), nfds, ms) };
-        if n > 0 {
-            // `n` is positive, so the conversion cannot fail.
-            return Ok(usize::try_from(n).unwrap_or(0));
-        }
-        if n < 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EINTR) {
-                return Err(Error::Io(err));
-            }
+        match sys::poll(fds, ms) {
+            Ok(n) if n > 0 => return Ok(n),
+            Err(err) if err.raw_os_error() != Some(libc::EINTR) => return Err(Error::Io(err)),
+            _ => {}
         }
         if cancel.check() {
             return Err(Error::Interrupted);

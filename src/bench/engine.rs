@@ -22,9 +22,9 @@ use super::stats::{Interval, Stats};
 use super::{BenchConfig, BenchReport, Progress, SEQ_BYTES, STAMP_BYTES};
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
-#[cfg(target_os = "linux")]
 use crate::mmsg::gso;
 use crate::mmsg::{would_block_as_zero, Batch, Recv};
+use crate::sys::{self, thread_cpu_ns};
 
 /// Nanoseconds in a second.
 const NS: u64 = 1_000_000_000;
@@ -54,43 +54,12 @@ fn wait_ready(fd: RawFd, events: libc::c_short, timeout_ns: u64) -> io::Result<W
         events,
         revents: 0,
     };
-    #[cfg(target_os = "linux")]
-    let r = {
-        let ts = libc::timespec {
-            tv_sec: libc::time_t::try_from(timeout_ns / NS).unwrap_or(0),
-            tv_nsec: libc::c_long::try_from(timeout_ns % NS).unwrap_or(0),
-        };
-        // SAFETY: one valid pollfd, a valid timespec, no signal mask change.
-        unsafe { libc::ppoll(&raw mut pfd, 1, &raw const ts, std::ptr::null()) }
-    };
-    #[cfg(not(target_os = "linux"))]
-    let r = {
-        let ms = libc::c_int::try_from(timeout_ns.div_ceil(1_000_000)).unwrap_or(libc::c_int::MAX);
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&raw mut pfd, 1, ms) }
-    };
-    if r < 0 {
-        let err = io::Error::last_os_error();
-        return if err.raw_os_error() == Some(libc::EINTR) {
-            Ok(Wake::Signal)
-        } else {
-            Err(err)
-        };
+    match sys::poll_one_ns(&mut pfd, timeout_ns) {
+        Ok(true) => Ok(Wake::Ready),
+        Ok(false) => Ok(Wake::Timeout),
+        Err(err) if err.raw_os_error() == Some(libc::EINTR) => Ok(Wake::Signal),
+        Err(err) => Err(err),
     }
-    Ok(if r > 0 { Wake::Ready } else { Wake::Timeout })
-}
-
-/// CPU time this thread has used, ns (0 where the clock is missing).
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec to write.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) } != 0 {
-        return 0;
-    }
-    u64::try_from(ts.tv_sec).unwrap_or(0) * NS + u64::try_from(ts.tv_nsec).unwrap_or(0)
 }
 
 /// The state of one run.
@@ -159,14 +128,11 @@ impl<'a> Engine<'a> {
             None => Some(cfg.closed_window() as u64),
             Some(_) => cfg.window.map(|w| w as u64),
         };
-        #[cfg(target_os = "linux")]
         let (gso, gro) = if cfg.gso && !cfg.portable {
             (gso::gso_supported(fd), gso::enable_gro(fd))
         } else {
             (false, false)
         };
-        #[cfg(not(target_os = "linux"))]
-        let (gso, gro) = (false, false);
         let batch = cfg.batch;
         // Room for a reply larger than what we sent (still one datagram, truncated), or for
         // a whole train of replies with GRO.
@@ -294,7 +260,6 @@ impl<'a> Engine<'a> {
 
     /// Sends slots `0..k`: one GSO `sendmsg` where possible, else the batch's own call.
     fn send_batch(&mut self, k: usize) -> io::Result<usize> {
-        #[cfg(target_os = "linux")]
         if self.gso && k > 1 {
             let size = self.cfg.size;
             let k = k.min(gso::MAX_SEGMENTS).min(gso::MAX_BYTES / size.max(1));
@@ -326,10 +291,7 @@ impl<'a> Engine<'a> {
         let mut count = 0;
         for i in 0..n {
             let len = self.rx.len_of(i);
-            #[cfg(target_os = "linux")]
             let seg = if self.gro { self.rx.gso_size(i) } else { None };
-            #[cfg(not(target_os = "linux"))]
-            let seg: Option<usize> = None;
             let seg = seg.unwrap_or(len).max(1);
             let mut off = 0;
             loop {

@@ -3,24 +3,24 @@
 //! (`PACKET_AUXDATA`) and the kernel's receive time (`SO_TIMESTAMPNS`).
 
 use std::collections::HashMap;
-use std::ffi::{CStr, CString};
 use std::mem::{size_of, zeroed};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, SystemTime};
 
-use socket2::{Domain, Protocol, SockFilter, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, SockFilter, Socket, Type};
 
 use super::decode::decode;
 use super::filter::{program, ARPHRD_LOOPBACK, PACKET_OUTGOING};
 use super::Datagram;
 use crate::error::{Error, Result};
+use crate::sys;
 
 /// `PACKET_AUXDATA` (`linux/if_packet.h`): a `tpacket_auxdata` with every packet.
 const PACKET_AUXDATA: libc::c_int = 8;
 /// `tp_status` bit: the checksum is left to the device (`CHECKSUM_PARTIAL`).
 const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
 /// Receive buffer asked for: bursts of full-size datagrams are not dropped.
-const RCVBUF: libc::c_int = 8 << 20;
+const RCVBUF: usize = 8 << 20;
 /// Larger than any IP packet.
 const BUF_LEN: usize = 1 << 16;
 
@@ -46,39 +46,33 @@ pub struct PacketSocket {
     names: HashMap<i32, String>,
 }
 
-fn setsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> bool {
-    let len = libc::socklen_t::try_from(size_of::<libc::c_int>()).unwrap_or_default();
-    // SAFETY: `value` is a valid c_int for the duration of the call.
-    unsafe { libc::setsockopt(fd, level, name, std::ptr::addr_of!(value).cast(), len) == 0 }
-}
-
 /// The index of interface `name`.
 fn index_of(name: &str) -> Result<libc::c_int> {
-    let bad = || Error::Value(format!("no such network interface: {name:?}"));
-    let c = CString::new(name).map_err(|_| bad())?;
-    // SAFETY: `c` is a valid NUL-terminated string.
-    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    match libc::c_int::try_from(index) {
-        Ok(i) if i > 0 => Ok(i),
-        _ => Err(bad()),
-    }
+    sys::if_nametoindex(name)
+        .and_then(|i| libc::c_int::try_from(i).ok())
+        .ok_or_else(|| Error::Value(format!("no such network interface: {name:?}")))
 }
 
 /// The name of interface `index` (its number if it has gone).
 fn name_of(index: libc::c_int) -> String {
-    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
-    let Ok(unsigned) = libc::c_uint::try_from(index) else {
-        return index.to_string();
-    };
-    // SAFETY: `buf` has room for IF_NAMESIZE bytes, as if_indextoname requires.
-    let r = unsafe { libc::if_indextoname(unsigned, buf.as_mut_ptr()) };
-    if r.is_null() {
-        return index.to_string();
-    }
-    // SAFETY: on success if_indextoname wrote a NUL-terminated name into `buf`.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
+    u32::try_from(index)
+        .ok()
+        .and_then(sys::if_indextoname)
+        .unwrap_or_else(|| index.to_string())
+}
+
+/// The link-level address that binds a packet socket to `ETH_P_ALL` on interface `ifindex`
+/// (all interfaces when 0).
+fn link_addr(ifindex: libc::c_int) -> SockAddr {
+    let mut storage = SockAddrStorage::zeroed();
+    // SAFETY: a sockaddr_storage is larger than, and aligned for, a sockaddr_ll.
+    let sll = unsafe { storage.view_as::<libc::sockaddr_ll>() };
+    sll.sll_family = u16::try_from(libc::AF_PACKET).unwrap_or_default();
+    sll.sll_protocol = u16::try_from(libc::ETH_P_ALL).unwrap_or_default().to_be();
+    sll.sll_ifindex = ifindex;
+    let len = libc::socklen_t::try_from(size_of::<libc::sockaddr_ll>()).unwrap_or_default();
+    // SAFETY: the storage holds a sockaddr_ll of `len` bytes.
+    unsafe { SockAddr::new(storage, len) }
 }
 
 impl PacketSocket {
@@ -98,25 +92,13 @@ impl PacketSocket {
         sock.attach_filter(&filter)?;
         sock.set_nonblocking(true)?;
         let fd = sock.as_raw_fd();
-        if !setsockopt_int(fd, libc::SOL_PACKET, PACKET_AUXDATA, 1)
-            || !setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
-        {
-            return Err(Error::last_os_error());
-        }
+        sys::setsockopt_int(fd, libc::SOL_PACKET, PACKET_AUXDATA, 1)?;
+        sys::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
         // Root may exceed rmem_max; anyone else gets up to rmem_max (best effort).
-        if !setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF) {
-            setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, RCVBUF);
+        if sys::set_rcvbuf_force(fd, RCVBUF).is_err() {
+            let _ = sock.set_recv_buffer_size(RCVBUF);
         }
-        // SAFETY: all-zero is a valid sockaddr_ll.
-        let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
-        sll.sll_family = u16::try_from(libc::AF_PACKET).unwrap_or_default();
-        sll.sll_protocol = u16::try_from(libc::ETH_P_ALL).unwrap_or_default().to_be();
-        sll.sll_ifindex = ifindex;
-        let len = libc::socklen_t::try_from(size_of::<libc::sockaddr_ll>()).unwrap_or_default();
-        // SAFETY: `sll` is a valid sockaddr_ll of `len` bytes.
-        if unsafe { libc::bind(fd, std::ptr::addr_of!(sll).cast(), len) } != 0 {
-            return Err(Error::last_os_error());
-        }
+        sock.bind(&link_addr(ifindex))?;
         let mut names = HashMap::new();
         if let Some(name) = iface {
             names.insert(ifindex, name.to_owned());
@@ -158,16 +140,19 @@ impl PacketSocket {
             msg.msg_control = control.as_mut_ptr().cast();
             msg.msg_controllen = size_of::<[u64; 32]>();
             // SAFETY: `msg` describes valid buffers owned by this frame and by `self.buf`.
-            let n = unsafe { libc::recvmsg(self.fd(), &raw mut msg, libc::MSG_DONTWAIT) };
-            let Ok(n) = usize::try_from(n) else {
-                let err = Error::last_os_error();
-                if err.is_would_block() {
-                    return Ok(None);
+            let n = unsafe { sys::recvmsg(self.fd(), &mut msg, libc::MSG_DONTWAIT) };
+            let n = match n {
+                Ok(n) => n,
+                Err(err) => {
+                    let err = Error::Io(err);
+                    if err.is_would_block() {
+                        return Ok(None);
+                    }
+                    if err.errno() == Some(libc::EINTR) {
+                        continue;
+                    }
+                    return Err(err);
                 }
-                if err.errno() == Some(libc::EINTR) {
-                    continue;
-                }
-                return Err(err);
             };
             let outgoing = u32::from(sll.sll_pkttype) == PACKET_OUTGOING;
             if outgoing && u32::from(sll.sll_hatype) == ARPHRD_LOOPBACK {

@@ -7,6 +7,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use super::config::{EchoConfig, PortChoice};
 use crate::error::{Error, Result};
 use crate::host::{self, Family, Purpose};
+use crate::sys;
 
 /// `SO_RCVBUF` asked for when a server has few sockets: room for a burst of tens of
 /// thousands of small datagrams (the kernel doubles it and counts per-packet overhead).
@@ -18,33 +19,17 @@ const FEW_SOCKETS: usize = 64;
 
 /// Sets the receive buffer, past `rmem_max` when allowed (`SO_RCVBUFFORCE`).
 fn size_rcvbuf(sock: &Socket, bytes: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-        // SAFETY: a valid socket and a c_int option value of the right size.
-        let r = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVBUFFORCE,
-                std::ptr::from_ref(&v).cast(),
-                libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4),
-            )
-        };
-        if r == 0 {
-            return;
-        }
+    use std::os::fd::AsRawFd;
+    if sys::set_rcvbuf_force(sock.as_raw_fd(), bytes).is_err() {
+        let _ = sock.set_recv_buffer_size(bytes);
     }
-    let _ = sock.set_recv_buffer_size(bytes);
 }
 
 /// Creates one UDP socket bound to `addr`.
 fn bind_one(addr: SocketAddr, reuse_port: bool, rcvbuf: usize) -> Result<UdpSocket> {
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
     if reuse_port {
-        sock.set_reuse_port(true)?;
+        sys::set_reuse_port(&sock)?;
     }
     size_rcvbuf(&sock, rcvbuf);
     sock.bind(&SockAddr::from(addr))?;
@@ -54,21 +39,7 @@ fn bind_one(addr: SocketAddr, reuse_port: bool, rcvbuf: usize) -> Result<UdpSock
 /// Lets this process open `needed` descriptors if the hard limit allows (10,000 ports need
 /// more than the usual soft limit of 1,024).
 fn raise_fd_limit(needed: usize) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid rlimit to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } != 0 {
-        return;
-    }
-    let want = libc::rlim_t::try_from(needed + 64).unwrap_or(libc::rlim_t::MAX);
-    if lim.rlim_cur >= want {
-        return;
-    }
-    lim.rlim_cur = want.min(lim.rlim_max);
-    // SAFETY: raising the soft limit up to the hard limit is always allowed.
-    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const lim) };
+    sys::raise_nofile_limit(needed + 64);
 }
 
 /// The sockets of a server: `sockets[worker][i]` all bound to `ports[i]`.

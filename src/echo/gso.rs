@@ -13,20 +13,16 @@
 use std::os::fd::RawFd;
 
 use crate::mmsg::Batch;
+use crate::sys;
 
 /// The GSO reply path of one worker: headers and control buffers allocated once.
 pub struct GsoEcho {
     /// The route cannot segment: plain sends from now on.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     off: bool,
-    #[cfg(target_os = "linux")]
     iovs: Vec<libc::iovec>,
-    #[cfg(target_os = "linux")]
-    hdrs: Vec<libc::mmsghdr>,
-    #[cfg(target_os = "linux")]
+    hdrs: Vec<sys::mmsghdr>,
     control: Vec<[u64; crate::mmsg::gso::CONTROL_WORDS]>,
     /// Slots `runs[r].0..runs[r].1` form header `r`.
-    #[cfg(target_os = "linux")]
     runs: Vec<(usize, usize)>,
 }
 
@@ -35,23 +31,15 @@ impl GsoEcho {
     /// kernel has UDP GSO on `fd`.
     #[must_use]
     pub fn detect(enabled: bool, fd: Option<RawFd>, capacity: usize) -> Option<GsoEcho> {
-        #[cfg(target_os = "linux")]
-        {
-            let fd = fd?;
-            (enabled && crate::mmsg::gso::gso_supported(fd)).then(|| GsoEcho {
-                off: false,
-                iovs: Vec::with_capacity(capacity),
-                // SAFETY: mmsghdr is plain old data; all-zero is valid.
-                hdrs: vec![unsafe { std::mem::zeroed() }; capacity],
-                control: vec![[0; crate::mmsg::gso::CONTROL_WORDS]; capacity],
-                runs: Vec::with_capacity(capacity),
-            })
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = (enabled, fd, capacity);
-            None
-        }
+        let fd = fd?;
+        (enabled && crate::mmsg::gso::gso_supported(fd)).then(|| GsoEcho {
+            off: false,
+            iovs: Vec::with_capacity(capacity),
+            // SAFETY: mmsghdr is plain old data; all-zero is valid.
+            hdrs: vec![unsafe { std::mem::zeroed() }; capacity],
+            control: vec![[0; crate::mmsg::gso::CONTROL_WORDS]; capacity],
+            runs: Vec::with_capacity(capacity),
+        })
     }
 
     /// Whether a send found that the route cannot segment.
@@ -65,7 +53,6 @@ impl GsoEcho {
     /// reply the kernel refuses is skipped, `EINTR` is retried, and with `nonblocking` the
     /// rest is dropped on `WouldBlock`.
     pub fn echo(&mut self, batch: &mut Batch, fd: RawFd, n: usize, nonblocking: bool) -> usize {
-        #[cfg(target_os = "linux")]
         if !self.off {
             return self.echo_runs(batch, fd, n, nonblocking);
         }
@@ -73,7 +60,6 @@ impl GsoEcho {
     }
 
     /// Groups slots `0..n` into runs and links one header per run.
-    #[cfg(target_os = "linux")]
     fn link_runs(&mut self, batch: &Batch, n: usize) {
         use crate::mmsg::gso::{set_segment, MAX_BYTES, MAX_SEGMENTS};
         let n = n.min(self.hdrs.len());
@@ -106,7 +92,7 @@ impl GsoEcho {
             let run = self.runs.len();
             let (addr, addr_len) = batch.raw_addr(first);
             // SAFETY: mmsghdr is plain old data; all-zero is valid (no control data).
-            let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            let mut h: sys::mmsghdr = unsafe { std::mem::zeroed() };
             h.msg_hdr.msg_name = std::ptr::from_ref(addr).cast_mut().cast();
             h.msg_hdr.msg_namelen = addr_len;
             h.msg_hdr.msg_iov = &raw mut self.iovs[first];
@@ -125,7 +111,6 @@ impl GsoEcho {
         }
     }
 
-    #[cfg(target_os = "linux")]
     fn echo_runs(&mut self, batch: &mut Batch, fd: RawFd, n: usize, nonblocking: bool) -> usize {
         use std::io;
         self.link_runs(batch, n);
@@ -133,12 +118,11 @@ impl GsoEcho {
         let mut sent = 0;
         let mut r = 0;
         while r < self.runs.len() {
-            let vlen = libc::c_uint::try_from(self.runs.len() - r).unwrap_or(libc::c_uint::MAX);
+            let hdrs = &mut self.hdrs[r..self.runs.len()];
             // SAFETY: headers r.. point at `self.iovs` and `self.control` and, through them,
             // at `batch`'s buffers and names, all alive and unchanged during the call.
-            let k = unsafe { libc::sendmmsg(fd, self.hdrs[r..].as_mut_ptr(), vlen, flags) };
-            if k > 0 {
-                let k = usize::try_from(k).unwrap_or(0);
+            let res = unsafe { sys::sendmmsg(fd, hdrs, flags) };
+            if let Ok(k @ 1..) = res {
                 sent += self.runs[r..r + k]
                     .iter()
                     .map(|(a, b)| b - a)
@@ -146,7 +130,7 @@ impl GsoEcho {
                 r += k;
                 continue;
             }
-            let e = io::Error::last_os_error();
+            let e = res.err().unwrap_or_else(io::Error::last_os_error);
             let (from, to) = self.runs[r];
             match e.kind() {
                 io::ErrorKind::Interrupted => {}

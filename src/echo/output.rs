@@ -69,15 +69,7 @@ pub fn open_log(path: &Path, mode: LogMode, truncate: bool) -> Result<File> {
         ));
     }
     // Back to blocking writes (O_NONBLOCK only kept a FIFO from blocking the open).
-    // SAFETY: fcntl on a descriptor this function owns.
-    unsafe {
-        use std::os::fd::AsRawFd;
-        let fd = file.as_raw_fd();
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags >= 0 {
-            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
-        }
-    }
+    let _ = crate::sys::set_blocking(std::os::fd::AsRawFd::as_raw_fd(&file));
     Ok(file)
 }
 

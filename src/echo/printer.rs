@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::cancel::TICK;
+use crate::sys::{self, is_regular_file};
 
 /// The most bytes waiting to be printed.
 pub const QUEUE_BYTES: usize = 4 << 20;
@@ -185,24 +186,22 @@ fn write_all(inner: &Inner, mut data: &[u8], whole: bool, mut deadline: Option<I
             revents: 0,
         };
         let wait = i32::try_from(TICK.as_millis()).unwrap_or(50);
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&raw mut pfd, 1, wait) };
-        if r == 0 || (r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted) {
-            continue;
-        }
-        if r < 0 || pfd.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-            inner.broken.store(true, Ordering::Relaxed);
-            return false;
+        match sys::poll(std::slice::from_mut(&mut pfd), wait) {
+            Ok(0) => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Ok(_) if pfd.revents & (libc::POLLERR | libc::POLLNVAL) == 0 => {}
+            _ => {
+                inner.broken.store(true, Ordering::Relaxed);
+                return false;
+            }
         }
         let n = if whole {
             data.len()
         } else {
             data.len().min(CHUNK)
         };
-        // SAFETY: `data` is valid for `n` bytes.
-        let w = unsafe { libc::write(inner.fd, data.as_ptr().cast(), n) };
-        if w < 0 {
-            let e = io::Error::last_os_error();
+        let w = sys::write(inner.fd, &data[..n]);
+        if let Err(e) = &w {
             if matches!(
                 e.kind(),
                 io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
@@ -212,29 +211,20 @@ fn write_all(inner: &Inner, mut data: &[u8], whole: bool, mut deadline: Option<I
             inner.broken.store(true, Ordering::Relaxed);
             return false;
         }
-        data = &data[usize::try_from(w).unwrap_or(0)..];
+        data = &data[w.unwrap_or(0)..];
     }
     true
-}
-
-fn is_regular_file(fd: i32) -> bool {
-    // SAFETY: fstat into a zeroed struct.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        libc::fstat(fd, &raw mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFREG
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
 
     #[test]
     fn a_pipe_nobody_reads_never_blocks_and_losses_are_counted() {
-        let mut fds = [0i32; 2];
-        // SAFETY: a pipe into a two-int array.
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-        let p = Printer::to_fd(fds[1]);
+        let (rx, tx) = sys::pipe().unwrap();
+        let p = Printer::to_fd(tx.as_raw_fd());
         let line = [b'x'; 1023];
         let t = Instant::now();
         for _ in 0..10_000 {
@@ -246,11 +236,7 @@ mod tests {
         assert!(t.elapsed() < Duration::from_millis(400));
         // The pipe holds 64 KiB: the rest was not printed, and counted.
         assert!((9_900..=10_000).contains(&lost), "{lost}");
-        // SAFETY: closing the pipe this test opened.
-        unsafe {
-            libc::close(fds[0]);
-            libc::close(fds[1]);
-        }
+        drop((rx, tx));
     }
 
     #[test]

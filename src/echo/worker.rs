@@ -29,6 +29,7 @@ use super::text::{push_log_line, push_message_line, silence_message, strip};
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
 use crate::mmsg::{send_to_raw, Batch, Recv};
+use crate::sys::kernel_drops;
 
 /// One worker: its sockets and its private buffers.
 pub struct Worker<'a> {
@@ -408,32 +409,4 @@ impl<'a> Worker<'a> {
             self.shared.counters.add_drops(log.take_lost());
         }
     }
-}
-
-/// The kernel's count of datagrams dropped on `fd` because its receive queue was full
-/// (`SO_MEMINFO`'s `SK_MEMINFO_DROPS`), where the system tells.
-#[cfg(target_os = "linux")]
-fn kernel_drops(fd: RawFd) -> Option<u32> {
-    /// Number of `SK_MEMINFO_*` entries the kernel fills.
-    const VARS: usize = 9;
-    let mut info = [0u32; VARS];
-    let mut len = libc::socklen_t::try_from(std::mem::size_of_val(&info)).unwrap_or(0);
-    // SAFETY: `info` is writable for `len` bytes; the kernel writes at most `len`.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_MEMINFO,
-            info.as_mut_ptr().cast(),
-            &raw mut len,
-        )
-    };
-    let idx = usize::try_from(libc::SK_MEMINFO_DROPS).unwrap_or(8);
-    (r == 0 && (len as usize) > idx * 4).then(|| info[idx])
-}
-
-/// Elsewhere the kernel's drops are not known.
-#[cfg(not(target_os = "linux"))]
-fn kernel_drops(_fd: RawFd) -> Option<u32> {
-    None
 }

@@ -21,13 +21,11 @@
 //!
 //! The slots' names and data are the caller's to set for sending: an echo answers each
 //! datagram in the slot it arrived in, the load generator writes sequence numbers into
-//! [`Batch::slot_mut`], the scanner [`Batch::fill`]s every slot with its probe and aims each
-//! at a port with [`Batch::set_port`].
+//! [`Batch::slot_mut`], the scanner puts each probe in its slot with [`Batch::set_data`] and
+//! aims it at a port with [`Batch::set_port`].
 
-#[cfg(target_os = "linux")]
+mod batched;
 pub mod gso;
-#[cfg(target_os = "linux")]
-mod linux;
 mod portable;
 #[cfg(test)]
 mod tests;
@@ -37,10 +35,7 @@ use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
 use crate::addr::{self, AddrKey, RawAddr};
-
-/// The size of `sockaddr_storage` as a `socklen_t`.
-#[allow(clippy::cast_possible_truncation)]
-const STORAGE_LEN: libc::socklen_t = std::mem::size_of::<RawAddr>() as libc::socklen_t;
+use crate::sys::{self, ExtendedError, Mmsg, STORAGE_LEN};
 
 /// How [`Batch::recv`] waits and what it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,13 +65,10 @@ pub struct Batch {
     /// Ancillary data, `control_len` bytes a slot (empty without [`Batch::with_control`]).
     control: Vec<u64>,
     control_len: usize,
-    /// Forces the portable path (read only where `recvmmsg`/`sendmmsg` exist).
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    /// Forces the portable path even where `recvmmsg`/`sendmmsg` exist.
     portable: bool,
-    #[cfg(target_os = "linux")]
-    iovs: Vec<libc::iovec>,
-    #[cfg(target_os = "linux")]
-    hdrs: Vec<libc::mmsghdr>,
+    /// The `recvmmsg`/`sendmmsg` headers, linked to the slots once (empty elsewhere).
+    mm: Mmsg,
 }
 
 impl Batch {
@@ -106,48 +98,38 @@ impl Batch {
 
     fn build(capacity: usize, slot_len: usize, named: bool, fill: u8, portable: bool) -> Self {
         let stride = slot_len.max(1);
-        let mut batch = Batch {
+        let mut bufs = vec![fill; capacity * stride];
+        let mut peers = vec![addr::raw_storage(); capacity];
+        let name_ptr = named.then_some(peers.as_mut_ptr());
+        // SAFETY: `bufs` holds capacity * stride bytes and `peers` capacity entries: heap
+        // storage that moves into the batch with them and never grows or moves after.
+        let mm = unsafe { Mmsg::link(bufs.as_mut_ptr(), stride, slot_len, capacity, name_ptr) };
+        Batch {
             capacity,
             slot_len,
             stride,
-            bufs: vec![fill; capacity * stride],
+            bufs,
             lens: vec![0; capacity],
             named,
-            names: vec![addr::raw_storage(); capacity],
+            names: peers,
             name_lens: vec![if named { STORAGE_LEN } else { 0 }; capacity],
             control: Vec::new(),
             control_len: 0,
             portable,
-            #[cfg(target_os = "linux")]
-            iovs: Vec::with_capacity(capacity),
-            #[cfg(target_os = "linux")]
-            hdrs: Vec::with_capacity(capacity),
-        };
-        #[cfg(target_os = "linux")]
-        batch.link();
-        batch
+            mm,
+        }
     }
 
     /// Adds `len` bytes of ancillary data per slot (rounded up to 8), where [`Recv::ErrQueue`]
     /// receives each entry's extended error and every `recvmmsg` its control messages
-    /// (such as `UDP_GRO`'s segment size, [`Batch::gso_size`]). Allocates; call it once, after construction.
+    /// (such as `UDP_GRO`'s segment size, [`Batch::gso_size`]). Allocates; call it once, after
+    /// construction.
     #[must_use]
     pub fn with_control(mut self, len: usize) -> Self {
         let words = len.div_ceil(8);
         self.control = vec![0; self.capacity * words];
         self.control_len = words * 8;
         self
-    }
-
-    /// Fills every slot with `data` (truncated to `slot_len`) and sets its length to match:
-    /// one datagram, ready to be sent to many names.
-    pub fn fill(&mut self, data: &[u8]) {
-        let len = data.len().min(self.slot_len);
-        for i in 0..self.capacity {
-            let start = i * self.stride;
-            self.bufs[start..start + len].copy_from_slice(&data[..len]);
-            self.lens[i] = len;
-        }
     }
 
     /// Puts `data` (truncated to `slot_len`) in slot `i`, ready to send.
@@ -162,12 +144,6 @@ impl Batch {
     #[must_use]
     pub fn capacity(&self) -> usize {
         self.capacity
-    }
-
-    /// The size of each slot (longer datagrams are truncated to it).
-    #[must_use]
-    pub fn slot_len(&self) -> usize {
-        self.slot_len
     }
 
     /// The bytes of the datagram in slot `i` (as received, possibly truncated; or as filled).
@@ -236,8 +212,7 @@ impl Batch {
         if max == 0 {
             return Ok(0);
         }
-        #[cfg(target_os = "linux")]
-        if !self.portable || mode == Recv::ErrQueue {
+        if Mmsg::AVAILABLE && (!self.portable || mode == Recv::ErrQueue) {
             return self.recv_mmsg(fd, max, mode);
         }
         self.recv_each(fd, max, mode)
@@ -261,8 +236,7 @@ impl Batch {
             return Ok(0);
         }
         let flags = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-        #[cfg(target_os = "linux")]
-        if !self.portable {
+        if Mmsg::AVAILABLE && !self.portable {
             return self.send_mmsg(fd, from, to, flags);
         }
         self.send_each(fd, from..to, flags)
@@ -302,10 +276,9 @@ impl Batch {
 
     /// The extended error of error-queue entry `i` of the last [`Recv::ErrQueue`] receive
     /// (`IP_RECVERR` or `IPV6_RECVERR` ancillary data), if it carried one.
-    #[cfg(target_os = "linux")]
     #[must_use]
-    pub fn extended_error(&self, i: usize) -> Option<libc::sock_extended_err> {
-        linux::extended_error(&self.hdrs[i].msg_hdr)
+    pub fn extended_error(&self, i: usize) -> Option<ExtendedError> {
+        self.mm.extended_error(i)
     }
 
     /// The segment size of slot `i` when the last receive coalesced several datagrams into
@@ -313,12 +286,10 @@ impl Batch {
     /// datagram, or where the kernel has no GRO.
     #[must_use]
     pub fn gso_size(&self, i: usize) -> Option<usize> {
-        #[cfg(target_os = "linux")]
-        if !self.portable {
-            return linux::gso_size(&self.hdrs[i].msg_hdr);
+        if self.portable {
+            return None;
         }
-        let _ = i;
-        None
+        self.mm.gso_size(i)
     }
 }
 
@@ -348,16 +319,5 @@ pub fn send_to_raw(
     addr_len: libc::socklen_t,
     flags: libc::c_int,
 ) -> io::Result<usize> {
-    let name = if addr_len == 0 {
-        std::ptr::null()
-    } else {
-        std::ptr::from_ref(addr).cast()
-    };
-    // SAFETY: `data` and `addr` are valid for reads of the lengths given.
-    let r = unsafe { libc::sendto(fd, data.as_ptr().cast(), data.len(), flags, name, addr_len) };
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(usize::try_from(r).unwrap_or(0))
-    }
+    sys::send_to(fd, data, addr, addr_len, flags)
 }

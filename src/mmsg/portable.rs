@@ -5,7 +5,8 @@ use std::io;
 use std::ops::Range;
 use std::os::fd::RawFd;
 
-use super::{send_to_raw, Batch, Recv, STORAGE_LEN};
+use super::{send_to_raw, Batch, Recv};
+use crate::sys;
 
 impl Batch {
     /// A `recvfrom` loop into slots `0..max`.
@@ -20,33 +21,19 @@ impl Batch {
             } else {
                 libc::MSG_DONTWAIT
             };
-            let mut alen = STORAGE_LEN;
-            let (name, name_len): (*mut libc::sockaddr, *mut libc::socklen_t) = if self.named {
-                (std::ptr::from_mut(&mut self.names[n]).cast(), &raw mut alen)
-            } else {
-                (std::ptr::null_mut(), std::ptr::null_mut())
-            };
             let start = n * self.stride;
-            // SAFETY: the buffer slot (slot_len bytes from `start`) and the address slot are
-            // valid for writes of the sizes given.
-            let r = unsafe {
-                libc::recvfrom(
-                    fd,
-                    self.bufs[start..].as_mut_ptr().cast(),
-                    self.slot_len,
-                    flags,
-                    name,
-                    name_len,
-                )
+            let buf = &mut self.bufs[start..start + self.slot_len];
+            let r = if self.named {
+                sys::recv_from(fd, buf, flags, &mut self.names[n])
+            } else {
+                sys::recv(fd, buf, flags).map(|k| (k, 0))
             };
-            if r < 0 {
-                let err = io::Error::last_os_error();
-                if n == 0 {
-                    return Err(err);
-                }
-                break;
-            }
-            self.lens[n] = usize::try_from(r).unwrap_or(0).min(self.slot_len);
+            let (k, alen) = match r {
+                Ok(got) => got,
+                Err(err) if n == 0 => return Err(err),
+                Err(_) => break,
+            };
+            self.lens[n] = k.min(self.slot_len);
             if self.named {
                 self.name_lens[n] = alen;
             }

@@ -92,7 +92,9 @@ fn one_datagram_to_many_ports() {
     let rx2 = UdpSocket::bind("127.0.0.1:0").unwrap();
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut batch = Batch::new(4, 8);
-    batch.fill(b"probe");
+    for i in 0..2 {
+        batch.set_data(i, b"probe");
+    }
     batch.set_addr_all(&rx1.local_addr().unwrap());
     batch.set_port(1, rx2.local_addr().unwrap().port());
     assert_eq!(batch.send(tx.as_raw_fd(), 0, 2, true).unwrap(), 2);

@@ -20,6 +20,7 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::mmsg::{send_to_raw, Batch, Recv};
 use crate::socket::Mode;
+use crate::sys;
 
 /// The most messages one `recvmmsg`/`sendmmsg` takes (Linux's `UIO_MAXIOV`).
 pub const MAX_BATCH: usize = 1024;
@@ -31,17 +32,7 @@ pub const GSO_MAX_BYTES: usize = 65_507;
 /// A receive slot for coalesced (GRO) buffers: the largest UDP payload, rounded up.
 pub const GRO_SLOT: usize = 65_536;
 
-/// `UDP_SEGMENT` (Linux `<linux/udp.h>`).
-pub const UDP_SEGMENT: i32 = 103;
-/// `UDP_GRO` (Linux `<linux/udp.h>`).
-pub const UDP_GRO: i32 = 104;
-
-/// True when the socket has `UDP_GRO` on (always false where the kernel lacks it).
-#[must_use]
-pub fn gro_enabled(fd: RawFd) -> bool {
-    cfg!(target_os = "linux")
-        && super::int_option(fd, libc::IPPROTO_UDP, UDP_GRO).is_ok_and(|v| v != 0)
-}
+pub use crate::sys::{gro_enabled, UDP_GRO, UDP_SEGMENT};
 
 /// How to receive up to `max_count` datagrams of at most `bufsize` bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,7 +154,6 @@ fn plan(items: &[Outgoing<'_>], from: usize, gso: bool) -> Vec<Message> {
     out
 }
 
-#[cfg(target_os = "linux")]
 /// Errors with which a kernel or route refuses a GSO send (no `UDP_SEGMENT`, a segment
 /// larger than the route's MTU: `EINVAL` before Linux 6.x, `EMSGSIZE` since, a device
 /// without checksum offload). A GSO message never exceeds [`GSO_MAX_BYTES`], so `EMSGSIZE`
@@ -191,16 +181,10 @@ pub fn send_many(
     portable: bool,
 ) -> Result<usize> {
     let mut sent = 0;
-    #[cfg(target_os = "linux")]
-    let outcome = if portable {
+    let outcome = if portable || !sys::Mmsg::AVAILABLE {
         send_each(fd, items, mode, cancel, &mut sent)
     } else {
         send_batched(fd, items, mode, cancel, gso, &mut sent)
-    };
-    #[cfg(not(target_os = "linux"))]
-    let outcome = {
-        let _ = (gso, portable);
-        send_each(fd, items, mode, cancel, &mut sent)
     };
     match outcome {
         Ok(()) => Ok(sent),
@@ -229,8 +213,7 @@ fn send_each(
     Ok(())
 }
 
-#[cfg(target_os = "linux")]
-/// The Linux path: `sendmmsg` over messages planned with GSO runs.
+/// The batched path: `sendmmsg` over messages planned with GSO runs.
 fn send_batched(
     fd: RawFd,
     items: &[Outgoing<'_>],
@@ -247,7 +230,7 @@ fn send_batched(
         while done < messages.len() {
             let chunk = &messages[done..messages.len().min(done + MAX_BATCH)];
             let controls: Vec<[u64; 3]> = chunk.iter().map(|m| segment_control(items, m)).collect();
-            let mut hdrs: Vec<libc::mmsghdr> = chunk
+            let mut hdrs: Vec<sys::mmsghdr> = chunk
                 .iter()
                 .zip(&controls)
                 .map(|(m, c)| header(items, &iovs, m, c))
@@ -275,7 +258,6 @@ fn send_batched(
     Ok(())
 }
 
-#[cfg(target_os = "linux")]
 /// The `UDP_SEGMENT` control message for a GSO message (all zero for a single datagram).
 fn segment_control(items: &[Outgoing<'_>], m: &Message) -> [u64; 3] {
     let mut words = [0u64; 3];
@@ -297,16 +279,15 @@ fn segment_control(items: &[Outgoing<'_>], m: &Message) -> [u64; 3] {
     words
 }
 
-#[cfg(target_os = "linux")]
 /// The `mmsghdr` of message `m`, pointing into `items`, `iovs` and `control`.
 fn header(
     items: &[Outgoing<'_>],
     iovs: &[IoSlice<'_>],
     m: &Message,
     control: &[u64; 3],
-) -> libc::mmsghdr {
+) -> sys::mmsghdr {
     // SAFETY: all-zero is a valid mmsghdr.
-    let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    let mut h: sys::mmsghdr = unsafe { std::mem::zeroed() };
     if let Some((name, len)) = &items[m.start].to {
         h.msg_hdr.msg_name = std::ptr::from_ref(name).cast_mut().cast();
         h.msg_hdr.msg_namelen = *len;
@@ -322,11 +303,8 @@ fn header(
     h
 }
 
-#[cfg(target_os = "linux")]
 /// One `sendmmsg(2)`; the number of messages sent.
-fn sendmmsg(fd: RawFd, hdrs: &mut [libc::mmsghdr], flags: i32) -> io::Result<usize> {
-    let vlen = libc::c_uint::try_from(hdrs.len()).unwrap_or(libc::c_uint::MAX);
+fn sendmmsg(fd: RawFd, hdrs: &mut [sys::mmsghdr], flags: i32) -> io::Result<usize> {
     // SAFETY: the headers point at buffers, names and control data that outlive the call.
-    let r = unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), vlen, flags) };
-    usize::try_from(r).map_err(|_| io::Error::last_os_error())
+    unsafe { sys::sendmmsg(fd, hdrs, flags) }
 }

@@ -30,6 +30,7 @@ use crate::addr::{self, RawAddr};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::socket::Mode;
+use crate::sys;
 use crate::wait::{deadline_after, poll_fds};
 
 /// Which way a call moves data, which decides the readiness it waits for.
@@ -82,7 +83,7 @@ pub fn run<T>(
     };
     let timed = matches!(mode, Mode::Timeout(_));
     let rdhup = if dir == Dir::Recv && may_wait && !timed {
-        POLLRDHUP
+        sys::POLLRDHUP
     } else {
         0
     };
@@ -129,12 +130,6 @@ pub fn run<T>(
         woke = true;
     }
 }
-
-/// `POLLRDHUP` where poll has it: how a blocking receive learns that reading was shut down.
-#[cfg(target_os = "linux")]
-const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
-#[cfg(not(target_os = "linux"))]
-const POLLRDHUP: libc::c_short = 0;
 
 /// Waits for `events` on `fd` and returns the events that came; [`Error::Timeout`] when
 /// `timeout` passes first, `EBADF` for a descriptor that is not open.
@@ -354,8 +349,7 @@ pub fn recvmsg(
         msg.msg_controllen = control.len;
     }
     // SAFETY: every pointer in `msg` is valid for the lengths given, for the call.
-    let n = unsafe { libc::recvmsg(fd, &raw mut msg, flags) };
-    let len = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    let len = unsafe { sys::recvmsg(fd, &mut msg, flags) }?;
     let namelen = msg
         .msg_namelen
         .min(libc::socklen_t::try_from(std::mem::size_of::<RawAddr>()).unwrap_or(0));
@@ -395,27 +389,5 @@ pub fn sendmsg(
         msg.msg_controllen = control.len;
     }
     // SAFETY: every pointer in `msg` is valid for reads of the lengths given, for the call.
-    let n = unsafe { libc::sendmsg(fd, &raw const msg, flags) };
-    usize::try_from(n).map_err(|_| io::Error::last_os_error())
-}
-
-/// An integer socket option.
-pub(crate) fn int_option(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
-    let mut value: libc::c_int = 0;
-    let mut len = libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4);
-    // SAFETY: `value` is valid for `len` bytes.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            level,
-            name,
-            std::ptr::addr_of_mut!(value).cast(),
-            &raw mut len,
-        )
-    };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(value)
-    }
+    unsafe { sys::sendmsg(fd, &msg, flags) }
 }

@@ -123,18 +123,7 @@ fn errqueue_with_timeout_waits_for_the_error_without_spinning() {
 fn many_round_trip(portable: bool, gso: bool, gro: bool) {
     let (a, b) = pair();
     if gro {
-        let one: libc::c_int = 1;
-        // SAFETY: plain setsockopt of an int.
-        let rc = unsafe {
-            libc::setsockopt(
-                b.as_raw_fd(),
-                libc::IPPROTO_UDP,
-                many::UDP_GRO,
-                std::ptr::addr_of!(one).cast(),
-                4,
-            )
-        };
-        assert_eq!(rc, 0);
+        assert!(crate::sys::enable_gro(b.as_raw_fd()));
         assert!(many::gro_enabled(b.as_raw_fd()));
     }
     let to = Some(crate::addr::to_raw(&b.local_addr().unwrap()));

@@ -7,14 +7,16 @@
 //! scanner's policies: which errors to retry, skip or report.
 
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 
-use crate::addr;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
 use crate::error::{Error, Result};
 use crate::mmsg::{Batch, Recv};
+use crate::sys;
 
 /// Receive buffer asked for, so that thousands of queued ICMP errors are not dropped.
-const RCVBUF: libc::c_int = 32 << 20;
+const RCVBUF: usize = 32 << 20;
 /// Consecutive failed sends of one datagram after which the error is reported, not retried.
 ///
 /// With `IP_RECVERR` every ICMP error also sets the socket's pending error, which the next
@@ -24,13 +26,7 @@ const MAX_SEND_ERRORS: u32 = 64;
 /// A UDP socket set up for scanning one address family.
 #[derive(Debug)]
 pub struct ProbeSocket {
-    fd: OwnedFd,
-}
-
-fn setsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> bool {
-    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or_default();
-    // SAFETY: `value` is a valid c_int for the duration of the call.
-    unsafe { libc::setsockopt(fd, level, name, std::ptr::addr_of!(value).cast(), len) == 0 }
+    sock: Socket,
 }
 
 impl ProbeSocket {
@@ -39,31 +35,13 @@ impl ProbeSocket {
     /// # Errors
     /// [`Error::Io`] when the socket cannot be created or `IP_RECVERR` cannot be set.
     pub fn open(v6: bool) -> Result<Self> {
-        let family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
-        // SAFETY: plain socket(2) call; the result is checked.
-        let raw = unsafe {
-            libc::socket(
-                family,
-                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                0,
-            )
-        };
-        if raw < 0 {
-            return Err(Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let (level, name) = if v6 {
-            (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
-        } else {
-            (libc::IPPROTO_IP, libc::IP_RECVERR)
-        };
-        if !setsockopt_int(raw, level, name, 1) {
-            return Err(Error::last_os_error());
-        }
+        let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+        // socket2 sets close-on-exec itself.
+        let sock = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
+        sys::set_recv_err(sock.as_raw_fd(), v6)?;
         // Root may exceed rmem_max; anyone else gets up to rmem_max (best effort).
-        if !setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF) {
-            setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, RCVBUF);
+        if sys::set_rcvbuf_force(sock.as_raw_fd(), RCVBUF).is_err() {
+            let _ = sock.set_recv_buffer_size(RCVBUF);
         }
         // Bind now (any address, a port of the kernel's choosing) so that the scanner knows
         // its own port: probing it would reach this very socket.
@@ -72,12 +50,8 @@ impl ProbeSocket {
         } else {
             SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
         };
-        let (raw_any, len) = addr::to_raw(&any);
-        // SAFETY: `raw_any` is a valid sockaddr of `len` bytes for this family.
-        if unsafe { libc::bind(raw, std::ptr::addr_of!(raw_any).cast(), len) } != 0 {
-            return Err(Error::last_os_error());
-        }
-        Ok(ProbeSocket { fd })
+        sock.bind(&SockAddr::from(any))?;
+        Ok(ProbeSocket { sock })
     }
 
     /// The local port the socket is bound to.
@@ -85,21 +59,9 @@ impl ProbeSocket {
     /// # Errors
     /// [`Error::Io`] when `getsockname` fails.
     pub fn local_port(&self) -> Result<u16> {
-        let mut storage = addr::raw_storage();
-        let mut len = libc::socklen_t::try_from(std::mem::size_of_val(&storage)).unwrap_or(0);
-        // SAFETY: storage and len are valid for writing.
-        let rc = unsafe {
-            libc::getsockname(
-                self.fd(),
-                std::ptr::addr_of_mut!(storage).cast(),
-                &raw mut len,
-            )
-        };
-        if rc != 0 {
-            return Err(Error::last_os_error());
-        }
-        // SAFETY: getsockname wrote `len` bytes (at most the storage's size) into `storage`.
-        unsafe { addr::from_raw(&raw const storage, len) }
+        self.sock
+            .local_addr()?
+            .as_socket()
             .map(|a| a.port())
             .ok_or_else(|| Error::from_errno(libc::EAFNOSUPPORT))
     }
@@ -107,7 +69,7 @@ impl ProbeSocket {
     /// The descriptor, for `poll`.
     #[must_use]
     pub fn fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.sock.as_raw_fd()
     }
 }
 
@@ -126,14 +88,9 @@ impl Sender {
         Sender { batch }
     }
 
-    /// The largest batch [`Sender::send`] takes.
-    #[must_use]
-    pub fn capacity(&self) -> usize {
-        self.batch.capacity()
-    }
-
-    /// Sends each `(port, payload)` of `probes` (at most [`Sender::capacity`]) and returns how
-    /// many left; fewer than asked when the socket buffer is full (wait for `POLLOUT`).
+    /// Sends each `(port, payload)` of `probes` (at most the batch size given to
+    /// [`Sender::new`]) and returns how many left; fewer than asked when the socket buffer is
+    /// full (wait for `POLLOUT`).
     ///
     /// # Errors
     /// [`Error::Io`] for an error that repeats on the same datagram (no route to the host,
@@ -247,9 +204,9 @@ impl Receiver {
         let ee = self.batch.extended_error(i)?;
         Some(QueuedError {
             dest,
-            origin: ee.ee_origin,
-            icmp_type: ee.ee_type,
-            code: ee.ee_code,
+            origin: ee.origin,
+            icmp_type: ee.icmp_type,
+            code: ee.code,
         })
     }
 }
