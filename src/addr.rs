@@ -7,7 +7,7 @@
 //! through `getaddrinfo(3)` restricted to the socket's family, whose failures become
 //! [`Error::Gai`] (`socket.gaierror`) with the same code and message.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
@@ -55,46 +55,15 @@ pub fn parse_host(host: &str, family: i32) -> Result<Option<IpAddr>> {
 /// [`Error::Gai`] with `getaddrinfo`'s code and `gai_strerror` text.
 pub fn lookup(host: &str, family: i32) -> Result<IpAddr> {
     let c_host = CString::new(host).map_err(|_| Error::Value("embedded null character".into()))?;
-    // SAFETY: an all-zero addrinfo is a valid "no hints" value.
-    let mut hints: libc::addrinfo = unsafe { mem::zeroed() };
-    hints.ai_family = family;
-    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
-    // SAFETY: valid C string, valid hints, and `res` receives a list we free below.
-    let rc = unsafe {
-        libc::getaddrinfo(
-            c_host.as_ptr(),
-            std::ptr::null(),
-            &raw const hints,
-            &raw mut res,
-        )
-    };
-    if rc != 0 {
-        if rc == libc::EAI_SYSTEM {
-            return Err(Error::last_os_error());
-        }
-        // SAFETY: gai_strerror returns a static, NUL-terminated string.
-        let message = unsafe { CStr::from_ptr(libc::gai_strerror(rc)) }
-            .to_string_lossy()
-            .into_owned();
-        return Err(Error::Gai { code: rc, message });
+    match crate::sys::getaddrinfo_first(&c_host, family) {
+        Ok(Some(found)) => Ok(found.ip()),
+        Ok(None) => Err(Error::Gai {
+            code: libc::EAI_NONAME,
+            message: "Name or service not known".into(),
+        }),
+        Err(crate::sys::GaiError::Os(e)) => Err(e.into()),
+        Err(crate::sys::GaiError::Code(code, message)) => Err(Error::Gai { code, message }),
     }
-    let mut found = None;
-    let mut cur = res;
-    while !cur.is_null() && found.is_none() {
-        // SAFETY: `cur` walks the list getaddrinfo returned; each entry is valid until freed.
-        let ai = unsafe { &*cur };
-        if !ai.ai_addr.is_null() {
-            // SAFETY: ai_addr points at ai_addrlen bytes of a sockaddr of the entry's family.
-            found = unsafe { from_raw(ai.ai_addr.cast(), ai.ai_addrlen) }.map(|sa| sa.ip());
-        }
-        cur = ai.ai_next;
-    }
-    // SAFETY: `res` came from a successful getaddrinfo and is freed once.
-    unsafe { libc::freeaddrinfo(res) };
-    found.ok_or(Error::Gai {
-        code: libc::EAI_NONAME,
-        message: "Name or service not known".into(),
-    })
 }
 
 /// Resolves `host` (numeric or by name) and builds the socket address for `family`.

@@ -281,3 +281,62 @@ pub fn if_indextoname(index: u32) -> Option<String> {
             .into_owned(),
     )
 }
+
+/// A failed `getaddrinfo(3)`: `EAI_SYSTEM` carries the OS error, any other code
+/// `gai_strerror`'s text.
+#[derive(Debug)]
+pub enum GaiError {
+    /// `EAI_SYSTEM`: the error is in `errno`.
+    Os(io::Error),
+    /// Any other `EAI_*` code, with `gai_strerror`'s message.
+    Code(libc::c_int, String),
+}
+
+/// `getaddrinfo(3)` for `host` restricted to `family` (`AF_UNSPEC` for either): the first
+/// answer that carries an address, `None` when no answer does. Blocks.
+///
+/// # Errors
+/// [`GaiError`] with the resolver's code and message.
+pub fn getaddrinfo_first(
+    host: &CStr,
+    family: libc::c_int,
+) -> Result<Option<std::net::SocketAddr>, GaiError> {
+    // SAFETY: an all-zero addrinfo is a valid "no hints" value.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_family = family;
+    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: valid C string, valid hints, and `res` receives a list freed below. Not
+    // `syscall!`: getaddrinfo returns an `EAI_*` code, not -1 and errno.
+    let rc = unsafe {
+        libc::getaddrinfo(
+            host.as_ptr(),
+            std::ptr::null(),
+            &raw const hints,
+            &raw mut res,
+        )
+    };
+    if rc != 0 {
+        if rc == libc::EAI_SYSTEM {
+            return Err(GaiError::Os(io::Error::last_os_error()));
+        }
+        // SAFETY: gai_strerror returns a static, NUL-terminated string.
+        let message = unsafe { CStr::from_ptr(libc::gai_strerror(rc)) }
+            .to_string_lossy()
+            .into_owned();
+        return Err(GaiError::Code(rc, message));
+    }
+    let mut found = None;
+    let mut cur = res;
+    while !cur.is_null() && found.is_none() {
+        // SAFETY: `cur` walks the list getaddrinfo returned; each entry is valid until freed.
+        let ai = unsafe { &*cur };
+        if !ai.ai_addr.is_null() {
+            // SAFETY: ai_addr points at ai_addrlen bytes of a sockaddr of the entry's family.
+            found = unsafe { crate::addr::from_raw(ai.ai_addr.cast(), ai.ai_addrlen) };
+        }
+        cur = ai.ai_next;
+    }
+    // SAFETY: `res` came from a successful getaddrinfo and is freed once.
+    unsafe { libc::freeaddrinfo(res) };
+    Ok(found)
+}
