@@ -26,6 +26,7 @@ use super::guard::Guard;
 use super::shared::{End, Shared};
 use super::stats::ClientTracker;
 use super::text::{push_log_line, push_message_line, silence_message, strip};
+use crate::addr::AddrKey;
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
 use crate::mmsg::{send_to_raw, Batch, Recv};
@@ -41,6 +42,8 @@ pub struct Worker<'a> {
     guard: Guard,
     /// Per slot of the current batch: answered (true) or dropped by the guard.
     accepted: Vec<bool>,
+    /// The current batch's runs of slots from one sender: `first..end` and its key.
+    runs: Vec<(usize, usize, AddrKey)>,
     out: Vec<u8>,
     out_lines: u64,
     log_lines: Vec<u8>,
@@ -77,6 +80,7 @@ impl<'a> Worker<'a> {
             clients: ClientTracker::default(),
             guard: Guard::new(&cfg.guard, &shared.ports),
             accepted: vec![true; cfg.batch],
+            runs: Vec::with_capacity(cfg.batch),
             out: Vec::with_capacity(if cfg.quiet { 0 } else { 64 * 1024 }),
             out_lines: 0,
             log_lines: Vec::with_capacity(if cfg.log.is_some() { 64 * 1024 } else { 0 }),
@@ -121,20 +125,24 @@ impl<'a> Worker<'a> {
         let fd = self.fds[0];
         loop {
             let mut urgent = false;
-            match self.batch.recv(fd, self.batch.capacity(), Recv::Wait) {
+            // One clock read per round: the time of the batch serves the periodic duties too.
+            let now = match self.batch.recv(fd, self.batch.capacity(), Recv::Wait) {
                 Ok(n) if n > 0 => {
                     let now = Instant::now();
                     if let Flow::Stop = self.handle(0, n, now, false) {
                         return Ok(());
                     }
+                    now
                 }
-                Ok(_) => {}
-                Err(e) => urgent = Self::recv_error(&e),
-            }
+                Ok(_) => Instant::now(),
+                Err(e) => {
+                    urgent = Self::recv_error(&e);
+                    Instant::now()
+                }
+            };
             if cancel.is_stopped() {
                 return Ok(());
             }
-            let now = Instant::now();
             if (urgent || now >= self.next_tick) && self.tick(now, cancel) {
                 return Ok(());
             }
@@ -223,11 +231,26 @@ impl<'a> Worker<'a> {
     fn handle(&mut self, s: usize, n: usize, now: Instant, nonblocking: bool) -> Flow {
         let cfg = &*self.shared.cfg;
         let counters = &*self.shared.counters;
+        // Runs of datagrams from one sender: one key per datagram, one guard verdict (and at
+        // most one rate-table lookup) and one sender count per run.
+        self.runs.clear();
+        let mut i = 0;
+        while i < n {
+            let key = self.batch.key(i);
+            let mut end = i + 1;
+            while end < n && self.batch.key(end) == key {
+                end += 1;
+            }
+            self.runs.push((i, end, key));
+            i = end;
+        }
         let mut all = true;
         if !self.guard.is_off() {
-            for i in 0..n {
-                self.accepted[i] = self.guard.check(self.batch.key(i), now);
-                all &= self.accepted[i];
+            for &(i, end, key) in &self.runs {
+                let ok = i + self.guard.check_run(key, end - i, now);
+                self.accepted[i..ok].fill(true);
+                self.accepted[ok..end].fill(false);
+                all &= ok == end;
             }
             self.guard.publish(&counters.guard);
             if !self.accepted[..n].contains(&true) {
@@ -243,28 +266,54 @@ impl<'a> Worker<'a> {
         let mut received = 0u64;
         let mut upto = n;
         let mut sentinel = false;
-        for i in 0..n {
-            if !all && !self.accepted[i] {
-                continue;
-            }
-            let data = self.batch.data(i);
-            bytes += data.len() as u64;
-            received += 1;
-            self.clients.note(self.batch.key(i), counters);
-            if let Some(stop) = &cfg.stop {
-                if strip(data) == stop.as_slice() {
-                    upto = i;
-                    sentinel = true;
-                    break;
+        if cfg.quiet && self.shared.log.is_none() {
+            // Nothing to print or log: counts, senders and the sentinel.
+            'runs: for &(first, end, key) in &self.runs {
+                let mut noted = false;
+                for i in first..end {
+                    if !all && !self.accepted[i] {
+                        continue;
+                    }
+                    if !noted {
+                        noted = true;
+                        self.clients.note(key, counters);
+                    }
+                    let len = self.batch.len_of(i);
+                    bytes += len as u64;
+                    received += 1;
+                    if let Some(stop) = &cfg.stop {
+                        if len >= stop.len() && strip(self.batch.data(i)) == stop.as_slice() {
+                            upto = i;
+                            sentinel = true;
+                            break 'runs;
+                        }
+                    }
                 }
             }
-            if !cfg.quiet {
-                push_message_line(&mut self.out, self.batch.addr(i), data);
-                self.out_lines += 1;
-            }
-            if self.shared.log.is_some() {
-                push_log_line(&mut self.log_lines, data);
-                self.log_count += 1;
+        } else {
+            for i in 0..n {
+                if !all && !self.accepted[i] {
+                    continue;
+                }
+                let data = self.batch.data(i);
+                bytes += data.len() as u64;
+                received += 1;
+                self.clients.note(self.batch.key(i), counters);
+                if let Some(stop) = &cfg.stop {
+                    if strip(data) == stop.as_slice() {
+                        upto = i;
+                        sentinel = true;
+                        break;
+                    }
+                }
+                if !cfg.quiet {
+                    push_message_line(&mut self.out, self.batch.addr(i), data);
+                    self.out_lines += 1;
+                }
+                if self.shared.log.is_some() {
+                    push_log_line(&mut self.log_lines, data);
+                    self.log_count += 1;
+                }
             }
         }
         counters.add_batch(received, bytes);

@@ -33,14 +33,20 @@ impl Batch {
 
     /// `recvmmsg` into slots `0..max`.
     pub(super) fn recv_mmsg(&mut self, fd: RawFd, max: usize, mode: Recv) -> io::Result<usize> {
-        for h in &mut self.hdrs[..max] {
+        // Only the slots a call has changed need resetting (a busy server receives a few
+        // datagrams per call into a batch of 64).
+        let reset = self.dirty.min(max);
+        for h in &mut self.hdrs[..reset] {
             if self.named {
                 h.msg_hdr.msg_namelen = STORAGE_LEN;
             }
             h.msg_len = 0;
         }
-        for v in &mut self.iovs[..max] {
+        for v in &mut self.iovs[..reset] {
             v.iov_len = self.slot_len;
+        }
+        if self.dirty <= max {
+            self.dirty = 0;
         }
         self.link_control(max);
         let flags = match mode {
@@ -64,6 +70,7 @@ impl Batch {
             return Err(io::Error::last_os_error());
         }
         let n = usize::try_from(n).unwrap_or(0);
+        self.dirty = self.dirty.max(n);
         for i in 0..n {
             let h = &self.hdrs[i];
             // msg_len never exceeds iov_len: the kernel truncates (MSG_TRUNC) to slot_len.
@@ -95,6 +102,7 @@ impl Batch {
         to: usize,
         flags: libc::c_int,
     ) -> io::Result<usize> {
+        self.dirty = self.dirty.max(to);
         for i in from..to {
             self.iovs[i].iov_len = self.lens[i];
             if self.named {

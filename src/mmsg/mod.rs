@@ -77,6 +77,10 @@ pub struct Batch {
     iovs: Vec<libc::iovec>,
     #[cfg(target_os = "linux")]
     hdrs: Vec<libc::mmsghdr>,
+    /// Slots `0..dirty` may have a header or `iovec` changed since they were last reset for
+    /// receiving (by a receive or a send); the others are ready as they are.
+    #[cfg(target_os = "linux")]
+    dirty: usize,
 }
 
 impl Batch {
@@ -122,6 +126,8 @@ impl Batch {
             iovs: Vec::with_capacity(capacity),
             #[cfg(target_os = "linux")]
             hdrs: Vec::with_capacity(capacity),
+            #[cfg(target_os = "linux")]
+            dirty: 0,
         };
         #[cfg(target_os = "linux")]
         batch.link();
