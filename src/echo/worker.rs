@@ -231,37 +231,62 @@ impl<'a> Worker<'a> {
     fn handle(&mut self, s: usize, n: usize, now: Instant, nonblocking: bool) -> Flow {
         let cfg = &*self.shared.cfg;
         let counters = &*self.shared.counters;
-        // Runs of datagrams from one sender: one key per datagram, one guard verdict (and at
-        // most one rate-table lookup) and one sender count per run.
-        self.runs.clear();
-        let mut i = 0;
-        while i < n {
-            let key = self.batch.key(i);
-            let mut end = i + 1;
-            while end < n && self.batch.key(end) == key {
-                end += 1;
-            }
-            self.runs.push((i, end, key));
-            i = end;
-        }
-        let mut all = true;
-        if !self.guard.is_off() {
-            for &(i, end, key) in &self.runs {
-                let ok = i + self.guard.check_run(key, end - i, now);
-                self.accepted[i..ok].fill(true);
-                self.accepted[ok..end].fill(false);
-                all &= ok == end;
-            }
-            self.guard.publish(&counters.guard);
-            if !self.accepted[..n].contains(&true) {
-                return Flow::Go;
-            }
-        }
+        let Some(all) = self.guard_batch(n, now) else {
+            return Flow::Go;
+        };
         self.shared.touch(now);
         if !self.active[s] {
             self.active[s] = true;
             self.active_list.push(s);
         }
+        let (received, bytes, upto, sentinel) = self.read_batch(n, all);
+        counters.add_batch(received, bytes);
+        if let Some(q) = self.delay.as_mut() {
+            let due = now + cfg.delay;
+            let mut full = 0;
+            for i in 0..upto {
+                if (all || self.accepted[i]) && !q.push_slot(&self.batch, i, s, due) {
+                    full += 1;
+                }
+            }
+            if sentinel && cfg.reply_stop {
+                let stop = cfg.stop.as_deref().unwrap_or(b".");
+                if !q.push_to_sender(&self.batch, upto, stop, s, due) {
+                    full += 1;
+                }
+            }
+            counters.add_drops(full);
+        } else if all {
+            let sent = match self.gso.as_mut() {
+                Some(g) => g.echo(&mut self.batch, self.fds[s], upto, nonblocking),
+                None => self.batch.send_skipping(self.fds[s], 0, upto, nonblocking),
+            };
+            counters.add_drops((upto - sent) as u64);
+        } else {
+            self.send_accepted(s, upto, nonblocking);
+        }
+        if sentinel && cfg.reply_stop && self.delay.is_none() {
+            let stop = cfg.stop.as_deref().unwrap_or(b".");
+            let (addr, len) = self.batch.raw_addr(upto);
+            if send_to_raw(self.fds[s], stop, addr, len, 0).is_err() {
+                counters.add_drops(1);
+            }
+        }
+        self.hand_over();
+        if sentinel {
+            self.shared.set_end(End::Sentinel);
+            Flow::Stop
+        } else {
+            Flow::Go
+        }
+    }
+
+    /// Counts, prints and logs slots `0..n` (the accepted ones unless `all`) up to the stop
+    /// sentinel: `(datagrams, bytes, upto, sentinel)`, where slots `0..upto` are to be
+    /// echoed and `sentinel` says the slot `upto` is the sentinel.
+    fn read_batch(&mut self, n: usize, all: bool) -> (u64, u64, usize, bool) {
+        let counters = &*self.shared.counters;
+        let cfg = &*self.shared.cfg;
         let mut bytes = 0u64;
         let mut received = 0u64;
         let mut upto = n;
@@ -316,45 +341,38 @@ impl<'a> Worker<'a> {
                 }
             }
         }
-        counters.add_batch(received, bytes);
-        if let Some(q) = self.delay.as_mut() {
-            let due = now + cfg.delay;
-            let mut full = 0;
-            for i in 0..upto {
-                if (all || self.accepted[i]) && !q.push_slot(&self.batch, i, s, due) {
-                    full += 1;
-                }
+        (received, bytes, upto, sentinel)
+    }
+
+    /// Groups slots `0..n` into runs from one sender and applies the guard to each run:
+    /// `Some(all)` with `all` true when every slot may be answered (`accepted` is then not
+    /// read), `None` when none may.
+    fn guard_batch(&mut self, n: usize, now: Instant) -> Option<bool> {
+        // One key per datagram; one guard verdict (and at most one rate-table lookup) and
+        // one sender count per run.
+        self.runs.clear();
+        let mut i = 0;
+        while i < n {
+            let key = self.batch.key(i);
+            let mut end = i + 1;
+            while end < n && self.batch.key(end) == key {
+                end += 1;
             }
-            if sentinel && cfg.reply_stop {
-                let stop = cfg.stop.as_deref().unwrap_or(b".");
-                if !q.push_to_sender(&self.batch, upto, stop, s, due) {
-                    full += 1;
-                }
-            }
-            counters.add_drops(full);
-        } else if all {
-            let sent = match self.gso.as_mut() {
-                Some(g) => g.echo(&mut self.batch, self.fds[s], upto, nonblocking),
-                None => self.batch.send_skipping(self.fds[s], 0, upto, nonblocking),
-            };
-            counters.add_drops((upto - sent) as u64);
-        } else {
-            self.send_accepted(s, upto, nonblocking);
+            self.runs.push((i, end, key));
+            i = end;
         }
-        if sentinel && cfg.reply_stop && self.delay.is_none() {
-            let stop = cfg.stop.as_deref().unwrap_or(b".");
-            let (addr, len) = self.batch.raw_addr(upto);
-            if send_to_raw(self.fds[s], stop, addr, len, 0).is_err() {
-                counters.add_drops(1);
-            }
+        if self.guard.is_off() {
+            return Some(true);
         }
-        self.hand_over();
-        if sentinel {
-            self.shared.set_end(End::Sentinel);
-            Flow::Stop
-        } else {
-            Flow::Go
+        let mut all = true;
+        for &(i, end, key) in &self.runs {
+            let ok = i + self.guard.check_run(key, end - i, now);
+            self.accepted[i..ok].fill(true);
+            self.accepted[ok..end].fill(false);
+            all &= ok == end;
         }
+        self.guard.publish(&self.shared.counters.guard);
+        (all || self.accepted[..n].contains(&true)).then_some(all)
     }
 
     /// Echoes the runs of slots `0..upto` the guard accepted.
