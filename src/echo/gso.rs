@@ -82,7 +82,9 @@ impl GsoEcho {
     }
 
     /// Groups slots `0..n` into runs, copies each run of several datagrams into `out` and
-    /// links one header (with one `iovec`) per run.
+    /// links one header (with one `iovec`) per run. `out` never holds more than the batch's
+    /// own buffers (it holds some of their datagrams once), and stops growing after the
+    /// first full batches.
     #[cfg(target_os = "linux")]
     fn link_runs(&mut self, batch: &Batch, n: usize) {
         use crate::mmsg::gso::{MAX_BYTES, MAX_SEGMENTS};
