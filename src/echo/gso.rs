@@ -118,7 +118,7 @@ impl GsoEcho {
         // `out` no longer grows: its runs' addresses are final.
         self.iovs.clear();
         let mut at = 0;
-        for (r, &(first, end)) in self.runs.iter().enumerate() {
+        for &(first, end) in &self.runs {
             let len = batch.len_of(first);
             let (base, bytes) = if end - first > 1 {
                 let bytes = len * (end - first);
@@ -133,6 +133,9 @@ impl GsoEcho {
                 iov_base: base.cast_mut().cast(),
                 iov_len: bytes,
             });
+        }
+        // `iovs` no longer grows either: link the headers to it.
+        for (r, &(first, end)) in self.runs.iter().enumerate() {
             let (addr, addr_len) = batch.raw_addr(first);
             // SAFETY: mmsghdr is plain old data; all-zero is valid (no control data).
             let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
@@ -141,11 +144,11 @@ impl GsoEcho {
             h.msg_hdr.msg_iov = &raw mut self.iovs[r];
             h.msg_hdr.msg_iovlen = 1;
             if end - first > 1 {
-                // `len` is at most 65,000 / 2 here.
+                // The segment size is at most 65,000 / 2 here.
                 crate::mmsg::gso::set_segment(
                     &mut h.msg_hdr,
                     &mut self.control[r],
-                    u16::try_from(len).unwrap_or(u16::MAX),
+                    u16::try_from(batch.len_of(first)).unwrap_or(u16::MAX),
                 );
             }
             self.hdrs[r] = h;
@@ -270,12 +273,14 @@ mod tests {
     #[test]
     fn runs_of_equal_sizes_come_back_whole_and_in_order() {
         // Runs of 3, 1, 2, 1 and 1 datagrams (an empty one inside); then 64 of 1200 bytes,
-        // split into runs of at most 65,000 bytes.
+        // split into runs of at most 65,000 bytes (one `sendmmsg`); then one run of 10 (one
+        // `sendmsg`).
         let mixed = vec![100, 100, 100, 7, 64, 64, 0, 1500];
         for (gso, sizes) in [
             (true, mixed.clone()),
             (false, mixed),
             (true, vec![1200; 64]),
+            (true, vec![64; 10]),
         ] {
             let (replies, used) = round(gso, &sizes);
             assert_eq!(used, gso && cfg!(target_os = "linux"));
