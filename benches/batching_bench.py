@@ -15,11 +15,15 @@ P     ``udpeco bench --no-gso`` -> ``echo_mmsg``  C (>= 1.0x: the generator alon
 CG    ``udpload`` -> ``echo_gso``                 the C generator against the GSO server
 G     ``udpeco bench`` (GSO) -> ``echo_gso``      CG (>= 2x: batching in the generator)
 U     ``udpeco bench`` -> ``udpeco serve``        C (>= 1.3x: the udpeco pair, both batching)
+S     ``udpload`` -> ``udpeco serve``             CG (>= 1.0x: the server alone, against the
+                                                  C server with the same GSO reply path)
 ====  ==========================================  =========================================
 
 The ratio of each round is taken within the round; the table shows the median ratio, its
-range, and the median rates. Usage (from the repository root, after ``pip install .`` or
-``maturin develop --release``):
+range, and the median rates, with two costs that other load on the machine barely moves:
+echoes per CPU second of the load generator, and the server's CPU time per echo (its whole
+process, from ``/proc/PID/stat``, over the run). Usage (from the repository root, after
+``pip install .`` or ``maturin develop --release``):
 
     python3 benches/batching_bench.py [--rounds 5] [--duration 1.5] [--window 64] [--size 64]
 
@@ -144,7 +148,14 @@ ROWS = {
     "CG": ("udpload -> echo_gso", "udpload", "echo_gso", None, None),
     "G": ("udpeco bench (GSO) -> echo_gso", "gso", "echo_gso", "CG", 2.0),
     "U": ("udpeco bench -> udpeco serve", "gso", "udpeco", "C", 1.3),
+    "S": ("udpload -> udpeco serve", "udpload", "udpeco", "CG", 1.0),
 }
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) used so far by process ``pid``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -177,6 +188,7 @@ def main() -> int:
             ],
         }
         servers = []
+        pids: dict[str, int] = {}
         try:
             for name, cmd in commands.items():
                 port = ports[name]
@@ -188,6 +200,7 @@ def main() -> int:
                         stderr=subprocess.DEVNULL,
                     )
                 )
+                pids[name] = servers[-1].pid  # taskset execs the server: same process
                 wait_ready(port)
             when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             print(
@@ -201,12 +214,15 @@ def main() -> int:
             # machine barely moves (udpload: its whole process; udpeco: its load thread in
             # the sending phase, the ``cpu`` key).
             per_cpu: dict[str, list[float]] = {k: [] for k in ROWS}
+            # The server's CPU microseconds per echo (its whole process during the run).
+            srv_us: dict[str, list[float]] = {k: [] for k in ROWS}
             keys = list(ROWS)
             for i in range(args.rounds):
                 order = keys[i % len(keys) :] + keys[: i % len(keys)]
                 for key in order:
                     _, load, server, _, _ = ROWS[key]
                     port = ports[server]
+                    srv_cpu = process_cpu(pids[server])
                     if load == "udpload":
                         r = run_udpload(udpload, port, args.duration, args.window, args.size)
                     else:
@@ -214,6 +230,8 @@ def main() -> int:
                     rates[key].append(r["rate"])
                     p50[key].append(r["p50_us"])
                     per_cpu[key].append(r["received"] / r["cpu"] if r["cpu"] else float("nan"))
+                    srv = process_cpu(pids[server]) - srv_cpu
+                    srv_us[key].append(srv * 1e6 / r["received"] if r["received"] else float("nan"))
                 print(
                     f"round {i + 1}: " + "  ".join(f"{k} {rates[k][-1]:,.0f}" for k in keys),
                     file=sys.stderr,
@@ -222,21 +240,26 @@ def main() -> int:
             print()
             print(
                 "| pair (load -> server) | echoes/s (median) | p50 µs | echoes per CPU s "
-                "| vs | ratio (median, min-max) | per CPU s ratio | target |"
+                "| server CPU µs per echo | vs | ratio (median, min-max) | per CPU s ratio "
+                "| target |"
             )
-            print("|---|---:|---:|---:|---|---:|---:|---:|")
+            print("|---|---:|---:|---:|---:|---|---:|---:|---:|")
             for key, (label, _, _, base, target) in ROWS.items():
                 med = statistics.median(rates[key])
                 lat = statistics.median(p50[key])
                 cpu = statistics.median(per_cpu[key])
+                us = statistics.median(srv_us[key])
                 if base is None:
-                    print(f"| {key}: {label} | {med:,.0f} | {lat:.1f} | {cpu:,.0f} | | | | |")
+                    print(
+                        f"| {key}: {label} | {med:,.0f} | {lat:.1f} | {cpu:,.0f} | {us:.2f} "
+                        "| | | | |"
+                    )
                     continue
                 ratios = [a / b for a, b in zip(rates[key], rates[base]) if b]
                 cpu_ratio = cpu / statistics.median(per_cpu[base])
                 ok = "met" if statistics.median(ratios) >= target else "NOT met"
                 print(
-                    f"| {key}: {label} | {med:,.0f} | {lat:.1f} | {cpu:,.0f} | {base} | "
+                    f"| {key}: {label} | {med:,.0f} | {lat:.1f} | {cpu:,.0f} | {us:.2f} | {base} | "
                     f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
                     f"{cpu_ratio:.2f}x | >= {target:g}x {ok} |"
                 )

@@ -1,9 +1,12 @@
 //! Echo replies with UDP GSO: a run of equal-size datagrams from one peer inside a received
 //! batch is answered with one segmented send (`UDP_SEGMENT`), as `../shared/tools/echo_gso.c`
-//! does, the kernel's cheapest reply path. All the runs of a batch leave in one `sendmmsg`
-//! (one header per run, each pointing at the run's slots in place: nothing is copied).
-//! Datagrams that form no run (a lone one, an empty one) go in the same call as plain
-//! headers, so the replies keep the order they were received in.
+//! does, the kernel's cheapest reply path. Each run is copied into one contiguous buffer (a
+//! few kilobytes, cheaper than handing the kernel one `iovec` per datagram: more than 8
+//! `iovec`s make it allocate and walk a copy of the array on every send), and every header
+//! of a batch has one `iovec`. A batch whose replies form one header leaves in one
+//! `sendmsg`; several headers (several peers or sizes) leave in one `sendmmsg`. Datagrams
+//! that form no run (a lone one, an empty one) are sent in place as plain headers in the
+//! same call, so the replies keep the order they were received in.
 //!
 //! Used where the kernel has `UDP_SEGMENT` (detected when the worker starts) and
 //! [`EchoConfig::gso`](super::EchoConfig::gso) is on; if a send then says the route cannot
@@ -12,6 +15,7 @@
 
 use std::os::fd::RawFd;
 
+use crate::addr::RawAddr;
 use crate::mmsg::Batch;
 use crate::sys;
 
@@ -22,6 +26,8 @@ pub struct GsoEcho {
     iovs: Vec<libc::iovec>,
     hdrs: Vec<sys::mmsghdr>,
     control: Vec<[u64; crate::mmsg::gso::CONTROL_WORDS]>,
+    /// The runs' datagrams, each run contiguous (grows to the largest batch seen, once).
+    out: Vec<u8>,
     /// Slots `runs[r].0..runs[r].1` form header `r`.
     runs: Vec<(usize, usize)>,
 }
@@ -38,6 +44,7 @@ impl GsoEcho {
             // SAFETY: mmsghdr is plain old data; all-zero is valid.
             hdrs: vec![unsafe { std::mem::zeroed() }; capacity],
             control: vec![[0; crate::mmsg::gso::CONTROL_WORDS]; capacity],
+            out: Vec::new(),
             runs: Vec::with_capacity(capacity),
         })
     }
@@ -59,55 +66,76 @@ impl GsoEcho {
         batch.send_skipping(fd, 0, n, nonblocking)
     }
 
-    /// Groups slots `0..n` into runs and links one header per run.
+    /// Groups slots `0..n` into runs, copies each run of several datagrams into `out` and
+    /// links one header (with one `iovec`) per run. `out` never holds more than the batch's
+    /// own buffers (it holds some of their datagrams once), and stops growing after the
+    /// first full batches.
     fn link_runs(&mut self, batch: &Batch, n: usize) {
-        use crate::mmsg::gso::{set_segment, MAX_BYTES, MAX_SEGMENTS};
+        use crate::mmsg::gso::{MAX_BYTES, MAX_SEGMENTS};
         let n = n.min(self.hdrs.len());
-        self.iovs.clear();
-        for i in 0..n {
-            let d = batch.data(i);
-            self.iovs.push(libc::iovec {
-                // Only read by sendmmsg.
-                iov_base: d.as_ptr().cast_mut().cast(),
-                iov_len: d.len(),
-            });
-        }
         self.runs.clear();
+        self.out.clear();
         let mut first = 0;
         while first < n {
             let len = batch.len_of(first);
-            let key = batch.key(first);
             let mut end = first + 1;
             // Empty datagrams cannot be segmented: each goes alone.
             if let Some(fit) = MAX_BYTES.checked_div(len) {
                 let most = MAX_SEGMENTS.min(fit);
+                let (addr, addr_len) = batch.raw_addr(first);
                 while end < n
                     && end - first < most
                     && batch.len_of(end) == len
-                    && batch.key(end) == key
+                    && same_peer(batch.raw_addr(end), (addr, addr_len))
                 {
                     end += 1;
                 }
             }
-            let run = self.runs.len();
+            if end - first > 1 {
+                for k in first..end {
+                    self.out.extend_from_slice(batch.data(k));
+                }
+            }
+            self.runs.push((first, end));
+            first = end;
+        }
+        // `out` no longer grows: its runs' addresses are final.
+        self.iovs.clear();
+        let mut at = 0;
+        for &(first, end) in &self.runs {
+            let len = batch.len_of(first);
+            let (base, bytes) = if end - first > 1 {
+                let bytes = len * (end - first);
+                at += bytes;
+                // SAFETY: `at - bytes..at` is inside `out`, filled above.
+                (unsafe { self.out.as_ptr().add(at - bytes) }, bytes)
+            } else {
+                (batch.data(first).as_ptr(), len)
+            };
+            self.iovs.push(libc::iovec {
+                // Only read by the send.
+                iov_base: base.cast_mut().cast(),
+                iov_len: bytes,
+            });
+        }
+        // `iovs` no longer grows either: link the headers to it.
+        for (r, &(first, end)) in self.runs.iter().enumerate() {
             let (addr, addr_len) = batch.raw_addr(first);
             // SAFETY: mmsghdr is plain old data; all-zero is valid (no control data).
             let mut h: sys::mmsghdr = unsafe { std::mem::zeroed() };
             h.msg_hdr.msg_name = std::ptr::from_ref(addr).cast_mut().cast();
             h.msg_hdr.msg_namelen = addr_len;
-            h.msg_hdr.msg_iov = &raw mut self.iovs[first];
-            h.msg_hdr.msg_iovlen = end - first;
+            h.msg_hdr.msg_iov = &raw mut self.iovs[r];
+            h.msg_hdr.msg_iovlen = 1;
             if end - first > 1 {
-                // `len` is at most 65,000 / 2 here.
-                set_segment(
+                // The segment size is at most 65,000 / 2 here.
+                crate::mmsg::gso::set_segment(
                     &mut h.msg_hdr,
-                    &mut self.control[run],
-                    u16::try_from(len).unwrap_or(u16::MAX),
+                    &mut self.control[r],
+                    u16::try_from(batch.len_of(first)).unwrap_or(u16::MAX),
                 );
             }
-            self.hdrs[run] = h;
-            self.runs.push((first, end));
-            first = end;
+            self.hdrs[r] = h;
         }
     }
 
@@ -118,19 +146,28 @@ impl GsoEcho {
         let mut sent = 0;
         let mut r = 0;
         while r < self.runs.len() {
-            let hdrs = &mut self.hdrs[r..self.runs.len()];
-            // SAFETY: headers r.. point at `self.iovs` and `self.control` and, through them,
-            // at `batch`'s buffers and names, all alive and unchanged during the call.
-            let res = unsafe { sys::sendmmsg(fd, hdrs, flags) };
-            if let Ok(k @ 1..) = res {
-                sent += self.runs[r..r + k]
-                    .iter()
-                    .map(|(a, b)| b - a)
-                    .sum::<usize>();
-                r += k;
-                continue;
-            }
-            let e = res.err().unwrap_or_else(io::Error::last_os_error);
+            let res = if self.runs.len() - r == 1 {
+                // One header (the common case: one peer): `sendmsg`, a little cheaper.
+                // SAFETY: header r points at `self.iovs`, `self.control`, `self.out` and
+                // `batch`'s buffers and names, all alive and unchanged during the call.
+                unsafe { sys::sendmsg(fd, &self.hdrs[r].msg_hdr, flags) }.map(|_| 1)
+            } else {
+                let hdrs = &mut self.hdrs[r..self.runs.len()];
+                // SAFETY: as above, for headers r..
+                unsafe { sys::sendmmsg(fd, hdrs, flags) }
+            };
+            let e = match res {
+                Ok(k @ 1..) => {
+                    sent += self.runs[r..r + k]
+                        .iter()
+                        .map(|(a, b)| b - a)
+                        .sum::<usize>();
+                    r += k;
+                    continue;
+                }
+                Ok(_) => io::Error::from(io::ErrorKind::WriteZero),
+                Err(e) => e,
+            };
             let (from, to) = self.runs[r];
             match e.kind() {
                 io::ErrorKind::Interrupted => {}
@@ -146,6 +183,26 @@ impl GsoEcho {
         }
         sent
     }
+}
+
+/// Whether two raw names are the same peer (same length and bytes: names the kernel wrote
+/// for datagrams on one socket).
+#[inline]
+fn same_peer(a: (&RawAddr, libc::socklen_t), b: (&RawAddr, libc::socklen_t)) -> bool {
+    if a.1 != b.1 {
+        return false;
+    }
+    let len = usize::try_from(a.1)
+        .unwrap_or(usize::MAX)
+        .min(std::mem::size_of::<RawAddr>());
+    // SAFETY: both are whole sockaddr_storage values and `len` is at most their size.
+    let (x, y) = unsafe {
+        (
+            std::slice::from_raw_parts(std::ptr::from_ref(a.0).cast::<u8>(), len),
+            std::slice::from_raw_parts(std::ptr::from_ref(b.0).cast::<u8>(), len),
+        )
+    };
+    x == y
 }
 
 #[cfg(test)]
@@ -195,12 +252,14 @@ mod tests {
     #[test]
     fn runs_of_equal_sizes_come_back_whole_and_in_order() {
         // Runs of 3, 1, 2, 1 and 1 datagrams (an empty one inside); then 64 of 1200 bytes,
-        // split into runs of at most 65,000 bytes.
+        // split into runs of at most 65,000 bytes (one `sendmmsg`); then one run of 10 (one
+        // `sendmsg`).
         let mixed = vec![100, 100, 100, 7, 64, 64, 0, 1500];
         for (gso, sizes) in [
             (true, mixed.clone()),
             (false, mixed),
             (true, vec![1200; 64]),
+            (true, vec![64; 10]),
         ] {
             let (replies, used) = round(gso, &sizes);
             assert_eq!(used, gso && cfg!(target_os = "linux"));

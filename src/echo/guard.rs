@@ -268,6 +268,8 @@ struct Bucket {
 pub struct Guard {
     cfg: GuardConfig,
     off: bool,
+    /// A rate limit or an address list is set (else only the port checks apply).
+    lists_or_rate: bool,
     own: Vec<u64>,
     sources: HashMap<u128, Bucket>,
     last_sweep: Option<Instant>,
@@ -284,6 +286,7 @@ impl Guard {
         }
         Guard {
             off: cfg.is_off(),
+            lists_or_rate: cfg.rate.is_some() || !cfg.allow.is_empty() || !cfg.deny.is_empty(),
             cfg: cfg.clone(),
             own,
             sources: HashMap::new(),
@@ -301,50 +304,71 @@ impl Guard {
     /// Whether a datagram from `key` received at `now` may be answered; a drop is counted.
     #[inline]
     pub fn check(&mut self, key: AddrKey, now: Instant) -> bool {
-        if self.off {
-            return true;
-        }
-        match self.verdict(key, now) {
-            None => true,
-            Some(r) => {
-                self.counts[r as usize] += 1;
-                false
-            }
-        }
+        self.check_run(key, 1, now) == 1
     }
 
-    fn verdict(&mut self, key: AddrKey, now: Instant) -> Option<Reason> {
+    /// How many of `count` datagrams from `key` received together at `now` may be answered:
+    /// the first ones, as if each were checked in turn with [`Guard::check`] (one verdict and
+    /// one table lookup for the whole run); the drops are counted.
+    #[inline]
+    pub fn check_run(&mut self, key: AddrKey, count: usize, now: Instant) -> usize {
+        if self.off || count == 0 {
+            return count;
+        }
+        let (ok, reason) = self.verdict(key, count, now);
+        if ok < count {
+            self.counts[reason as usize] += (count - ok) as u64;
+        }
+        ok
+    }
+
+    /// How many of `count` datagrams from `key` pass, and why the others do not.
+    fn verdict(&mut self, key: AddrKey, count: usize, now: Instant) -> (usize, Reason) {
         let port = key.port();
         if self.cfg.loop_checks {
             if port == 0 {
-                return Some(Reason::Port0);
+                return (0, Reason::Port0);
             }
             if self.own[usize::from(port) / 64] & (1 << (port % 64)) != 0 {
-                return Some(Reason::SelfPort);
+                return (0, Reason::SelfPort);
             }
             if port < 1024 || HIGH_REFLECTORS.contains(&port) {
-                return Some(Reason::ReflectorPort);
+                return (0, Reason::ReflectorPort);
             }
         }
-        if self.cfg.rate.is_none() && self.cfg.deny.is_empty() && self.cfg.allow.is_empty() {
-            return None;
+        if !self.lists_or_rate {
+            return (count, Reason::RateLimited);
         }
         let ip = ip_bits(key.ip());
         if self.cfg.deny.iter().any(|c| c.contains(ip)) {
-            return Some(Reason::Denied);
+            return (0, Reason::Denied);
         }
         if !self.cfg.allow.is_empty() && !self.cfg.allow.iter().any(|c| c.contains(ip)) {
-            return Some(Reason::NotAllowed);
+            return (0, Reason::NotAllowed);
         }
-        let rate = self.cfg.rate?;
-        self.take_token(ip, rate, now)
+        match self.cfg.rate {
+            Some(rate) => self.take_tokens(ip, rate, count, now),
+            None => (count, Reason::RateLimited),
+        }
     }
 
-    fn take_token(&mut self, ip: u128, rate: RateLimit, now: Instant) -> Option<Reason> {
+    /// Takes up to `count` tokens from `ip`'s bucket: how many it had, or why none.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    fn take_tokens(
+        &mut self,
+        ip: u128,
+        rate: RateLimit,
+        count: usize,
+        now: Instant,
+    ) -> (usize, Reason) {
         if !self.sources.contains_key(&ip) && self.sources.len() >= MAX_SOURCES {
             self.sweep(rate, now);
             if self.sources.len() >= MAX_SOURCES {
-                return Some(Reason::TableFull);
+                return (0, Reason::TableFull);
             }
         }
         let b = self.sources.entry(ip).or_insert(Bucket {
@@ -354,12 +378,10 @@ impl Guard {
         let dt = now.saturating_duration_since(b.last).as_secs_f64();
         b.tokens = (b.tokens + dt * rate.per_sec).min(rate.burst);
         b.last = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            None
-        } else {
-            Some(Reason::RateLimited)
-        }
+        // `tokens` is 0..=burst (at most 1e9): the floor fits a usize.
+        let ok = (b.tokens.max(0.0).floor() as usize).min(count);
+        b.tokens -= ok as f64;
+        (ok, Reason::RateLimited)
     }
 
     /// Forgets sources whose bucket has refilled (they are as good as new); at most once per
@@ -436,6 +458,35 @@ mod tests {
         assert!(Cidr::parse("1.2.3.4/33").is_err());
         assert!(Cidr::parse("nope").is_err());
         assert!(RateLimit::new(0.0, 1.0).is_err());
+    }
+
+    #[test]
+    fn a_run_gets_the_verdicts_of_its_datagrams_one_by_one() {
+        let now = Instant::now();
+        let cfg = GuardConfig {
+            rate: Some(RateLimit::new(10.0, 5.0).unwrap()),
+            ..GuardConfig::default()
+        };
+        let (mut one, mut run) = (Guard::new(&cfg, &[7000]), Guard::new(&cfg, &[7000]));
+        for (addr, count, later_ms) in [
+            ("5.5.5.5:5000", 3, 0),
+            ("5.5.5.5:5001", 4, 0),
+            ("6.6.6.6:5000", 0, 0),
+            ("5.5.5.5:5000", 9, 250),
+            ("127.0.0.1:7000", 4, 250),
+            ("1.2.3.4:53", 2, 250),
+        ] {
+            let at = now + Duration::from_millis(later_ms);
+            let each = (0..count).filter(|_| one.check(key(addr), at)).count();
+            assert_eq!(run.check_run(key(addr), count, at), each, "{addr} x{count}");
+        }
+        let (a, b) = (GuardCounters::default(), GuardCounters::default());
+        one.publish(&a);
+        run.publish(&b);
+        assert_eq!(a.snapshot(), b.snapshot());
+        assert_eq!(b.snapshot(), [4, 0, 2, 0, 0, 9, 0]);
+        let mut off = Guard::new(&GuardConfig::off(), &[7000]);
+        assert_eq!(off.check_run(key("127.0.0.1:7000"), 5, now), 5);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use super::guard::Guard;
 use super::shared::{End, Shared};
 use super::stats::ClientTracker;
 use super::text::{push_log_line, push_message_line, silence_message, strip};
+use crate::addr::AddrKey;
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
 use crate::mmsg::{send_to_raw, Batch, Recv};
@@ -42,6 +43,8 @@ pub struct Worker<'a> {
     guard: Guard,
     /// Per slot of the current batch: answered (true) or dropped by the guard.
     accepted: Vec<bool>,
+    /// The current batch's runs of slots from one sender: `first..end` and its key.
+    runs: Vec<(usize, usize, AddrKey)>,
     out: Vec<u8>,
     out_lines: u64,
     log_lines: Vec<u8>,
@@ -78,6 +81,7 @@ impl<'a> Worker<'a> {
             clients: ClientTracker::default(),
             guard: Guard::new(&cfg.guard, &shared.ports),
             accepted: vec![true; cfg.batch],
+            runs: Vec::with_capacity(cfg.batch),
             out: Vec::with_capacity(if cfg.quiet { 0 } else { 64 * 1024 }),
             out_lines: 0,
             log_lines: Vec::with_capacity(if cfg.log.is_some() { 64 * 1024 } else { 0 }),
@@ -122,20 +126,24 @@ impl<'a> Worker<'a> {
         let fd = self.fds[0];
         loop {
             let mut urgent = false;
-            match self.batch.recv(fd, self.batch.capacity(), Recv::Wait) {
+            // One clock read per round: the time of the batch serves the periodic duties too.
+            let now = match self.batch.recv(fd, self.batch.capacity(), Recv::Wait) {
                 Ok(n) if n > 0 => {
                     let now = Instant::now();
                     if let Flow::Stop = self.handle(0, n, now, false) {
                         return Ok(());
                     }
+                    now
                 }
-                Ok(_) => {}
-                Err(e) => urgent = Self::recv_error(&e),
-            }
+                Ok(_) => Instant::now(),
+                Err(e) => {
+                    urgent = Self::recv_error(&e);
+                    Instant::now()
+                }
+            };
             if cancel.is_stopped() {
                 return Ok(());
             }
-            let now = Instant::now();
             if (urgent || now >= self.next_tick) && self.tick(now, cancel) {
                 return Ok(());
             }
@@ -224,50 +232,15 @@ impl<'a> Worker<'a> {
     fn handle(&mut self, s: usize, n: usize, now: Instant, nonblocking: bool) -> Flow {
         let cfg = &*self.shared.cfg;
         let counters = &*self.shared.counters;
-        let mut all = true;
-        if !self.guard.is_off() {
-            for i in 0..n {
-                self.accepted[i] = self.guard.check(self.batch.key(i), now);
-                all &= self.accepted[i];
-            }
-            self.guard.publish(&counters.guard);
-            if !self.accepted[..n].contains(&true) {
-                return Flow::Go;
-            }
-        }
+        let Some(all) = self.guard_batch(n, now) else {
+            return Flow::Go;
+        };
         self.shared.touch(now);
         if !self.active[s] {
             self.active[s] = true;
             self.active_list.push(s);
         }
-        let mut bytes = 0u64;
-        let mut received = 0u64;
-        let mut upto = n;
-        let mut sentinel = false;
-        for i in 0..n {
-            if !all && !self.accepted[i] {
-                continue;
-            }
-            let data = self.batch.data(i);
-            bytes += data.len() as u64;
-            received += 1;
-            self.clients.note(self.batch.key(i), counters);
-            if let Some(stop) = &cfg.stop {
-                if strip(data) == stop.as_slice() {
-                    upto = i;
-                    sentinel = true;
-                    break;
-                }
-            }
-            if !cfg.quiet {
-                push_message_line(&mut self.out, self.batch.addr(i), data);
-                self.out_lines += 1;
-            }
-            if self.shared.log.is_some() {
-                push_log_line(&mut self.log_lines, data);
-                self.log_count += 1;
-            }
-        }
+        let (received, bytes, upto, sentinel) = self.read_batch(n, all);
         counters.add_batch(received, bytes);
         if let Some(q) = self.delay.as_mut() {
             let due = now + cfg.delay;
@@ -307,6 +280,100 @@ impl<'a> Worker<'a> {
         } else {
             Flow::Go
         }
+    }
+
+    /// Counts, prints and logs slots `0..n` (the accepted ones unless `all`) up to the stop
+    /// sentinel: `(datagrams, bytes, upto, sentinel)`, where slots `0..upto` are to be
+    /// echoed and `sentinel` says the slot `upto` is the sentinel.
+    fn read_batch(&mut self, n: usize, all: bool) -> (u64, u64, usize, bool) {
+        let counters = &*self.shared.counters;
+        let cfg = &*self.shared.cfg;
+        let mut bytes = 0u64;
+        let mut received = 0u64;
+        let mut upto = n;
+        let mut sentinel = false;
+        if cfg.quiet && self.shared.log.is_none() {
+            // Nothing to print or log: counts, senders and the sentinel.
+            'runs: for &(first, end, key) in &self.runs {
+                let mut noted = false;
+                for i in first..end {
+                    if !all && !self.accepted[i] {
+                        continue;
+                    }
+                    if !noted {
+                        noted = true;
+                        self.clients.note(key, counters);
+                    }
+                    let len = self.batch.len_of(i);
+                    bytes += len as u64;
+                    received += 1;
+                    if let Some(stop) = &cfg.stop {
+                        if len >= stop.len() && strip(self.batch.data(i)) == stop.as_slice() {
+                            upto = i;
+                            sentinel = true;
+                            break 'runs;
+                        }
+                    }
+                }
+            }
+        } else {
+            for i in 0..n {
+                if !all && !self.accepted[i] {
+                    continue;
+                }
+                let data = self.batch.data(i);
+                bytes += data.len() as u64;
+                received += 1;
+                self.clients.note(self.batch.key(i), counters);
+                if let Some(stop) = &cfg.stop {
+                    if strip(data) == stop.as_slice() {
+                        upto = i;
+                        sentinel = true;
+                        break;
+                    }
+                }
+                if !cfg.quiet {
+                    push_message_line(&mut self.out, self.batch.addr(i), data);
+                    self.out_lines += 1;
+                }
+                if self.shared.log.is_some() {
+                    push_log_line(&mut self.log_lines, data);
+                    self.log_count += 1;
+                }
+            }
+        }
+        (received, bytes, upto, sentinel)
+    }
+
+    /// Groups slots `0..n` into runs from one sender and applies the guard to each run:
+    /// `Some(all)` with `all` true when every slot may be answered (`accepted` is then not
+    /// read), `None` when none may.
+    fn guard_batch(&mut self, n: usize, now: Instant) -> Option<bool> {
+        // One key per datagram; one guard verdict (and at most one rate-table lookup) and
+        // one sender count per run.
+        self.runs.clear();
+        let mut i = 0;
+        while i < n {
+            let key = self.batch.key(i);
+            let mut end = i + 1;
+            while end < n && self.batch.key(end) == key {
+                end += 1;
+            }
+            self.runs.push((i, end, key));
+            i = end;
+        }
+        if self.guard.is_off() {
+            return Some(true);
+        }
+        let mut all = true;
+        for &(i, end, key) in &self.runs {
+            let ok = i + self.guard.check_run(key, end - i, now);
+            self.accepted[i..ok].fill(true);
+            self.accepted[ok..end].fill(false);
+            all &= ok == end;
+        }
+        self.guard.publish(&self.shared.counters.guard);
+        (all || self.accepted[..n].contains(&true)).then_some(all)
     }
 
     /// Echoes the runs of slots `0..upto` the guard accepted.

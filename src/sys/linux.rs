@@ -24,6 +24,9 @@ pub const CONTROL_WORDS: usize = 3;
 pub struct Mmsg {
     iovs: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
+    /// Slots `0..dirty` may have a header or `iovec` changed since they were last reset for
+    /// receiving (by a receive or a send); the others are ready as they are.
+    dirty: usize,
 }
 
 impl Mmsg {
@@ -65,7 +68,11 @@ impl Mmsg {
             h.msg_hdr.msg_iovlen = 1;
             hdrs.push(h);
         }
-        Mmsg { iovs, hdrs }
+        Mmsg {
+            iovs,
+            hdrs,
+            dirty: 0,
+        }
     }
 
     /// One `recvmmsg` into slots `0..max` (each up to `slot_len` bytes), with `control`'s
@@ -87,13 +94,21 @@ impl Mmsg {
         control_len: usize,
         flags: libc::c_int,
     ) -> io::Result<usize> {
-        for (i, (h, v)) in self.hdrs[..max].iter_mut().zip(&mut self.iovs).enumerate() {
+        // Only the slots a call has changed need resetting (a busy server receives a few
+        // datagrams per call into a batch of 64).
+        let reset = self.dirty.min(max);
+        for (h, v) in self.hdrs[..reset].iter_mut().zip(&mut self.iovs) {
             if !h.msg_hdr.msg_name.is_null() {
                 h.msg_hdr.msg_namelen = STORAGE_LEN;
             }
             h.msg_len = 0;
             v.iov_len = slot_len;
-            if control_len != 0 {
+        }
+        if self.dirty <= max {
+            self.dirty = 0;
+        }
+        if control_len != 0 {
+            for (i, h) in self.hdrs[..max].iter_mut().enumerate() {
                 // The kernel shrinks msg_controllen to what it wrote: give it back whole.
                 // SAFETY: i * control_len is inside `control`.
                 h.msg_hdr.msg_control = unsafe { control.add(i * control_len) }.cast();
@@ -104,7 +119,9 @@ impl Mmsg {
         let null = std::ptr::null_mut();
         // SAFETY: `hdrs[..max]` point at live storage (the caller's contract).
         let n = syscall!(recvmmsg(fd, self.hdrs.as_mut_ptr(), vlen, flags, null))?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        let n = usize::try_from(n).unwrap_or(0);
+        self.dirty = self.dirty.max(n);
+        Ok(n)
     }
 
     /// The length of message `i` of the last receive.
@@ -136,6 +153,7 @@ impl Mmsg {
         name_lens: &[libc::socklen_t],
         flags: libc::c_int,
     ) -> io::Result<usize> {
+        self.dirty = self.dirty.max(to);
         for i in from..to {
             self.iovs[i].iov_len = lens[i];
             let h = &mut self.hdrs[i].msg_hdr;
