@@ -17,12 +17,12 @@ from gil_probe import other_thread_ticking
 from load_helpers import (
     EchoThread,
     closed_port,
-    free_udp_port,
     process,
     sigint_latency,
     silent_peer,
     udpeco_cmd,
 )
+from udpeco.compare.harness import free_ports
 
 
 def test_request_returns_the_echo_and_closes() -> None:
@@ -155,9 +155,8 @@ def test_cli_piped_lines_get_replies_without_prompts() -> None:
 
 
 def test_cli_with_socat_as_the_server() -> None:
-    port = free_udp_port()
-    with process(["socat", f"UDP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "PIPE"]):
-        time.sleep(0.2)
+    (port,) = free_ports(1)
+    with process(["socat", f"UDP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "PIPE"], port):
         r = subprocess.run(
             udpeco_cmd("client", "127.0.0.1", str(port), "--timeout", "2"),
             input=b"eco\n",
@@ -372,3 +371,44 @@ def test_cli_messages_name_the_flag_and_the_real_limit() -> None:
     assert r.stderr == (
         b"udpeco client: error: argument host: invalid host name '\\xff': not valid UTF-8 text\n"
     )
+
+
+def test_cli_json_lines_one_per_request_then_a_summary() -> None:
+    import json
+
+    with EchoThread() as echo:
+        ok = subprocess.run(
+            udpeco_cmd("client", "127.0.0.1", str(echo.port), "--json"),
+            input=b"hola\n\xff\n",
+            capture_output=True,
+            timeout=20,
+        )
+    assert ok.returncode == 0 and ok.stderr == b"", ok.stderr
+    first, second, last = map(json.loads, ok.stdout.decode().splitlines())
+    assert set(first) == {"payload", "reply", "rtt", "error"}
+    assert (first["payload"], first["reply"], first["error"]) == ("hola", "hola", None)
+    assert 0 < first["rtt"] < 5
+    assert (second["payload"], second["reply"]) == ("\\xff", "\\xff")  # escaped as text
+    assert last == {
+        "summary": {
+            "server": f"127.0.0.1:{echo.port}",
+            "requests": 2,
+            "replies": 2,
+            "timeouts": 0,
+            "errors": 0,
+            "stale": 0,
+        }
+    }
+    with silent_peer() as peer:
+        port = peer.getsockname()[1]
+        lost = subprocess.run(
+            udpeco_cmd("client", "127.0.0.1", str(port), "--timeout", "0.2", "--json"),
+            input=b"uno\ndos\n",
+            capture_output=True,
+            timeout=20,
+        )
+    assert lost.returncode == 1
+    assert lost.stderr.decode().startswith("udpeco client: error: no reply from")
+    request, summary = map(json.loads, lost.stdout.decode().splitlines())
+    assert request == {"payload": "uno", "reply": None, "rtt": None, "error": "timeout"}
+    assert summary["summary"]["requests"] == summary["summary"]["timeouts"] == 1

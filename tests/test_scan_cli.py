@@ -138,8 +138,14 @@ def test_json_reason_and_nmap_xml(tmp_path) -> None:
         xs = run("scan", "127.0.0.1", spec, "-oX", str(xml_file), "--timeout", "0.1")
         silent_port = silent.getsockname()[1]
     assert js.returncode == rs.returncode == xs.returncode == 0, js.stderr + rs.stderr + xs.stderr
-    rows = {r["port"]: r for r in map(json.loads, js.stdout.splitlines())}
+    *lines, last = map(json.loads, js.stdout.splitlines())
+    rows = {r["port"]: r for r in lines}
     assert set(rows) == set(ports)
+    # JSON Lines end with the summary object (docs/json.md).
+    summary = last["summary"]
+    assert set(last) == {"summary"} and summary["ports"] == len(ports) == 30
+    assert summary["host"] == "127.0.0.1" and summary["elapsed"] > 0
+    assert summary["states"] == {"open": 1, "open|filtered": 1, "closed": 28}
     assert set(rows[echo[0]]) == {"port", "state", "reason", "service", "rtt"}
     assert rows[echo[0]]["state"] == "open" and rows[echo[0]]["service"] == "echo"
     assert rows[echo[0]]["reason"] == "udp-response" and rows[echo[0]]["rtt"] > 0

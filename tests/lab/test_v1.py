@@ -6,6 +6,7 @@ import subprocess
 import time
 
 import pytest
+from echo_helpers import read_line
 from labkit import (
     finish,
     free_ports,
@@ -13,7 +14,6 @@ from labkit import (
     no_traceback,
     normalise,
     ours,
-    read_line,
     wait_bound,
 )
 
@@ -58,7 +58,7 @@ def test_exercise1_two_ncat_clients(lab, backend):
         nc.stdin.write(word + "\n")
         nc.stdin.flush()
         # The echo reaches that netcat (skipping any foreign datagram ncat printed first).
-        assert any(read_line(nc).endswith(word + "\n") for _ in range(5))
+        assert any(read_line(nc.stdout).decode().endswith(word + "\n") for _ in range(5))
         clients.append(nc)
     for nc in clients:
         nc.kill()

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import time
 
+from echo_helpers import read_line
 from labkit import (
     after_last_datagram,
     bound_udp_ports,
@@ -14,7 +15,6 @@ from labkit import (
     interrupt,
     normalise,
     ours,
-    read_line,
     wait_bound,
 )
 
@@ -55,7 +55,7 @@ def test_exercise8_two_ncat_terminals(lab, backend):
         lab.procs.append(nc)
         nc.stdin.write(word + "\n")
         nc.stdin.flush()
-        assert any(read_line(nc).endswith(word + "\n") for _ in range(5))
+        assert any(read_line(nc.stdout).decode().endswith(word + "\n") for _ in range(5))
         nc.kill()
     rc, out, err = interrupt(server)
     assert (rc, err) == (130, "")
@@ -97,7 +97,7 @@ def test_exercise9_a_datagram_restarts_the_count(lab, peer, backend):
     wait_bound([p1, p2], server)
     silence = "Han pasado 0.5 seg sin recibir nada por ningun socket.\n"
     # Two silences (1 s of the 2 s), then a datagram: the count starts again from zero.
-    seen = [read_line(server) for _ in range(4)]
+    seen = [read_line(server.stdout).decode() for _ in range(4)]
     assert seen == [silence, "\n", silence, "\n"]
     assert peer.echo(b"sigo", p2) == b"sigo"
     sent = time.monotonic()

@@ -205,8 +205,7 @@ def run(args: argparse.Namespace) -> int:
             pass  # a second signal (SIGINT and SIGTERM together) is already answered
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
-    stats = proxy.stats()
-    stats["seed"] = proxy.seed
+    stats: dict[str, Any] = {**proxy.stats(), "seed": proxy.seed}
     if args.json:
         stats.update(listen=_endpoint(proxy.address), target=_endpoint(proxy.target))
         print(json.dumps(stats, sort_keys=True), flush=True)
