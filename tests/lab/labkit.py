@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 import pytest
+from echo_helpers import read_line
 
 # The port helpers' one home is udpeco.compare.harness (re-exported for the lab tests).
 from udpeco.compare.harness import bound_udp_ports as bound_udp_ports
@@ -95,6 +96,23 @@ class Lab:
         proc = self.start(program, *args, backend=backend, stdin=subprocess.PIPE, **kw)
         out, err = proc.communicate(input, timeout=60)
         return proc.returncode, out, err
+
+    def ncat(self, port: int, *lines: str) -> subprocess.Popen:
+        """Starts ``ncat -u 127.0.0.1 PORT`` (a netcat client) and types each of ``lines``
+        once the previous one's echo came back (skipping foreign datagrams ncat printed):
+        ncat reads its stdin only once started, then sends all it has read as one datagram."""
+        nc = subprocess.Popen(
+            ["ncat", "-u", "127.0.0.1", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.procs.append(nc)
+        for line in lines:
+            nc.stdin.write(line + "\n")
+            nc.stdin.flush()
+            assert any(read_line(nc.stdout).decode().endswith(line + "\n") for _ in range(5)), line
+        return nc
 
     def cleanup(self) -> None:
         for proc in self.procs:

@@ -6,7 +6,6 @@ import subprocess
 import time
 
 import pytest
-from echo_helpers import read_line
 from labkit import (
     finish,
     free_ports,
@@ -48,18 +47,7 @@ def test_exercise1_two_ncat_clients(lab, backend):
     wait_bound([port], server)
     clients = []
     for word in ("uno", "dos"):
-        nc = subprocess.Popen(
-            ["ncat", "-u", "127.0.0.1", str(port)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        lab.procs.append(nc)
-        nc.stdin.write(word + "\n")
-        nc.stdin.flush()
-        # The echo reaches that netcat (skipping any foreign datagram ncat printed first).
-        assert any(read_line(nc.stdout).decode().endswith(word + "\n") for _ in range(5))
-        clients.append(nc)
+        clients.append(lab.ncat(port, word))  # the echo reaches that netcat
     for nc in clients:
         nc.kill()
     rc, out, err = interrupt(server)  # Ctrl+C, as the práctica says

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 
 from echo_helpers import read_line
@@ -46,17 +45,7 @@ def test_exercise8_two_ncat_terminals(lab, backend):
     server = lab.start("servidor_eco_v3", p1, p2, backend=backend)
     wait_bound([p1, p2], server)
     for port, word in ((p1, "a ocho"), (p2, "a nueve")):
-        nc = subprocess.Popen(
-            ["ncat", "-u", "127.0.0.1", str(port)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        lab.procs.append(nc)
-        nc.stdin.write(word + "\n")
-        nc.stdin.flush()
-        assert any(read_line(nc.stdout).decode().endswith(word + "\n") for _ in range(5))
-        nc.kill()
+        lab.ncat(port, word).kill()
     rc, out, err = interrupt(server)
     assert (rc, err) == (130, "")
     # netcat sends the line with its newline; v3 prints the data as received (then a blank line).
