@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 BANNER = re.compile(rb"echoing on (\S+):(\d+)")
 
@@ -38,6 +39,16 @@ def read_line(stream, timeout: float = 10.0) -> bytes:
             break
         buf += chunk
     return buf
+
+
+def wait_until(cond: Callable[[], object], timeout: float = 5.0) -> bool:
+    """Polls ``cond`` until it is true (True) or ``timeout`` s passed (its last value)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.005)
+    return bool(cond())
 
 
 def start_serve(*args: str, module: bool = True) -> tuple[subprocess.Popen[bytes], int]:
