@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import socket
 import subprocess
 import threading
@@ -412,3 +413,25 @@ def test_cli_json_lines_one_per_request_then_a_summary() -> None:
     request, summary = map(json.loads, lost.stdout.decode().splitlines())
     assert request == {"payload": "uno", "reply": None, "rtt": None, "error": "timeout"}
     assert summary["summary"]["requests"] == summary["summary"]["timeouts"] == 1
+
+
+def test_cli_json_summary_after_ctrl_c() -> None:
+    import json
+
+    with silent_peer() as peer:
+        port = peer.getsockname()[1]
+        with process(
+            udpeco_cmd("client", "127.0.0.1", str(port), "--json", "--timeout", "60"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as p:
+            assert p.stdin is not None
+            p.stdin.write(b"uno\n")
+            p.stdin.flush()
+            peer.settimeout(20)
+            assert peer.recvfrom(100)[0] == b"uno"  # the request is out, waiting for a reply
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=10)
+    assert p.returncode == 130, err
+    assert json.loads(out)["summary"]["requests"] == 0  # the interrupted one never ended

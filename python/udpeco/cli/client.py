@@ -125,28 +125,35 @@ def run(args: argparse.Namespace) -> int:
     report = _JsonReport(where) if args.json else None
     code = 0
     with client:
-        for line in _lines(sys.stdin.isatty() and report is None):
-            start = time.perf_counter()
-            try:
-                reply = client.request(line)
-            except socket.timeout:
-                tries = args.retries + 1
-                how = f" ({tries} tries)" if tries > 1 else ""
-                code = fail(f"no reply from {where} within {args.timeout:g} s{how}")
-                if report is not None:
-                    report.request(line, None, None, "timeout")
-                break
-            except ConnectionRefusedError:
-                code = fail(f"{where} refused the datagram: no server is listening on that port")
-                if report is not None:
-                    report.request(line, None, None, "refused")
-                break
-            if report is not None:
-                report.request(line, reply, time.perf_counter() - start, None)
-            else:
-                print("Server reply : " + escape(reply), flush=True)
-            if reply.strip() == b".":
-                break
+        try:
+            code = _loop(client, args, where, report)
+        except KeyboardInterrupt:
+            code = 130
         if report is not None:
             report.summary(client.stale)
     return code
+
+
+def _loop(client: Client, args: argparse.Namespace, where: str, report: _JsonReport | None) -> int:
+    """Sends each line and shows its reply; returns the exit code."""
+    for line in _lines(sys.stdin.isatty() and report is None):
+        start = time.perf_counter()
+        try:
+            reply = client.request(line)
+        except socket.timeout:
+            tries = args.retries + 1
+            how = f" ({tries} tries)" if tries > 1 else ""
+            if report is not None:
+                report.request(line, None, None, "timeout")
+            return fail(f"no reply from {where} within {args.timeout:g} s{how}")
+        except ConnectionRefusedError:
+            if report is not None:
+                report.request(line, None, None, "refused")
+            return fail(f"{where} refused the datagram: no server is listening on that port")
+        if report is not None:
+            report.request(line, reply, time.perf_counter() - start, None)
+        else:
+            print("Server reply : " + escape(reply), flush=True)
+        if reply.strip() == b".":
+            break
+    return 0
