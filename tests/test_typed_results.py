@@ -4,15 +4,12 @@ indexes them."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import typing
 from typing import Any
 
 import pytest
 import udpeco
-from echo_helpers import EchoThread
+from echo_helpers import EchoThread, mypy_strict
 
 
 def assert_shape(value: Any, hint: Any, where: str = "") -> None:
@@ -71,44 +68,38 @@ def test_every_typed_dict_is_exported() -> None:
 
 def test_mypy_strict_checks_the_keys(tmp_path) -> None:
     pytest.importorskip("mypy")
-    good = tmp_path / "good.py"
-    good.write_text(
-        textwrap.dedent(
-            """
-            import udpeco
+    ok = mypy_strict(
+        tmp_path,
+        "good.py",
+        """
+        import udpeco
 
-            def show(snapshot: udpeco.BenchProgress) -> None:
-                print(snapshot["interval"]["uncorrected"]["p99_us"] + snapshot["rate"])
+        def show(snapshot: udpeco.BenchProgress) -> None:
+            print(snapshot["interval"]["uncorrected"]["p99_us"] + snapshot["rate"])
 
-            report: udpeco.BenchReport = udpeco.bench("127.0.0.1", 7, progress=show)
-            p99: float = report["p99_us"] + report["uncorrected"]["p999_us"]
-            sent: int = sum(i["sent"] for i in report["intervals"]) + report["stray"]
-            batched: bool = report["gso"] and report["gro"]
-            with udpeco.Proxy(0, 7) as proxy:
-                stats: udpeco.ProxyStats = proxy.stats()
-                lost: int = stats["up"]["dropped"] + stats["down"]["overflow"] + stats["clients"]
-            with udpeco.EchoServer(0) as server:
-                drops: int = server.stats["drops"]
-            """
-        )
+        report: udpeco.BenchReport = udpeco.bench("127.0.0.1", 7, progress=show)
+        p99: float = report["p99_us"] + report["uncorrected"]["p999_us"]
+        sent: int = sum(i["sent"] for i in report["intervals"]) + report["stray"]
+        batched: bool = report["gso"] and report["gro"]
+        with udpeco.Proxy(0, 7) as proxy:
+            stats: udpeco.ProxyStats = proxy.stats()
+            lost: int = stats["up"]["dropped"] + stats["down"]["overflow"] + stats["clients"]
+        with udpeco.EchoServer(0) as server:
+            drops: int = server.stats["drops"]
+        """,
     )
-    bad = tmp_path / "bad.py"
-    bad.write_text(
-        textwrap.dedent(
-            """
-            import udpeco
-
-            report = udpeco.bench("127.0.0.1", 7)
-            typo = report["p99"]
-            wrong: str = udpeco.Proxy(0, 7).stats()["up"]["received"]
-            """
-        )
-    )
-    cache = str(tmp_path / "cache")
-    run = [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--cache-dir", cache]
-    ok = subprocess.run([*run, str(good)], capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    refused = subprocess.run([*run, str(bad)], capture_output=True, text=True, timeout=300)
+    refused = mypy_strict(
+        tmp_path,
+        "bad.py",
+        """
+        import udpeco
+
+        report = udpeco.bench("127.0.0.1", 7)
+        typo = report["p99"]
+        wrong: str = udpeco.Proxy(0, 7).stats()["up"]["received"]
+        """,
+    )
     assert refused.returncode == 1, refused.stdout
     assert '"p99"' in refused.stdout and "typeddict-item" in refused.stdout, refused.stdout
     assert "assignment" in refused.stdout, refused.stdout
