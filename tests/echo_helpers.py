@@ -1,6 +1,7 @@
 """Helpers for the tests that need an echo peer: ``udpeco serve`` on an ephemeral port
 (:func:`start_serve`), a stdlib echo server in a thread (:class:`EchoThread`), and reading a
-child's output without hanging (:func:`read_line`). The one place for these helpers: the bench,
+child's output without hanging (:func:`read_line`), polling a condition (:func:`wait_until`)
+and type-checking a snippet (:func:`mypy_strict`). The one place for these helpers: the bench,
 client and scan tests use this EchoThread too (through load_helpers and scan_util)."""
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 BANNER = re.compile(rb"echoing on (\S+):(\d+)")
 
@@ -38,6 +42,16 @@ def read_line(stream, timeout: float = 10.0) -> bytes:
             break
         buf += chunk
     return buf
+
+
+def wait_until(cond: Callable[[], object], timeout: float = 5.0) -> bool:
+    """Polls ``cond`` until it is true (True) or ``timeout`` s passed (its last value)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.005)
+    return bool(cond())
 
 
 def start_serve(*args: str, module: bool = True) -> tuple[subprocess.Popen[bytes], int]:
@@ -146,3 +160,17 @@ class EchoThread:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def mypy_strict(tmp_path: Path, name: str, code: str) -> subprocess.CompletedProcess[str]:
+    """``mypy --strict`` on ``code`` (dedented) written to ``tmp_path/name``."""
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(code), encoding="utf-8")
+    cache = str(tmp_path / "mypy-cache")
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--cache-dir", cache]
+        + [str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

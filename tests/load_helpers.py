@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
 import socket
@@ -15,24 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from echo_helpers import EchoThread as EchoThread  # the one stdlib echo thread (re-exported)
+from udpeco.compare.harness import free_ports, wait_bound
 
 #: The C reference tools (``../shared/tools`` next to the main repository), if present.
 TOOLS = Path(
     os.environ.get("UDPECO_TOOLS", Path(__file__).resolve().parents[1].parent / "shared" / "tools")
 )
-
-
-def free_udp_port() -> int:
-    """A random high UDP port that is free right now on 127.0.0.1."""
-    for _ in range(100):
-        port = random.randint(40000, 60000)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free UDP port found")
 
 
 @contextmanager
@@ -54,10 +41,15 @@ def closed_port() -> int:
 
 
 @contextmanager
-def process(args: list[str], **kw: object) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process that is killed (by its pid) when the block ends."""
+def process(
+    args: list[str], port: int | None = None, **kw: object
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process that is killed (by its pid) when the block ends; with ``port``, the block
+    starts once a socket is bound on it (a server's)."""
     p = subprocess.Popen(args, **kw)  # type: ignore[call-overload]
     try:
+        if port is not None:
+            wait_bound([port], p)
         yield p
     finally:
         if p.poll() is None:
@@ -73,9 +65,8 @@ def echo_mmsg(tmp_dir: Path) -> Iterator[int]:
     exe = tmp_dir / "echo_mmsg"
     if not exe.exists():
         subprocess.run([cc, "-O2", "-o", str(exe), str(TOOLS / "echo_mmsg.c")], check=True)
-    port = free_udp_port()
-    with process([str(exe), str(port)]):
-        time.sleep(0.1)
+    (port,) = free_ports(1)
+    with process([str(exe), str(port)], port):
         yield port
 
 

@@ -15,12 +15,12 @@ from load_helpers import (
     EchoThread,
     closed_port,
     echo_mmsg,
-    free_udp_port,
     process,
     sigint_latency,
     silent_peer,
     udpeco_cmd,
 )
+from udpeco.compare.harness import free_ports
 
 KEYS = {"sent", "received", "lost", "rate", "p50_us", "p90_us", "p99_us", "p999_us", "elapsed"}
 
@@ -43,9 +43,8 @@ def test_closed_loop_against_a_python_echo_server() -> None:
 
 
 def test_ping_pong_against_socat() -> None:
-    port = free_udp_port()
-    with process(["socat", f"UDP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "PIPE"]):
-        time.sleep(0.2)
+    (port,) = free_ports(1)
+    with process(["socat", f"UDP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "PIPE"], port):
         r = udpeco.bench("localhost", port, duration=0.5, window=1, size=100)
     check_sensible(r, 0.5)
     assert r["received"] > 50 and r["lost"] == 0

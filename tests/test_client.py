@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import socket
 import subprocess
 import threading
@@ -17,12 +18,12 @@ from gil_probe import other_thread_ticking
 from load_helpers import (
     EchoThread,
     closed_port,
-    free_udp_port,
     process,
     sigint_latency,
     silent_peer,
     udpeco_cmd,
 )
+from udpeco.compare.harness import free_ports
 
 
 def test_request_returns_the_echo_and_closes() -> None:
@@ -155,9 +156,8 @@ def test_cli_piped_lines_get_replies_without_prompts() -> None:
 
 
 def test_cli_with_socat_as_the_server() -> None:
-    port = free_udp_port()
-    with process(["socat", f"UDP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "PIPE"]):
-        time.sleep(0.2)
+    (port,) = free_ports(1)
+    with process(["socat", f"UDP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "PIPE"], port):
         r = subprocess.run(
             udpeco_cmd("client", "127.0.0.1", str(port), "--timeout", "2"),
             input=b"eco\n",
@@ -374,3 +374,66 @@ def test_cli_messages_name_the_flag_and_the_real_limit() -> None:
     assert r.stderr == (
         b"udpeco client: error: argument host: invalid host name '\\xff': not valid UTF-8 text\n"
     )
+
+
+def test_cli_json_lines_one_per_request_then_a_summary() -> None:
+    import json
+
+    with EchoThread() as echo:
+        ok = subprocess.run(
+            udpeco_cmd("client", "127.0.0.1", str(echo.port), "--json"),
+            input=b"hola\n\xff\n",
+            capture_output=True,
+            timeout=20,
+        )
+    assert ok.returncode == 0 and ok.stderr == b"", ok.stderr
+    first, second, last = map(json.loads, ok.stdout.decode().splitlines())
+    assert set(first) == {"payload", "reply", "rtt", "error"}
+    assert (first["payload"], first["reply"], first["error"]) == ("hola", "hola", None)
+    assert 0 < first["rtt"] < 5
+    assert (second["payload"], second["reply"]) == ("\\xff", "\\xff")  # escaped as text
+    assert last == {
+        "summary": {
+            "server": f"127.0.0.1:{echo.port}",
+            "requests": 2,
+            "replies": 2,
+            "timeouts": 0,
+            "errors": 0,
+            "stale": 0,
+        }
+    }
+    with silent_peer() as peer:
+        port = peer.getsockname()[1]
+        lost = subprocess.run(
+            udpeco_cmd("client", "127.0.0.1", str(port), "--timeout", "0.2", "--json"),
+            input=b"uno\ndos\n",
+            capture_output=True,
+            timeout=20,
+        )
+    assert lost.returncode == 1
+    assert lost.stderr.decode().startswith("udpeco client: error: no reply from")
+    request, summary = map(json.loads, lost.stdout.decode().splitlines())
+    assert request == {"payload": "uno", "reply": None, "rtt": None, "error": "timeout"}
+    assert summary["summary"]["requests"] == summary["summary"]["timeouts"] == 1
+
+
+def test_cli_json_summary_after_ctrl_c() -> None:
+    import json
+
+    with silent_peer() as peer:
+        port = peer.getsockname()[1]
+        with process(
+            udpeco_cmd("client", "127.0.0.1", str(port), "--json", "--timeout", "60"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as p:
+            assert p.stdin is not None
+            p.stdin.write(b"uno\n")
+            p.stdin.flush()
+            peer.settimeout(20)
+            assert peer.recvfrom(100)[0] == b"uno"  # the request is out, waiting for a reply
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=10)
+    assert p.returncode == 130, err
+    assert json.loads(out)["summary"]["requests"] == 0  # the interrupted one never ended

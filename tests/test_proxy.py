@@ -15,6 +15,7 @@ from collections import Counter
 
 import pytest
 import udpeco
+from echo_helpers import wait_until
 from gil_probe import other_thread_ticking
 from load_helpers import EchoThread, sigint_latency, silent_peer, udpeco_cmd
 
@@ -70,15 +71,6 @@ def send_numbered(address: tuple[str, int], n: int, gap: float = 0.0) -> None:
                 time.sleep(gap)
             elif i % 32 == 31:
                 time.sleep(0.0005)
-
-
-def wait_until(cond, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.005)
-    return cond()
 
 
 def run_through(n: int = 2000, **options: object) -> tuple[list[int], dict]:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ import struct
 import time
 
 import pytest
-from echo_helpers import LOOP, ask, client
+from echo_helpers import LOOP, ask, client, wait_until
 from udpeco import EchoServer
 
 GUARD_KEYS = ("self", "port0", "reflector_port", "denied", "not_allowed", "rate_limited")
@@ -44,15 +44,6 @@ def spoof(src: tuple[str, int], dst: tuple[str, int], payload: bytes) -> None:
         raw.sendto(ip + udp + payload, (dst[0], 0))
 
 
-def wait_for(cond, limit: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
-
-
 def settled(servers: list[EchoServer], quiet_for: float = 0.3, limit: float = 10.0) -> float:
     """Waits until no server's counters move for `quiet_for` s; returns when they last moved."""
     start = time.monotonic()
@@ -71,14 +62,14 @@ def test_a_datagram_from_the_server_itself_is_echoed_zero_times() -> None:
     with EchoServer(port=0, host=LOOP, quiet=True) as srv:
         (port,) = srv.ports
         spoof((LOOP, port), (LOOP, port), b"storm")
-        assert wait_for(lambda: srv.stats["self"] == 1)
+        assert wait_until(lambda: srv.stats["self"] == 1)
         settled([srv])
         stats = srv.stats
         assert stats["datagrams"] == 0 and stats["self"] == 1, stats
         # The same from another local address with the server's port (a 0.0.0.0 server's
         # other addresses; FreeBSD inetd's check_loop refuses the port from anywhere).
         spoof(("127.0.0.1", port), (LOOP, port), b"storm")
-        assert wait_for(lambda: srv.stats["self"] == 2)
+        assert wait_until(lambda: srv.stats["self"] == 2)
         assert ask(client(), port, b"still serving") == b"still serving"
         assert srv.stats["datagrams"] == 1
 
@@ -90,7 +81,7 @@ def test_two_servers_aimed_at_each_other_stop_within_one_second() -> None:
     ):
         (pa,), (pb,) = a.ports, b.ports
         spoof((LOOP, pa), (LOOP, pb), b"ping-pong")
-        assert wait_for(lambda: b.stats["datagrams"] >= 1)
+        assert wait_until(lambda: b.stats["datagrams"] >= 1)
         took = settled([a, b])
         sa, sb = a.stats, b.stats
         assert took < 1.0, f"the loop ran {took:.2f} s: {sa} {sb}"
@@ -106,7 +97,7 @@ def test_the_loop_really_happens_without_the_guard() -> None:
         EchoServer(port=0, host=LOOP, quiet=True, guard=False) as b,
     ):
         spoof((LOOP, a.ports[0]), (LOOP, b.ports[0]), b"ping-pong")
-        assert wait_for(lambda: b.stats["datagrams"] > 5000), b.stats
+        assert wait_until(lambda: b.stats["datagrams"] > 5000), b.stats
         a.stop()  # ends the loop
 
 
@@ -115,7 +106,7 @@ def test_port_0_and_reflector_ports_are_dropped_and_counted() -> None:
         (port,) = srv.ports
         for sport in (0, 19, 7, 53, 123, 161, 11211):
             spoof((LOOP, sport), (LOOP, port), b"reflect me")
-        assert wait_for(lambda: srv.stats["port0"] == 1 and srv.stats["reflector_port"] == 6)
+        assert wait_until(lambda: srv.stats["port0"] == 1 and srv.stats["reflector_port"] == 6)
         assert srv.stats["datagrams"] == 0
         assert ask(client(), port, b"ok") == b"ok"
 
@@ -123,7 +114,7 @@ def test_port_0_and_reflector_ports_are_dropped_and_counted() -> None:
 def test_without_the_guard_reflector_ports_are_answered() -> None:
     with EchoServer(port=0, host=LOOP, quiet=True, guard=False) as srv:
         spoof((LOOP, 19), (LOOP, srv.ports[0]), b"chargen?")
-        assert wait_for(lambda: srv.stats["datagrams"] == 1)
+        assert wait_until(lambda: srv.stats["datagrams"] == 1)
         assert all(srv.stats[k] == 0 for k in GUARD_KEYS)
 
 
@@ -153,7 +144,7 @@ def test_allow_and_deny_lists() -> None:
         assert srv.stats["denied"] == 1
     with EchoServer(port=0, host=LOOP, quiet=True, allow=["192.168.0.0/16"]) as srv:
         c.sendto(b"no", (LOOP, srv.ports[0]))
-        assert wait_for(lambda: srv.stats["not_allowed"] == 1)
+        assert wait_until(lambda: srv.stats["not_allowed"] == 1)
     with EchoServer(port=0, host=LOOP, quiet=True, allow="127.0.0.0/8,::1") as srv:
         assert ask(c, srv.ports[0], b"yes") == b"yes"
     with pytest.raises(ValueError, match='invalid address "nope"'):

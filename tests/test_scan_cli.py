@@ -77,7 +77,7 @@ def test_unknown_host_is_one_line() -> None:
 
 
 def test_ctrl_c_ends_the_command_promptly() -> None:
-    with servers(1, 0, 1) as (ports, _, _):
+    with servers(1, 0, 1) as (ports, _, [silent]):
         child = subprocess.Popen(
             [*UDPECO, "scan", "127.0.0.1", str(ports[0]), "--timeout", "30"],
             stdout=subprocess.PIPE,
@@ -85,7 +85,8 @@ def test_ctrl_c_ends_the_command_promptly() -> None:
             text=True,
         )
         try:
-            time.sleep(1.0)  # interpreter start-up, then the scan is waiting
+            silent.settimeout(30)
+            silent.recvfrom(2048)  # the probe came: the scan is waiting for a reply
             sent = time.monotonic()
             os.kill(child.pid, signal.SIGINT)
             code = child.wait(5)
@@ -138,8 +139,14 @@ def test_json_reason_and_nmap_xml(tmp_path) -> None:
         xs = run("scan", "127.0.0.1", spec, "-oX", str(xml_file), "--timeout", "0.1")
         silent_port = silent.getsockname()[1]
     assert js.returncode == rs.returncode == xs.returncode == 0, js.stderr + rs.stderr + xs.stderr
-    rows = {r["port"]: r for r in map(json.loads, js.stdout.splitlines())}
+    *lines, last = map(json.loads, js.stdout.splitlines())
+    rows = {r["port"]: r for r in lines}
     assert set(rows) == set(ports)
+    # JSON Lines end with the summary object (docs/json.md).
+    summary = last["summary"]
+    assert set(last) == {"summary"} and summary["ports"] == len(ports) == 30
+    assert summary["host"] == "127.0.0.1" and summary["elapsed"] > 0
+    assert summary["states"] == {"open": 1, "open|filtered": 1, "closed": 28}
     assert set(rows[echo[0]]) == {"port", "state", "reason", "service", "rtt"}
     assert rows[echo[0]]["state"] == "open" and rows[echo[0]]["service"] == "echo"
     assert rows[echo[0]]["reason"] == "udp-response" and rows[echo[0]]["rtt"] > 0

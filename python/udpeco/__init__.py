@@ -13,7 +13,16 @@ import socket as _stdlib_socket
 from udpeco import _udpeco
 from udpeco._datagram import CapturedDatagram
 from udpeco._socket import socket
-from udpeco._stats import EchoStats
+from udpeco._stats import (
+    BenchCounts,
+    BenchInterval,
+    BenchLatency,
+    BenchProgress,
+    BenchReport,
+    EchoStats,
+    ProxyDirectionStats,
+    ProxyStats,
+)
 from udpeco._udpeco import (
     IP_MULTICAST_LOOP,
     IP_MULTICAST_TTL,
@@ -110,6 +119,11 @@ __all__ = [
     "AF_INET",
     "AF_INET6",
     "AF_UNSPEC",
+    "BenchCounts",
+    "BenchInterval",
+    "BenchLatency",
+    "BenchProgress",
+    "BenchReport",
     "Capture",
     "CapturedDatagram",
     "CMSG_LEN",
@@ -147,6 +161,8 @@ __all__ = [
     "SCM_TIMESTAMP",
     "SCM_TIMESTAMPNS",
     "Proxy",
+    "ProxyDirectionStats",
+    "ProxyStats",
     "SHUT_RD",
     "SHUT_RDWR",
     "SHUT_WR",

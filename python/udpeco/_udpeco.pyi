@@ -10,7 +10,7 @@ from _typeshed import ReadableBuffer, WriteableBuffer
 from typing_extensions import Self
 
 from udpeco._datagram import CapturedDatagram
-from udpeco._stats import EchoStats
+from udpeco._stats import BenchProgress, BenchReport, EchoStats, ProxyStats
 
 _Address = tuple[Any, ...]
 _T = TypeVar("_T")
@@ -218,11 +218,11 @@ def bench(
     size: int = 64,
     rate: float | None = None,
     *,
-    progress: Callable[[dict[str, Any]], Any] | None = None,
+    progress: Callable[[BenchProgress], Any] | None = None,
     warmup: float = 0.0,
     interval: float | None = None,
     gso: bool = True,
-) -> dict[str, Any]: ...
+) -> BenchReport: ...
 
 # --- scanner (src/python/scan.rs) ---
 
@@ -495,10 +495,11 @@ class Proxy:
     def running(self) -> bool: ...
     @property
     def closed(self) -> bool: ...
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> ProxyStats:
         """``{"up": {...}, "down": {...}, "clients", "rejected", "queued_bytes"}``; each
         direction counts ``received``, ``forwarded`` (duplicates included), ``dropped`` (loss),
-        ``duplicated``, ``reordered``, ``delayed``, ``overflow`` and ``send_errors``."""
+        ``duplicated``, ``reordered``, ``delayed``, ``overflow`` and ``send_errors`` (see
+        :class:`ProxyStats`)."""
     def run(self) -> None:
         """Forwards in the foreground until ``stop()`` (returns) or Ctrl+C
         (``KeyboardInterrupt``)."""

@@ -3,6 +3,17 @@
 use super::*;
 use std::net::UdpSocket;
 
+/// A client of `127.0.0.1:port` with a 1024-byte buffer (as `recvfrom(1024)`).
+fn local(port: u16, timeout: Option<Duration>, retries: u32) -> Client {
+    Client::connect("127.0.0.1", port, timeout, retries, 1024).unwrap()
+}
+
+/// `data`'s request ends without a reply (every try timed out).
+fn assert_timeout(c: &mut Client, data: &[u8]) {
+    let got = c.request(data, &Cancel::new());
+    assert!(matches!(got, Err(Error::Timeout)), "{got:?}");
+}
+
 /// A peer that answers the next `replies` datagrams after `delay`, from its own socket.
 fn echo_once(delay: Duration, replies: usize) -> (SocketAddr, std::thread::JoinHandle<usize>) {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -29,14 +40,7 @@ fn echo_once(delay: Duration, replies: usize) -> (SocketAddr, std::thread::JoinH
 #[test]
 fn request_gets_the_echo() {
     let (addr, t) = echo_once(Duration::ZERO, 1);
-    let mut c = Client::connect(
-        "127.0.0.1",
-        addr.port(),
-        Some(Duration::from_secs(2)),
-        0,
-        1024,
-    )
-    .unwrap();
+    let mut c = local(addr.port(), Some(Duration::from_secs(2)), 0);
     assert_eq!(c.request(b"hola", &Cancel::new()).unwrap(), b"hola");
     assert_eq!(t.join().unwrap(), 1);
 }
@@ -45,13 +49,9 @@ fn request_gets_the_echo() {
 fn no_answer_is_a_timeout_after_each_try() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let mut c =
-        Client::connect("127.0.0.1", port, Some(Duration::from_millis(100)), 2, 1024).unwrap();
+    let mut c = local(port, Some(Duration::from_millis(100)), 2);
     let t = Instant::now();
-    assert!(matches!(
-        c.request(b"x", &Cancel::new()),
-        Err(Error::Timeout)
-    ));
+    assert_timeout(&mut c, b"x");
     let took = t.elapsed();
     assert!(took >= Duration::from_millis(300), "{took:?}");
     assert!(took < Duration::from_millis(600), "{took:?}");
@@ -66,14 +66,7 @@ fn no_answer_is_a_timeout_after_each_try() {
 fn a_retry_gets_a_late_answer() {
     // The peer answers after 150 ms; each try waits 100 ms; the second try gets it.
     let (addr, t) = echo_once(Duration::from_millis(150), 1);
-    let mut c = Client::connect(
-        "127.0.0.1",
-        addr.port(),
-        Some(Duration::from_millis(100)),
-        1,
-        1024,
-    )
-    .unwrap();
+    let mut c = local(addr.port(), Some(Duration::from_millis(100)), 1);
     assert_eq!(c.request(b"slow", &Cancel::new()).unwrap(), b"slow");
     drop(t);
 }
@@ -82,7 +75,7 @@ fn a_retry_gets_a_late_answer() {
 fn a_timeout_of_centuries_waits_without_panicking() {
     // `Instant::now() + Duration::MAX` used to panic ("overflow when adding duration").
     let (addr, t) = echo_once(Duration::ZERO, 1);
-    let mut c = Client::connect("127.0.0.1", addr.port(), Some(Duration::MAX), 0, 1024).unwrap();
+    let mut c = local(addr.port(), Some(Duration::MAX), 0);
     assert_eq!(c.request(b"far", &Cancel::new()).unwrap(), b"far");
     drop(t);
 }
@@ -107,18 +100,14 @@ fn an_absurd_bufsize_does_not_abort() {
 fn datagrams_from_others_are_ignored() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let mut c =
-        Client::connect("127.0.0.1", port, Some(Duration::from_millis(150)), 0, 1024).unwrap();
+    let mut c = local(port, Some(Duration::from_millis(150)), 0);
     let me = c.local_addr().unwrap();
     let intruder = UdpSocket::bind("127.0.0.1:0").unwrap();
     let spam = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(30));
         intruder.send_to(b"not the server", me).unwrap();
     });
-    assert!(matches!(
-        c.request(b"x", &Cancel::new()),
-        Err(Error::Timeout)
-    ));
+    assert_timeout(&mut c, b"x");
     spam.join().unwrap();
 }
 
@@ -127,7 +116,7 @@ fn closed_port_is_connection_refused_not_a_timeout() {
     let free = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port();
     drop(free);
-    let mut c = Client::connect("127.0.0.1", port, Some(Duration::from_secs(2)), 0, 1024).unwrap();
+    let mut c = local(port, Some(Duration::from_secs(2)), 0);
     let t = Instant::now();
     let err = c.request(b"x", &Cancel::new()).unwrap_err();
     assert_eq!(err.errno(), Some(libc::ECONNREFUSED));
@@ -154,18 +143,8 @@ fn truncates_to_bufsize_and_fails_after_close() {
 fn stale_replies_are_not_taken_for_the_next_one() {
     // First reply comes after the first request gave up; the second request must get its own.
     let (addr, t) = echo_once(Duration::from_millis(120), 2);
-    let mut c = Client::connect(
-        "127.0.0.1",
-        addr.port(),
-        Some(Duration::from_millis(50)),
-        0,
-        1024,
-    )
-    .unwrap();
-    assert!(matches!(
-        c.request(b"first", &Cancel::new()),
-        Err(Error::Timeout)
-    ));
+    let mut c = local(addr.port(), Some(Duration::from_millis(50)), 0);
+    assert_timeout(&mut c, b"first");
     std::thread::sleep(Duration::from_millis(150));
     c.timeout = Some(Duration::from_secs(2));
     assert_eq!(c.request(b"second", &Cancel::new()).unwrap(), b"second");
@@ -203,14 +182,7 @@ fn late_and_reordered_replies_are_never_returned() {
     // Each try waits 40 ms; replies come after 0-110 ms, so tries and requests overlap.
     let delays: Vec<u64> = (0..300).map(|i| (i * 37) % 110).collect();
     let addr = jittery_echo(delays);
-    let mut c = Client::connect(
-        "127.0.0.1",
-        addr.port(),
-        Some(Duration::from_millis(40)),
-        5,
-        1024,
-    )
-    .unwrap();
+    let mut c = local(addr.port(), Some(Duration::from_millis(40)), 5);
     let cancel = Cancel::new();
     let mut answered = 0;
     for i in 0..60 {
@@ -233,19 +205,9 @@ fn an_identical_payload_with_an_echo_in_flight_gets_a_new_source_port() {
     // The first request times out; its echo comes late. The second, identical request
     // is sent from a new port, so it gets its own echo, not the first one's.
     let (addr, t) = echo_once(Duration::from_millis(150), 2);
-    let mut c = Client::connect(
-        "127.0.0.1",
-        addr.port(),
-        Some(Duration::from_millis(50)),
-        0,
-        1024,
-    )
-    .unwrap();
+    let mut c = local(addr.port(), Some(Duration::from_millis(50)), 0);
     let first_port = c.local_addr().unwrap().port();
-    assert!(matches!(
-        c.request(b"same", &Cancel::new()),
-        Err(Error::Timeout)
-    ));
+    assert_timeout(&mut c, b"same");
     c.timeout = Some(Duration::from_secs(2));
     let sent = Instant::now();
     assert_eq!(c.request(b"same", &Cancel::new()).unwrap(), b"same");
@@ -255,7 +217,7 @@ fn an_identical_payload_with_an_echo_in_flight_gets_a_new_source_port() {
     t.join().unwrap();
     // No echo left in flight: the next identical request keeps the socket.
     let (addr, t) = echo_once(Duration::ZERO, 2);
-    let mut c = Client::connect("127.0.0.1", addr.port(), None, 0, 1024).unwrap();
+    let mut c = local(addr.port(), None, 0);
     let port = c.local_addr().unwrap().port();
     for _ in 0..2 {
         assert_eq!(c.request(b"same", &Cancel::new()).unwrap(), b"same");
@@ -267,20 +229,10 @@ fn an_identical_payload_with_an_echo_in_flight_gets_a_new_source_port() {
 #[test]
 fn without_echo_matching_any_reply_counts_but_never_a_late_one() {
     let (addr, t) = echo_once(Duration::from_millis(150), 2);
-    let mut c = Client::connect(
-        "127.0.0.1",
-        addr.port(),
-        Some(Duration::from_millis(50)),
-        0,
-        1024,
-    )
-    .unwrap();
+    let mut c = local(addr.port(), Some(Duration::from_millis(50)), 0);
     c.set_echo(false);
     assert!(!c.echo());
-    assert!(matches!(
-        c.request(b"one", &Cancel::new()),
-        Err(Error::Timeout)
-    ));
+    assert_timeout(&mut c, b"one");
     c.timeout = Some(Duration::from_secs(2));
     assert_eq!(c.request(b"two", &Cancel::new()).unwrap(), b"two");
     t.join().unwrap();
@@ -317,14 +269,7 @@ fn truncating_echo(keep: usize, replies: usize) -> SocketAddr {
 #[test]
 fn an_echo_the_server_truncated_is_the_reply() {
     let addr = truncating_echo(4, 2);
-    let mut c = Client::connect(
-        "127.0.0.1",
-        addr.port(),
-        Some(Duration::from_secs(2)),
-        0,
-        1024,
-    )
-    .unwrap();
+    let mut c = local(addr.port(), Some(Duration::from_secs(2)), 0);
     assert_eq!(c.request(b"abcdefgh", &Cancel::new()).unwrap(), b"abcd");
     assert_eq!(c.request(b"xyz", &Cancel::new()).unwrap(), b"xyz");
     assert_eq!(c.stale(), 0);
@@ -335,18 +280,8 @@ fn a_late_echo_of_a_shorter_request_is_not_taken_for_a_truncated_echo() {
     // "line 1" times out and its echo comes late; "line 10" starts with "line 1", so it is
     // sent from a new source port and gets its own echo.
     let (addr, t) = echo_once(Duration::from_millis(150), 2);
-    let mut c = Client::connect(
-        "127.0.0.1",
-        addr.port(),
-        Some(Duration::from_millis(50)),
-        0,
-        1024,
-    )
-    .unwrap();
-    assert!(matches!(
-        c.request(b"line 1", &Cancel::new()),
-        Err(Error::Timeout)
-    ));
+    let mut c = local(addr.port(), Some(Duration::from_millis(50)), 0);
+    assert_timeout(&mut c, b"line 1");
     c.timeout = Some(Duration::from_secs(2));
     assert_eq!(c.request(b"line 10", &Cancel::new()).unwrap(), b"line 10");
     t.join().unwrap();
@@ -356,7 +291,7 @@ fn a_late_echo_of_a_shorter_request_is_not_taken_for_a_truncated_echo() {
 fn cancel_ends_an_endless_wait() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let mut c = Client::connect("127.0.0.1", port, None, 0, 1024).unwrap();
+    let mut c = local(port, None, 0);
     let cancel = Cancel::new();
     let other = cancel.clone();
     let stopper = std::thread::spawn(move || {

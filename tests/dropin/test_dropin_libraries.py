@@ -6,14 +6,12 @@ import asyncio
 import selectors
 import socket
 import socketserver
-import subprocess
-import sys
-import textwrap
 import threading
 
 import pytest
 import udpeco
 from dropin_helpers import LOOPBACK
+from echo_helpers import mypy_strict
 
 
 def _bound() -> udpeco.socket:
@@ -128,27 +126,22 @@ def test_socketserver_udp_server() -> None:
 
 def test_mypy_accepts_udpeco_socket_where_socket_socket_is_required(tmp_path) -> None:
     pytest.importorskip("mypy")
-    src = tmp_path / "uses_socket.py"
-    src.write_text(
-        textwrap.dedent(
-            """
-            import socket
-            import udpeco
+    ok = mypy_strict(
+        tmp_path,
+        "uses_socket.py",
+        """
+        import socket
+        import udpeco
 
-            def serve(sock: socket.socket) -> bytes:
-                return sock.recv(10)
+        def serve(sock: socket.socket) -> bytes:
+            return sock.recv(10)
 
-            s = udpeco.socket(udpeco.AF_INET, udpeco.SOCK_DGRAM)
-            serve(s)
-            batch: list[tuple[bytes, object]] = s.recv_many(8, 2048)
-            """
-        )
+        s = udpeco.socket(udpeco.AF_INET, udpeco.SOCK_DGRAM)
+        serve(s)
+        batch: list[tuple[bytes, object]] = s.recv_many(8, 2048)
+        """,
     )
-    bad = tmp_path / "bad.py"
-    bad.write_text("import socket\n\ndef serve(sock: socket.socket) -> None: ...\n\nserve(3)\n")
-    cache = str(tmp_path / "cache")
-    run = [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--cache-dir", cache]
-    ok = subprocess.run([*run, str(src)], capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    refused = subprocess.run([*run, str(bad)], capture_output=True, text=True, timeout=300)
+    bad = "import socket\n\ndef serve(sock: socket.socket) -> None: ...\n\nserve(3)\n"
+    refused = mypy_strict(tmp_path, "bad.py", bad)
     assert refused.returncode == 1 and "arg-type" in refused.stdout

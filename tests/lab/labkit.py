@@ -19,6 +19,12 @@ import time
 from collections.abc import Iterable, Iterator
 
 import pytest
+from echo_helpers import read_line
+
+# The port helpers' one home is udpeco.compare.harness (re-exported for the lab tests).
+from udpeco.compare.harness import bound_udp_ports as bound_udp_ports
+from udpeco.compare.harness import free_ports as free_ports
+from udpeco.compare.harness import wait_bound as wait_bound
 
 BACKENDS = ("python", "rust")
 
@@ -42,68 +48,6 @@ def backend(request: pytest.FixtureRequest) -> str:
 def backends() -> list[str]:
     """The backends a test that runs both at once (in parallel) should use."""
     return [b for b in BACKENDS if b == "python" or _rust_available()]
-
-
-def free_ports(n: int, consecutive: bool = False) -> list[int]:
-    """``n`` UDP ports that are free on every interface right now (consecutive if asked)."""
-    if not consecutive:
-        socks = []
-        try:
-            for _ in range(n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind(("", 0))
-                socks.append(s)
-            return [s.getsockname()[1] for s in socks]
-        finally:
-            for s in socks:
-                s.close()
-    for _ in range(200):
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind(("", 0))
-        base = probe.getsockname()[1]
-        probe.close()
-        if base + n > 65535:
-            continue
-        socks = []
-        try:
-            for port in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("", port))
-            return list(range(base, base + n))
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no run of free consecutive ports")
-
-
-def bound_udp_ports() -> set[int]:
-    """Local ports of every UDP socket on the machine (from /proc/net/udp and udp6)."""
-    ports = set()
-    for name in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            with open(name) as f:
-                next(f)
-                for line in f:
-                    ports.add(int(line.split()[1].rsplit(":", 1)[1], 16))
-        except OSError:
-            pass
-    return ports
-
-
-def wait_bound(ports: Iterable[int], proc: subprocess.Popen | None = None, limit: float = 10.0):
-    """Waits until a socket is bound on each port (fails if ``proc`` exits first)."""
-    want = set(ports)
-    deadline = time.monotonic() + limit
-    while not want <= bound_udp_ports():
-        if proc is not None and proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"program exited ({proc.returncode}) before binding: {out!r} {err!r}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"ports {sorted(want)} not bound after {limit} s")
-        time.sleep(0.02)
 
 
 class Lab:
@@ -153,6 +97,23 @@ class Lab:
         out, err = proc.communicate(input, timeout=60)
         return proc.returncode, out, err
 
+    def ncat(self, port: int, *lines: str) -> subprocess.Popen:
+        """Starts ``ncat -u 127.0.0.1 PORT`` (a netcat client) and types each of ``lines``
+        once the previous one's echo came back (skipping foreign datagrams ncat printed):
+        ncat reads its stdin only once started, then sends all it has read as one datagram."""
+        nc = subprocess.Popen(
+            ["ncat", "-u", "127.0.0.1", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.procs.append(nc)
+        for line in lines:
+            nc.stdin.write(line + "\n")
+            nc.stdin.flush()
+            assert any(read_line(nc.stdout).decode().endswith(line + "\n") for _ in range(5)), line
+        return nc
+
     def cleanup(self) -> None:
         for proc in self.procs:
             if proc.stdin is not None and proc.stdin.closed:
@@ -192,28 +153,6 @@ def interrupt(
     time.sleep(settle)
     proc.send_signal(signal.SIGINT)
     return finish(proc, timeout)
-
-
-def read_line(proc: subprocess.Popen, timeout: float = 10.0) -> str:
-    """The next line of ``proc``'s stdout, failing after ``timeout`` s ("" at end of file).
-
-    Reads the pipe byte by byte with ``os.read``, past Python's buffer, so that ``select``
-    tells the truth about what is left (one ``print`` may write two lines at once).
-    """
-    import select as stdlib_select
-
-    fd = proc.stdout.fileno()
-    data = b""
-    deadline = time.monotonic() + timeout
-    while not data.endswith(b"\n"):
-        ready, _, _ = stdlib_select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            pytest.fail(f"no output line within {timeout} s (got {data!r})")
-        byte = os.read(fd, 1)
-        if not byte:
-            break
-        data += byte
-    return data.decode("utf-8")
 
 
 class Peer:

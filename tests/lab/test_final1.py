@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from labkit import backends, finish, free_ports, interrupt, read_line, wait_bound
+from echo_helpers import read_line
+from labkit import backends, finish, free_ports, interrupt, wait_bound
 
 
 def test_server_picks_a_random_port_in_20000_20100(lab, peer, backend):
@@ -13,7 +14,7 @@ def test_server_picks_a_random_port_in_20000_20100(lab, peer, backend):
     # server reports the bind error in the práctica's words, and another try picks again.
     for _ in range(5):
         server = lab.start("servidor_final1", backend=backend)
-        line = read_line(server)
+        line = read_line(server.stdout).decode()
         m = re.fullmatch(r"Servidor de eco en el puerto (\d+)\n", line)
         if m:
             break
@@ -35,7 +36,7 @@ def test_random_choice_covers_the_range(lab, backend):
     seen = set()
     for _ in range(8):
         server = lab.start("servidor_final1", first, last, backend=backend)
-        line = read_line(server)
+        line = read_line(server.stdout).decode()
         seen.add(int(line.split()[-1]))
         interrupt(server)
     assert seen <= {first, first + 1, last}
@@ -50,7 +51,7 @@ def test_practica_scan_timeout_half_a_second(lab):
         server = lab.start("servidor_final1", ports[-1], ports[-1], backend=backend)
         runs.append((backend, ports, server))
     for _, ports, server in runs:
-        assert read_line(server) == f"Servidor de eco en el puerto {ports[-1]}\n"
+        assert read_line(server.stdout).decode() == f"Servidor de eco en el puerto {ports[-1]}\n"
         wait_bound([ports[-1]], server)
     start = time.monotonic()
     clients = [
@@ -74,7 +75,7 @@ def test_practica_scan_timeout_half_a_second(lab):
 def test_scan_finds_the_random_port(lab, backend):
     ports = free_ports(6, consecutive=True)
     server = lab.start("servidor_final1", ports[0], ports[-1], backend=backend)
-    port = int(read_line(server).split()[-1])
+    port = int(read_line(server.stdout).decode().split()[-1])
     wait_bound([port], server)
     rc, out, err = lab.run(
         "cliente_final1", "localhost", ports[0], ports[-1], backend=backend, scale=0.2

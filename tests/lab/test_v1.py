@@ -13,7 +13,6 @@ from labkit import (
     no_traceback,
     normalise,
     ours,
-    read_line,
     wait_bound,
 )
 
@@ -48,18 +47,7 @@ def test_exercise1_two_ncat_clients(lab, backend):
     wait_bound([port], server)
     clients = []
     for word in ("uno", "dos"):
-        nc = subprocess.Popen(
-            ["ncat", "-u", "127.0.0.1", str(port)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        lab.procs.append(nc)
-        nc.stdin.write(word + "\n")
-        nc.stdin.flush()
-        # The echo reaches that netcat (skipping any foreign datagram ncat printed first).
-        assert any(read_line(nc).endswith(word + "\n") for _ in range(5))
-        clients.append(nc)
+        clients.append(lab.ncat(port, word))  # the echo reaches that netcat
     for nc in clients:
         nc.kill()
     rc, out, err = interrupt(server)  # Ctrl+C, as the práctica says

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 
+from echo_helpers import read_line
 from labkit import (
     after_last_datagram,
     bound_udp_ports,
@@ -14,7 +14,6 @@ from labkit import (
     interrupt,
     normalise,
     ours,
-    read_line,
     wait_bound,
 )
 
@@ -46,17 +45,7 @@ def test_exercise8_two_ncat_terminals(lab, backend):
     server = lab.start("servidor_eco_v3", p1, p2, backend=backend)
     wait_bound([p1, p2], server)
     for port, word in ((p1, "a ocho"), (p2, "a nueve")):
-        nc = subprocess.Popen(
-            ["ncat", "-u", "127.0.0.1", str(port)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        lab.procs.append(nc)
-        nc.stdin.write(word + "\n")
-        nc.stdin.flush()
-        assert any(read_line(nc).endswith(word + "\n") for _ in range(5))
-        nc.kill()
+        lab.ncat(port, word).kill()
     rc, out, err = interrupt(server)
     assert (rc, err) == (130, "")
     # netcat sends the line with its newline; v3 prints the data as received (then a blank line).
@@ -97,7 +86,7 @@ def test_exercise9_a_datagram_restarts_the_count(lab, peer, backend):
     wait_bound([p1, p2], server)
     silence = "Han pasado 0.5 seg sin recibir nada por ningun socket.\n"
     # Two silences (1 s of the 2 s), then a datagram: the count starts again from zero.
-    seen = [read_line(server) for _ in range(4)]
+    seen = [read_line(server.stdout).decode() for _ in range(4)]
     assert seen == [silence, "\n", silence, "\n"]
     assert peer.echo(b"sigo", p2) == b"sigo"
     sent = time.monotonic()

@@ -263,9 +263,11 @@ class Capture:
                 )
             else:
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except ValueError:
                     continue
+                if "summary" not in row:  # the last line counts the datagrams
+                    rows.append(row)
         errs = [
             e
             for e in err.splitlines()

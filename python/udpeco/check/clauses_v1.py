@@ -194,11 +194,17 @@ def _dot_stops(ctx: Context, name: str) -> Outcome:
         return err
     peer = ctx.peer()
     peer.sendto(b".", (LOCAL, 44444))
-    if not prog.wait(3):
+    return ends_on_dot(ctx, prog)
+
+
+def ends_on_dot(ctx: Context, prog: Program, seconds: float = 3.0) -> Outcome:
+    """``prog``, which has just received a '.', ends within ``seconds``: ok with its exit
+    code."""
+    if not prog.wait(seconds):
         return trouble(ctx, prog) or bad(
-            ctx.t("sigue en marcha tras recibir '.'", "still running after '.'"),
+            ctx.t("no termina al recibir '.'", "does not end on '.'"),
             ctx.t("termina", "ends"),
-            ctx.t("en marcha 3 s después", "running 3 s later"),
+            ctx.t(f"sigue en marcha {seconds:g} s después", f"still running {seconds:g} s later"),
         )
     return trouble(ctx, prog, ended_ok=True) or ok(
         ctx.t("terminó, código ", "ended, exit code ") + str(prog.returncode)
@@ -282,15 +288,7 @@ def ex4_client(ctx: Context) -> Outcome:
         )
     peer.reply = b"."  # from now on the peer answers '.'
     prog.type("adios\n")
-    if not prog.wait(3.0):
-        return trouble(ctx, prog) or bad(
-            ctx.t("no termina al recibir '.'", "does not end on '.'"),
-            ctx.t("termina", "ends"),
-            ctx.t("sigue en marcha 3 s después", "still running 3 s later"),
-        )
-    return trouble(ctx, prog, ended_ok=True) or ok(
-        ctx.t("terminó, código ", "ended, exit code ") + str(prog.returncode)
-    )
+    return ends_on_dot(ctx, prog)
 
 
 @clause(

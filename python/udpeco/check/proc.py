@@ -35,6 +35,22 @@ _DIE_WITH_US: tuple[str, ...] = (
 )
 
 
+def _wait_exec(pid: int, wrapper: str, limit: float = 5.0) -> None:
+    """Waits until process ``pid`` no longer runs ``wrapper`` (it has exec'd the program, or
+    ended): ``setpriv`` sets the death signal just before its exec, so a checker killed right
+    after starting a program would otherwise leave it running."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0", 1)[0]
+        except OSError:
+            return  # gone already
+        if not argv0 or os.path.basename(argv0).decode(errors="replace") != wrapper:
+            return  # exec'd (or a zombie, whose cmdline is empty)
+        time.sleep(0.001)
+
+
 def clean_env(home: str) -> dict[str, str]:
     """The environment a student's program gets: the basics, UTF-8, no Python knobs."""
     env = {k: v for k, v in os.environ.items() if k in KEEP_ENV}
@@ -152,6 +168,8 @@ class Program:
         )
         os.close(out_w)
         os.close(err_w)
+        if _DIE_WITH_US:
+            _wait_exec(self.proc.pid, _DIE_WITH_US[0])
         for fd in (out_r, err_r):  # room for bursts while the drain thread waits for a CPU
             try:
                 fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ

@@ -17,7 +17,7 @@ import importlib
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = ("serve", "client", "scan", "capture", "bench", "proxy", "compare", "check", "practica")
@@ -69,6 +69,42 @@ def fail(message: str, code: int = 1) -> int:
     ``code`` (for ``sys.exit``): 2 for a mistake in the command line, 1 for a failure at run
     time."""
     print(f"{_prog}: error: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+#: The signals that stop a long-running command (serve, proxy), with the exit code each gives.
+STOP_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+def run_until_signal(
+    start: Callable[[], None],
+    alive: Callable[[], bool],
+    stop: Callable[[], None],
+    poll: float = 0.05,
+) -> int:
+    """Runs an engine in its background thread until it ends by itself or SIGINT/SIGTERM.
+
+    Both signals are blocked in this thread before ``start()`` (so in the engine's threads too,
+    which inherit the mask) and taken with ``sigtimedwait``: no handler runs, nothing can raise
+    halfway, and a second signal (SIGINT and SIGTERM together) is absorbed. ``stop()`` runs
+    either way (its exception propagates). Returns 0, or 128 + the signal's number.
+    """
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    code = 0
+    try:
+        try:
+            start()
+            while alive():
+                got = signal.sigtimedwait(STOP_SIGNALS, poll)
+                if got is not None:
+                    code = STOP_SIGNALS[signal.Signals(got.si_signo)]
+                    break
+        finally:
+            stop()
+    finally:
+        while signal.sigtimedwait(STOP_SIGNALS, 0) is not None:
+            pass  # a second signal is already answered
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
     return code
 
 

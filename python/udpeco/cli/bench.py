@@ -16,9 +16,9 @@ import argparse
 import json
 import socket
 import sys
-from typing import Any, Callable
+from typing import Callable
 
-from udpeco import bench
+from udpeco import BenchInterval, BenchLatency, BenchProgress, BenchReport, bench
 from udpeco._udpeco import LIMITS
 from udpeco.cli import fail
 from udpeco.cli.argtypes import float_in, host_name, int_in, port, seconds, seconds_or_zero
@@ -92,8 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
-def _progress_printer(in_place: bool) -> Callable[[dict[str, Any]], None]:
-    def show(p: dict[str, Any]) -> None:
+def _progress_printer(in_place: bool) -> Callable[[BenchProgress], None]:
+    def show(p: BenchProgress) -> None:
         line = (
             f"[{p['elapsed']:5.1f} s] {p['rate']:>10.0f} echoes/s  sent {p['sent']}"
             f"  received {p['received']}  lost {p['lost']}"
@@ -107,7 +107,7 @@ def _progress_printer(in_place: bool) -> Callable[[dict[str, Any]], None]:
     return show
 
 
-def format_interval(i: dict[str, Any]) -> str:
+def format_interval(i: BenchInterval) -> str:
     """One interval as a line (iperf3's style)."""
     return (
         f"[{i['start']:6.1f}-{i['end']:6.1f} s] {i['rate']:>9.0f}/s  sent {i['sent']}"
@@ -123,16 +123,16 @@ class _IntervalPrinter:
     def __init__(self) -> None:
         self.printed = 0
 
-    def __call__(self, p: dict[str, Any]) -> None:
+    def __call__(self, p: BenchProgress) -> None:
         print(format_interval(p["interval"]), flush=True)
         self.printed += 1
 
-    def rest(self, result: dict[str, Any]) -> None:
+    def rest(self, result: BenchReport) -> None:
         for i in result["intervals"][self.printed :]:
             print(format_interval(i))
 
 
-def _percentiles(r: dict[str, Any]) -> str:
+def _percentiles(r: BenchLatency) -> str:
     return (
         f"p50 {r['p50_us']:.1f}  p90 {r['p90_us']:.1f}  p99 {r['p99_us']:.1f}"
         f"  p99.9 {r['p999_us']:.1f}  p99.99 {r['p9999_us']:.1f}  max {r['max_us']:.1f}"
@@ -140,7 +140,7 @@ def _percentiles(r: dict[str, Any]) -> str:
     )
 
 
-def format_report(r: dict[str, Any], args: argparse.Namespace) -> str:
+def format_report(r: BenchReport, args: argparse.Namespace) -> str:
     """The human-readable result table."""
     if args.rate:
         cap = f", at most {args.window} in flight" if args.window else ""
@@ -174,9 +174,7 @@ def run(args: argparse.Namespace) -> int:
     """Runs the load; returns the exit code."""
     show = sys.stderr.isatty() if args.progress is None else args.progress
     in_place = show and sys.stderr.isatty()
-    callback: Callable[[dict[str, Any]], None] | None = (
-        _progress_printer(in_place) if show else None
-    )
+    callback: Callable[[BenchProgress], None] | None = _progress_printer(in_place) if show else None
     intervals = _IntervalPrinter() if args.interval and not args.json else None
     if intervals is not None:
         # The interval lines (stdout) replace the progress line.

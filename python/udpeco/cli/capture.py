@@ -2,10 +2,12 @@
 
 Each line shows the time, the interface, the direction, the IP source and destination with
 the UDP ports, the UDP length field, the checksum (verified) and the payload, escaped so that
-nothing a sender controls reaches the terminal raw. ``--json`` prints one JSON object per line
-instead (the keys of ``udpeco.CapturedDatagram`` without ``data``). Once the capture is armed,
-a line ``udpeco: capturing on ...`` goes to stderr: datagrams sent after it are seen. At the end
-a summary line goes to stderr too, so stdout holds only datagrams.
+nothing a sender controls reaches the terminal raw. ``--json`` prints JSON Lines instead
+(docs/json.md): one object per datagram (the keys of ``udpeco.CapturedDatagram`` without
+``data``), then ``{"summary": {"datagrams": N}}``. Once the capture is armed, a line
+``udpeco: capturing on ...`` goes to stderr: datagrams sent after it are seen. At the end a
+summary line goes to stderr too, so stdout holds only datagrams (and, with ``--json``, the
+summary object).
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--timeout", type=seconds, default=None, metavar="S", help="stop after S seconds"
     )
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--json", action="store_true", help="JSON Lines: one object per datagram, then a summary"
+    )
     p.set_defaults(func=run)
 
 
@@ -115,4 +119,6 @@ def run(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     print(f"udpeco: {seen} datagram{'s' if seen != 1 else ''} captured", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"summary": {"datagrams": seen}}), flush=True)
     return code

@@ -11,20 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import socket
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from udpeco import _udpeco
-from udpeco.cli import fail
+from udpeco.cli import fail, run_until_signal
 from udpeco.cli.argtypes import int_in
-
-#: The signals that stop the proxy, with the exit code each gives.
-_STOP_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143}
-#: How often the main thread checks that the forwarding thread is still alive, in seconds.
-_POLL = 0.05
 
 
 def probability(text: str) -> float:
@@ -154,16 +147,6 @@ def format_stats(stats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _wait_for_signal(alive: Callable[[], bool]) -> int:
-    """Waits (signals blocked) until SIGINT or SIGTERM, or until ``alive()`` is false; returns
-    the exit code the signal gives (0 when the proxy ended by itself)."""
-    while alive():
-        got = signal.sigtimedwait(_STOP_SIGNALS, _POLL)
-        if got is not None:
-            return _STOP_SIGNALS[signal.Signals(got.si_signo)]
-    return 0
-
-
 def run(args: argparse.Namespace) -> int:
     """Runs ``udpeco proxy`` until Ctrl+C or SIGTERM."""
     parser: argparse.ArgumentParser = args.parser
@@ -193,22 +176,11 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    # The forwarding thread inherits the blocked mask, so both signals reach sigtimedwait here,
-    # whatever arrives and however often: no handler runs, nothing can raise halfway.
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
-        proxy.start()
-        code = _wait_for_signal(lambda: proxy.running)
-        try:
-            proxy.close()
-        except OSError as e:
-            code = fail(f"proxy stopped: {e}")
-        while signal.sigtimedwait(_STOP_SIGNALS, 0) is not None:
-            pass  # a second signal (SIGINT and SIGTERM together) is already answered
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-    stats = proxy.stats()
-    stats["seed"] = proxy.seed
+        code = run_until_signal(proxy.start, lambda: proxy.running, proxy.close)
+    except OSError as e:
+        code = fail(f"proxy stopped: {e}")
+    stats: dict[str, Any] = {**proxy.stats(), "seed": proxy.seed}
     if args.json:
         stats.update(listen=_endpoint(proxy.address), target=_endpoint(proxy.target))
         print(json.dumps(stats, sort_keys=True), flush=True)

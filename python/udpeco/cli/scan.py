@@ -2,8 +2,9 @@
 
 Prints ``PORT/udp open SERVICE`` for each open port as soon as it is found (every other
 verdict at the end with ``--all``), then a summary line with the count of each verdict and
-the elapsed time; ``--json`` prints JSON lines instead, ``-oX FILE`` writes nmap's XML. A
-progress bar is drawn on stderr when stderr is a terminal and the scan lasts long enough.
+the elapsed time; ``--json`` prints JSON Lines instead (docs/json.md), ``-oX FILE`` writes
+nmap's XML. A progress bar is drawn on stderr when stderr is a terminal and the scan lasts
+long enough.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("--all", action="store_true", help="print every port's verdict")
     p.add_argument("--reason", action="store_true", help="say why each verdict (as nmap)")
-    p.add_argument("--json", action="store_true", help="one JSON object per port, per line")
+    p.add_argument(
+        "--json", action="store_true", help="JSON Lines: one object per port, then a summary"
+    )
     p.add_argument("-oX", dest="xml", metavar="FILE", help="write nmap's XML to FILE (- stdout)")
     p.set_defaults(func=run)
 
@@ -120,9 +123,9 @@ def run(args: argparse.Namespace) -> int:
     quiet_stdout = args.xml == "-"
     shown: set[int] = set()
     if args.json or args.xml is not None:  # imported only when needed: start-up time
-        from udpeco.cli.scan_output import json_line, nmap_xml
+        from udpeco.cli.scan_output import json_line, nmap_xml, summary_line
     else:
-        json_line = nmap_xml = None  # type: ignore[assignment]
+        json_line = nmap_xml = summary_line = None  # type: ignore[assignment]
 
     def found(r: _udpeco.ScanResult) -> None:
         if quiet_stdout:
@@ -188,4 +191,6 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     elif not quiet_stdout:
         print(line, file=sys.stderr)
+    if args.json and not quiet_stdout:
+        print(summary_line(args.host, len(results), counts, elapsed))
     return 0

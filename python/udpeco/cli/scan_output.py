@@ -1,4 +1,4 @@
-"""Output of ``udpeco scan``: text lines, JSON lines and nmap's XML (``-oX``).
+"""Output of ``udpeco scan``: text lines, JSON Lines (a summary last) and nmap's XML (``-oX``).
 
 The XML has the structure of ``nmap -sU -oX`` (nmaprun, scaninfo, host, ports with one port
 element each, extraports for the most common state when more than 25 ports share it,
@@ -39,6 +39,13 @@ def json_line(r: Any) -> str:
             "rtt": r.rtt,
         }
     )
+
+
+def summary_line(host: str, ports: int, counts: dict[str, int], elapsed: float) -> str:
+    """``--json``'s last line: ``{"summary": {"host", "ports", "states", "elapsed"}}``."""
+    states = {state: n for state, n in counts.items() if n}
+    summary = {"host": host, "ports": ports, "states": states, "elapsed": elapsed}
+    return json.dumps({"summary": summary}, ensure_ascii=False)
 
 
 def _port_xml(r: Any) -> str:

@@ -12,20 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
 import sys
-from types import FrameType
 
 from udpeco._udpeco import ECHO_LIMITS, parse_port_spec
-from udpeco.cli import fail
+from udpeco.cli import fail, run_until_signal
 from udpeco.cli.argtypes import host_name, int_in, port_range, seconds, seconds_or_zero
 
 LIMITS = ECHO_LIMITS
-
-
-class _Stop(Exception):
-    """Raised by the first SIGINT or SIGTERM, so that the server stops and prints its counters."""
 
 
 def _port_spec(text: str) -> str:
@@ -380,33 +374,22 @@ def run(args: argparse.Namespace) -> int:
 def _serve(
     server: object, log: str | None, banner: list[tuple[str, bool]], json_to: str | None = None
 ) -> int:
-    """Prints the banner lines (text, to stderr?) and runs the server until it ends or the
-    first SIGINT/SIGTERM. The handlers are in place before the banner tells that the server
-    is up; after the first signal both are ignored, so that a pair of signals still gives a
-    clean exit with the counters."""
-    state: dict[str, int | bool] = {"code": 0, "done": False}
+    """Prints the banner lines (text, to stderr?) and serves until the server ends by itself
+    or the first SIGINT/SIGTERM (blocked before the banner tells that the server is up, see
+    :func:`run_until_signal`), then prints the counters."""
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        if not state["code"] and not state["done"]:
-            state["code"] = 128 + signum
-            raise _Stop()
+    def start() -> None:
+        for text, to_stderr in banner:
+            print(text, file=sys.stderr if to_stderr else sys.stdout, flush=True)
+        server.start()  # type: ignore[attr-defined]
 
-    try:
-        try:
-            for s in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(s, on_signal)
-            for text, to_stderr in banner:
-                print(text, file=sys.stderr if to_stderr else sys.stdout, flush=True)
-            server.run()  # type: ignore[attr-defined]
-        finally:
-            state["done"] = True
-    except _Stop:
-        pass
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, signal.SIG_IGN)
+    code = run_until_signal(
+        start,
+        lambda: bool(server.running),  # type: ignore[attr-defined]
+        server.stop,  # type: ignore[attr-defined]
+    )
     _print_stats(server)
     error = server.log_error  # type: ignore[attr-defined]
-    code = int(state["code"])
     if error:
         fail(f"cannot write log {log}: {error} (the lines lost are counted in drops)")
         code = code or 1

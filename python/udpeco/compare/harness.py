@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,22 +114,28 @@ def free_ports(n: int, consecutive: bool = False) -> list[int]:
     raise RuntimeError("no free UDP ports")
 
 
-def wait_bound(ports: list[int], proc: subprocess.Popen, limit: float = 10.0) -> None:
-    """Waits until every port has a bound socket (from /proc/net/udp)."""
+def bound_udp_ports() -> set[int]:
+    """Local ports of every UDP socket on the machine (from /proc/net/udp and udp6)."""
+    have: set[int] = set()
+    for name in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                have |= {int(line.split()[1].rsplit(":", 1)[1], 16) for line in f}
+        except OSError:
+            pass
+    return have
+
+
+def wait_bound(
+    ports: Iterable[int], proc: subprocess.Popen | None = None, limit: float = 10.0
+) -> None:
+    """Waits until every port has a bound socket; RuntimeError if ``proc`` exits first or
+    after ``limit`` s."""
     want = set(ports)
     deadline = time.monotonic() + limit
-    while True:
-        have = set()
-        for name in ("/proc/net/udp", "/proc/net/udp6"):
-            try:
-                with open(name) as f:
-                    next(f)
-                    have |= {int(line.split()[1].rsplit(":", 1)[1], 16) for line in f}
-            except OSError:
-                pass
-        if want <= have:
-            return
-        if proc.poll() is not None:
+    while not want <= bound_udp_ports():
+        if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with code {proc.returncode} before binding")
         if time.monotonic() > deadline:
             raise RuntimeError(f"ports {sorted(want)} not bound after {limit} s")
