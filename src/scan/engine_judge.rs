@@ -4,9 +4,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Engine, CEILING_LIFT, CEILING_LIFT_AFTER, CEILING_MARGIN, EXTRA_PROBES, FASTER, FIRST_CEILING,
-    LIMITED_RATE, LOSS_BOUND_Z, MAX_SILENCES_LOSSY, MIN_RATE, MIN_RETRY, SLOWER, WRONG_SCAN_ODDS,
-    WRONG_VERDICT_ODDS,
+    Engine, EXTRA_PROBES, KEEPS_UP, LIMITED_RATE, LOSS_BOUND_Z, MAX_SILENCES_LOSSY, MIN_RATE,
+    MIN_RETRY, OVER_RATE, PROBE_UP, RATE_SAMPLE, SLOW_START, WRONG_SCAN_ODDS, WRONG_VERDICT_ODDS,
 };
 use crate::cancel::{Cancel, TICK};
 use crate::error::Result;
@@ -103,41 +102,66 @@ impl Engine<'_> {
         }
     }
 
-    /// ICMP errors are being rate limited: pace the probes, or slow the pace (at most once
-    /// per timeout, so that one burst of losses counts once).
+    /// ICMP errors are being rate limited (a canary was lost): pace the re-probes, starting
+    /// at Linux's default rate; once paced, a loss with too few answers to measure the rate
+    /// by means the pace outran the target: it drops to the answers' rate (at most once per
+    /// timeout, so that one burst of losses counts once).
     pub(super) fn slow_down(&mut self, now: Instant) {
-        match &mut self.limited {
-            None => {
-                self.limited = Some(Pacer::empty(LIMITED_RATE, 1.0, now));
-                self.ceiling = Some(FIRST_CEILING);
-            }
-            Some(p) => {
-                let recent = self
-                    .last_slowdown
-                    .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
-                if !recent {
-                    self.ceiling = Some(p.rate());
-                    self.streak = 0;
-                    p.set_rate((p.rate() * SLOWER).max(MIN_RATE), now);
-                }
-            }
-        }
+        let recent = self
+            .last_slowdown
+            .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
         self.last_slowdown = Some(now);
+        let Some(p) = &mut self.limited else {
+            self.limited = Some(Pacer::empty(LIMITED_RATE, 1.0, now));
+            self.sample_since = now;
+            self.sample_answers = 0;
+            return;
+        };
+        let elapsed = now.duration_since(self.sample_since).as_secs_f64();
+        if recent
+            || self.sample_answers >= RATE_SAMPLE
+            || elapsed * p.rate() < 2.0 * f64::from(RATE_SAMPLE)
+        {
+            return;
+        }
+        // Twice the time the sample should have taken at this pace, and still too few answers.
+        let measured = f64::from(self.sample_answers.max(1)) / elapsed;
+        self.outran = true;
+        p.set_rate((measured * OVER_RATE).max(MIN_RATE).min(p.rate()), now);
+        self.sample_since = now;
+        self.sample_answers = 0;
     }
 
-    /// An ICMP error came back: while paced, probe a little faster, but stay under the pace
-    /// at which the last canary was lost (that ceiling lifts slowly while nothing is lost,
-    /// in case the loss came from an exhausted burst rather than the steady rate).
+    /// An ICMP error came back. While paced, every [`RATE_SAMPLE`] answers the pace is
+    /// compared with the answers' rate: answers that keep up prove the target refills at least
+    /// that fast, and the pace grows (doubling until it first outruns the target, by
+    /// [`PROBE_UP`] after); answers that fall behind measure the refill rate, and the pace is
+    /// set just above it. So the pace tracks the target's token rate, and is never more than
+    /// one growth step above what answers have proved.
     pub(super) fn speed_up(&mut self) {
-        if let Some(p) = &mut self.limited {
-            self.streak += 1;
-            if self.streak % CEILING_LIFT_AFTER == 0 {
-                self.ceiling = self.ceiling.map(|c| c * CEILING_LIFT);
-            }
-            let cap = self.ceiling.map_or(1e6, |c| c * CEILING_MARGIN);
-            let rate = (p.rate() * FASTER).min(cap).max(p.rate());
-            p.set_rate(rate, Instant::now());
+        let Some(p) = &mut self.limited else {
+            return;
+        };
+        self.sample_answers += 1;
+        if self.sample_answers < RATE_SAMPLE {
+            return;
         }
+        let now = Instant::now();
+        let elapsed = now
+            .duration_since(self.sample_since)
+            .as_secs_f64()
+            .max(1e-3);
+        let measured = f64::from(self.sample_answers) / elapsed;
+        let pace = p.rate();
+        let next = if measured >= KEEPS_UP * pace {
+            pace * if self.outran { PROBE_UP } else { SLOW_START }
+        } else {
+            self.outran = true;
+            measured * OVER_RATE
+        };
+        p.set_rate(next.max(MIN_RATE), now);
+        self.sample_since = now;
+        self.sample_answers = 0;
     }
 
     /// Sends a canary right behind the newest probe if nothing vouches for it yet and a canary
@@ -161,9 +185,15 @@ impl Engine<'_> {
         let Some(c) = self.evidence.pick_canary() else {
             return Ok(());
         };
-        let payload = &self.payloads.for_port(c)[0].payload;
-        if self.sender.send(&self.sock, &[(c, payload)])? == 1 {
-            self.evidence.canary_sent(c, self.seq, now);
+        let mut probes = vec![(c, self.payloads.for_port(c)[0].payload.as_slice())];
+        if self.evidence.wanted_canaries() > 1 && !slot.paced {
+            if let Some(d) = self.evidence.pick_canary_besides(Some(c)) {
+                probes.push((d, self.payloads.for_port(d)[0].payload.as_slice()));
+            }
+        }
+        let sent = self.sender.send(&self.sock, &probes)?;
+        for &(port, _) in &probes[..sent] {
+            self.evidence.canary_sent(port, self.seq, now);
             self.canary_after = self.seq;
             self.seq += 1;
         }

@@ -39,6 +39,21 @@ impl ProbeSocket {
     /// # Errors
     /// [`Error::Io`] when the socket cannot be created or `IP_RECVERR` cannot be set.
     pub fn open(v6: bool) -> Result<Self> {
+        Self::open_from(v6, None)
+    }
+
+    /// Like [`ProbeSocket::open`], bound to the local address `source` when given (the
+    /// target limits its ICMP errors per source address: each one has its own budget).
+    ///
+    /// # Errors
+    /// As [`ProbeSocket::open`]; `EADDRNOTAVAIL` when `source` is not this host's, and
+    /// `EAFNOSUPPORT` when its family is not the target's.
+    pub fn open_from(v6: bool, source: Option<std::net::IpAddr>) -> Result<Self> {
+        if source.is_some_and(|s| s.is_ipv6() != v6) {
+            return Err(Error::Value(
+                "the source address and the target must be of one family (IPv4 or IPv6)".into(),
+            ));
+        }
         let family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
         // SAFETY: plain socket(2) call; the result is checked.
         let raw = unsafe {
@@ -67,10 +82,10 @@ impl ProbeSocket {
         }
         // Bind now (any address, a port of the kernel's choosing) so that the scanner knows
         // its own port: probing it would reach this very socket.
-        let any = if v6 {
-            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
-        } else {
-            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        let any = match (source, v6) {
+            (Some(ip), _) => SocketAddr::new(ip, 0),
+            (None, true) => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0)),
+            (None, false) => SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0)),
         };
         let (raw_any, len) = addr::to_raw(&any);
         // SAFETY: `raw_any` is a valid sockaddr of `len` bytes for this family.
