@@ -33,8 +33,10 @@ const BATCH: usize = 128;
 /// Pace, in paced batches per second, when ICMP rate limiting is first seen: Linux's default
 /// of one ICMP error per second per peer.
 const LIMITED_RATE: f64 = 1.0;
-/// Answers after which the pace is measured against the answers' rate.
+/// Answers after which the pace is measured against the answers' rate ...
 const RATE_SAMPLE: u32 = 4;
+/// ... and in slow start (two answers at the pace prove it; the first pace is slow).
+const SLOW_START_SAMPLE: u32 = 2;
 /// While the answers keep up with the pace (no batch found the bucket empty), the pace grows
 /// by this factor each sample until it first outruns the target ...
 const SLOW_START: f64 = 2.0;
@@ -128,7 +130,7 @@ impl<'a> Engine<'a> {
     /// # Errors
     /// [`Error::Io`] when the probe socket cannot be opened.
     pub fn new(target: IpAddr, ports: &[u16], opts: &'a Options) -> Result<Self> {
-        let sock = ProbeSocket::open_from(target.is_ipv6(), opts.sources.first().copied())?;
+        let sock = ProbeSocket::open_pair(target, opts.sources.first().copied())?;
         let own = sock.local_port()?;
         Ok(Self::build(sock, own, target, ports, opts))
     }
@@ -216,7 +218,7 @@ impl<'a> Engine<'a> {
             self.run_until(1, cancel, progress)?;
             // A new socket first (so it gets another port), then the old one closes.
             let source = self.opts.sources.first().copied();
-            let fresh = ProbeSocket::open_from(self.target.is_ipv6(), source)?;
+            let fresh = ProbeSocket::open_pair(self.target, source)?;
             self.sock = fresh;
             self.queue.push_back(own);
         }
@@ -285,8 +287,16 @@ impl<'a> Engine<'a> {
 
     /// Reads every waiting datagram and ICMP error.
     fn drain(&mut self) -> Result<()> {
+        for fd in self.sock.fds() {
+            self.drain_fd(fd)?;
+        }
+        Ok(())
+    }
+
+    /// Reads every waiting datagram and ICMP error of one of the socket's descriptors.
+    fn drain_fd(&mut self, fd: std::os::fd::RawFd) -> Result<()> {
         loop {
-            let n = self.replies.recv(&self.sock, false)?;
+            let n = self.replies.recv_fd(fd, false)?;
             let now = Instant::now();
             for i in 0..n {
                 let (from, data) = self.replies.datagram(i);
@@ -323,7 +333,7 @@ impl<'a> Engine<'a> {
             }
         }
         loop {
-            let n = self.errors.recv(&self.sock, true)?;
+            let n = self.errors.recv_fd(fd, true)?;
             for i in 0..n {
                 let Some(e) = self.errors.queued_error(i) else {
                     continue;

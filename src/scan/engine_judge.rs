@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use super::{
     Engine, EXTRA_PROBES, KEEPS_UP, LIMITED_RATE, LOSS_BOUND_Z, MAX_SILENCES_LOSSY, MIN_RATE,
-    MIN_RETRY, OVER_RATE, PROBE_UP, RATE_SAMPLE, SLOW_START, WRONG_SCAN_ODDS, WRONG_VERDICT_ODDS,
+    MIN_RETRY, OVER_RATE, PROBE_UP, RATE_SAMPLE, SLOW_START, SLOW_START_SAMPLE, WRONG_SCAN_ODDS,
+    WRONG_VERDICT_ODDS,
 };
 use crate::cancel::{Cancel, TICK};
 use crate::error::Result;
@@ -112,7 +113,9 @@ impl Engine<'_> {
             .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
         self.last_slowdown = Some(now);
         let Some(p) = &mut self.limited else {
-            self.limited = Some(Pacer::empty(LIMITED_RATE, 1.0, now));
+            // One batch may go at once: the bucket that the first pass emptied has had a
+            // retry interval to earn a token.
+            self.limited = Some(Pacer::new(LIMITED_RATE, 1.0, now));
             self.sample_since = now;
             self.sample_answers = 0;
             return;
@@ -132,7 +135,8 @@ impl Engine<'_> {
         self.sample_answers = 0;
     }
 
-    /// An ICMP error came back. While paced, every [`RATE_SAMPLE`] answers the pace is
+    /// An ICMP error came back. While paced, every [`RATE_SAMPLE`] answers ([`SLOW_START_SAMPLE`]
+    /// in slow start) the pace is
     /// compared with the answers' rate: answers that keep up prove the target refills at least
     /// that fast, and the pace grows (doubling until it first outruns the target, by
     /// [`PROBE_UP`] after); answers that fall behind measure the refill rate, and the pace is
@@ -143,7 +147,12 @@ impl Engine<'_> {
             return;
         };
         self.sample_answers += 1;
-        if self.sample_answers < RATE_SAMPLE {
+        let sample = if self.outran {
+            RATE_SAMPLE
+        } else {
+            SLOW_START_SAMPLE
+        };
+        if self.sample_answers < sample {
             return;
         }
         let now = Instant::now();
@@ -226,15 +235,21 @@ impl Engine<'_> {
                 wake = wake.min(now + p.wait(now));
             }
         }
-        let mut events = libc::POLLIN;
-        if self.blocked {
-            events |= libc::POLLOUT;
-        }
-        let mut fds = [libc::pollfd {
-            fd: self.sock.fd(),
-            events,
-            revents: 0,
-        }];
+        let send_fd = self.sock.send_fd();
+        let mut fds: Vec<libc::pollfd> = self
+            .sock
+            .fds()
+            .into_iter()
+            .map(|fd| libc::pollfd {
+                fd,
+                events: if self.blocked && fd == send_fd {
+                    libc::POLLIN | libc::POLLOUT
+                } else {
+                    libc::POLLIN
+                },
+                revents: 0,
+            })
+            .collect();
         let left = wake.saturating_duration_since(now);
         if left > Duration::ZERO {
             poll_fds(&mut fds, Some(left), cancel)?;

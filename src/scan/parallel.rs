@@ -42,7 +42,7 @@ pub fn scan(
     let socks = (0..workers)
         .map(|i| {
             let source = (!opts.sources.is_empty()).then(|| opts.sources[i % opts.sources.len()]);
-            ProbeSocket::open_from(target.is_ipv6(), source)
+            ProbeSocket::open_pair(target, source)
         })
         .collect::<Result<Vec<_>>>()?;
     let own: Vec<u16> = socks

@@ -21,10 +21,73 @@ const RCVBUF: libc::c_int = 32 << 20;
 /// send returns once (and then clears); those sends are simply retried.
 const MAX_SEND_ERRORS: u32 = 64;
 
-/// A UDP socket set up for scanning one address family.
+/// A UDP socket set up for scanning one address family, and a second one that sends.
+///
+/// With `IP_RECVERR`, each ICMP error also sets the receiving socket's pending error, and
+/// the next datagram it sends fails with it: on loopback, where a closed port's error
+/// arrives during the very `sendmmsg` that sent the probe, every batch ended after its first
+/// datagram (one system call and one failed send per probe). So the probes leave from a
+/// second socket bound to the same address and port (`SO_REUSEADDR`) before the first one
+/// is: a lookup for that address and port finds the newer socket first (the kernel adds
+/// sockets at the head of the chain), so the errors and replies reach the first socket, and
+/// the sender's batches are whole. Both have `IP_RECVERR` and both are read, so nothing is
+/// lost if a kernel chose otherwise (it would only be slower).
 #[derive(Debug)]
 pub struct ProbeSocket {
     fd: OwnedFd,
+    send: Option<OwnedFd>,
+}
+
+/// A UDP socket of `family` with `IP_RECVERR` and a big receive buffer, not bound.
+fn recverr_socket(v6: bool) -> Result<OwnedFd> {
+    let family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
+    // SAFETY: plain socket(2) call; the result is checked.
+    let raw = unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if raw < 0 {
+        return Err(Error::last_os_error());
+    }
+    // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let (level, name) = if v6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_RECVERR)
+    };
+    if !setsockopt_int(raw, level, name, 1) {
+        return Err(Error::last_os_error());
+    }
+    // Root may exceed rmem_max; anyone else gets up to rmem_max (best effort).
+    if !setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF) {
+        setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, RCVBUF);
+    }
+    Ok(fd)
+}
+
+fn bind(fd: RawFd, at: &SocketAddr) -> Result<()> {
+    let (raw, len) = addr::to_raw(at);
+    // SAFETY: `raw` is a valid sockaddr of `len` bytes for this family.
+    if unsafe { libc::bind(fd, std::ptr::addr_of!(raw).cast(), len) } != 0 {
+        return Err(Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The local address the kernel sends from to reach `target` (a connected socket's name).
+fn route_source(target: std::net::IpAddr) -> Option<std::net::IpAddr> {
+    let any: SocketAddr = if target.is_ipv6() {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    };
+    let probe = std::net::UdpSocket::bind(any).ok()?;
+    probe.connect((target, 9)).ok()?;
+    probe.local_addr().ok().map(|a| a.ip())
 }
 
 fn setsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> bool {
@@ -54,32 +117,7 @@ impl ProbeSocket {
                 "the source address and the target must be of one family (IPv4 or IPv6)".into(),
             ));
         }
-        let family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
-        // SAFETY: plain socket(2) call; the result is checked.
-        let raw = unsafe {
-            libc::socket(
-                family,
-                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                0,
-            )
-        };
-        if raw < 0 {
-            return Err(Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let (level, name) = if v6 {
-            (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
-        } else {
-            (libc::IPPROTO_IP, libc::IP_RECVERR)
-        };
-        if !setsockopt_int(raw, level, name, 1) {
-            return Err(Error::last_os_error());
-        }
-        // Root may exceed rmem_max; anyone else gets up to rmem_max (best effort).
-        if !setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF) {
-            setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, RCVBUF);
-        }
+        let fd = recverr_socket(v6)?;
         // Bind now (any address, a port of the kernel's choosing) so that the scanner knows
         // its own port: probing it would reach this very socket.
         let any = match (source, v6) {
@@ -87,12 +125,46 @@ impl ProbeSocket {
             (None, true) => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0)),
             (None, false) => SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0)),
         };
-        let (raw_any, len) = addr::to_raw(&any);
-        // SAFETY: `raw_any` is a valid sockaddr of `len` bytes for this family.
-        if unsafe { libc::bind(raw, std::ptr::addr_of!(raw_any).cast(), len) } != 0 {
-            return Err(Error::last_os_error());
+        bind(fd.as_raw_fd(), &any)?;
+        Ok(ProbeSocket { fd, send: None })
+    }
+
+    /// The receiving and sending pair described at [`ProbeSocket`], to probe `target` from
+    /// `source` (else from the address the kernel routes from); a plain socket
+    /// ([`ProbeSocket::open_from`]) when the pair cannot be made.
+    ///
+    /// # Errors
+    /// As [`ProbeSocket::open_from`].
+    pub fn open_pair(target: std::net::IpAddr, source: Option<std::net::IpAddr>) -> Result<Self> {
+        let v6 = target.is_ipv6();
+        let plain = || Self::open_from(v6, source);
+        let Some(local) = source.or_else(|| route_source(target)) else {
+            return plain();
+        };
+        if local.is_ipv6() != v6 {
+            return plain();
         }
-        Ok(ProbeSocket { fd })
+        let pair = || -> Result<Self> {
+            let send = recverr_socket(v6)?;
+            let fd = recverr_socket(v6)?;
+            for s in [&send, &fd] {
+                if !setsockopt_int(s.as_raw_fd(), libc::SOL_SOCKET, libc::SO_REUSEADDR, 1) {
+                    return Err(Error::last_os_error());
+                }
+            }
+            bind(send.as_raw_fd(), &SocketAddr::new(local, 0))?;
+            let sender = ProbeSocket {
+                fd: send,
+                send: None,
+            };
+            let port = sender.local_port()?;
+            bind(fd.as_raw_fd(), &SocketAddr::new(local, port))?;
+            Ok(ProbeSocket {
+                fd,
+                send: Some(sender.fd),
+            })
+        };
+        pair().or_else(|_| plain())
     }
 
     /// The local port the socket is bound to.
@@ -119,10 +191,24 @@ impl ProbeSocket {
             .ok_or_else(|| Error::from_errno(libc::EAFNOSUPPORT))
     }
 
-    /// The descriptor, for `poll`.
+    /// The receiving descriptor, for `poll`.
     #[must_use]
     pub fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+
+    /// The sending descriptor (the receiving one when there is no pair).
+    #[must_use]
+    pub fn send_fd(&self) -> RawFd {
+        self.send.as_ref().map_or(self.fd(), AsRawFd::as_raw_fd)
+    }
+
+    /// Every descriptor that may hold answers: the receiving one, and the sending one.
+    #[must_use]
+    pub fn fds(&self) -> Vec<RawFd> {
+        let mut fds = vec![self.fd()];
+        fds.extend(self.send.as_ref().map(AsRawFd::as_raw_fd));
+        fds
     }
 }
 
@@ -162,7 +248,7 @@ impl Sender {
         let mut sent = 0;
         let mut errors = 0;
         while sent < n {
-            match self.batch.send(sock.fd(), sent, n, true) {
+            match self.batch.send(sock.send_fd(), sent, n, true) {
                 Ok(k) => {
                     sent += k;
                     errors = 0;
@@ -220,13 +306,21 @@ impl Receiver {
     /// # Errors
     /// [`Error::Io`] for failures other than "nothing to read" and pending socket errors.
     pub fn recv(&mut self, sock: &ProbeSocket, errqueue: bool) -> Result<usize> {
+        self.recv_fd(sock.fd(), errqueue)
+    }
+
+    /// [`Receiver::recv`] from one descriptor of a [`ProbeSocket`] ([`ProbeSocket::fds`]).
+    ///
+    /// # Errors
+    /// As [`Receiver::recv`].
+    pub fn recv_fd(&mut self, fd: RawFd, errqueue: bool) -> Result<usize> {
         let mode = if errqueue {
             Recv::ErrQueue
         } else {
             Recv::NoWait
         };
         loop {
-            let err = match self.batch.recv(sock.fd(), self.batch.capacity(), mode) {
+            let err = match self.batch.recv(fd, self.batch.capacity(), mode) {
                 Ok(n) => return Ok(n),
                 Err(err) => err,
             };
