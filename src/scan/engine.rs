@@ -6,10 +6,10 @@
 //! `timeout`, earlier ones after a few round trips (so silent ports are probed again soon).
 //! An expired probe counts as a silence only when [`Evidence`] vouches for it; a port becomes
 //! `open|filtered` after `retries + 1` such silences, so it is always probed again first.
-//! When a canary is lost, ICMP errors are being rate limited: probes are then paced (batches
-//! of two ports, just under one batch per second at first, Linux's default ICMP rate), the
-//! pace slowing on each loss and growing on each answer, instead of calling closed ports
-//! silent.
+//! When a canary is lost, ICMP errors are being rate limited: re-probes are then paced
+//! (batches of two ports and a canary, one batch per second at first, Linux's default ICMP
+//! rate), and the pace tracks the rate the target's errors come back at (doubling while the
+//! answers keep up, then just above the rate measured) instead of calling closed ports silent.
 
 #[path = "engine_judge.rs"]
 mod judge;
@@ -481,20 +481,11 @@ impl<'a> Engine<'a> {
             self.lone_canary(now)?;
             return Ok(0);
         }
-        // A paced batch carries one canary (its answer vouches for the batch); another batch
-        // two, as a silence outside a paced batch needs two answers after it.
-        let wanted = if paced_idxs > 0 {
-            1
+        let canaries = if reprobe || self.queue.is_empty() {
+            self.pick_canaries(paced_idxs > 0)
         } else {
-            self.evidence.wanted_canaries()
+            [None; 2]
         };
-        let mut canaries = [None; 2];
-        if reprobe || self.queue.is_empty() {
-            canaries[0] = self.evidence.pick_canary();
-            if wanted > 1 {
-                canaries[1] = self.evidence.pick_canary_besides(canaries[0]);
-            }
-        }
         for c in canaries.iter().flatten() {
             ports.push((*c, &self.payloads.for_port(*c)[0].payload));
         }

@@ -173,6 +173,18 @@ impl Engine<'_> {
         self.sample_answers = 0;
     }
 
+    /// The canaries for a batch: one for a paced batch (its answer vouches for the batch),
+    /// else two, as a silence outside a paced batch needs two answers after it.
+    pub(super) fn pick_canaries(&self, paced: bool) -> [Option<u16>; 2] {
+        let first = self.evidence.pick_canary();
+        let second = if paced || self.evidence.wanted_canaries() < 2 {
+            None
+        } else {
+            self.evidence.pick_canary_besides(first)
+        };
+        [first, second]
+    }
+
     /// Sends a canary right behind the newest probe if nothing vouches for it yet and a canary
     /// port became known only after it left (the last batch of a scan, typically).
     pub(super) fn lone_canary(&mut self, now: Instant) -> Result<()> {

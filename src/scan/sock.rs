@@ -233,6 +233,20 @@ impl Sender {
         self.batch.capacity()
     }
 
+    /// One `sendmmsg` of `probes` (at most [`Sender::capacity`]); returns how many it took.
+    ///
+    /// # Errors
+    /// The error of the first probe, when not even that one was sent.
+    #[cfg(test)]
+    fn send_once(&mut self, sock: &ProbeSocket, probes: &[(u16, &[u8])]) -> Result<usize> {
+        let n = probes.len().min(self.batch.capacity());
+        for (i, &(port, payload)) in probes[..n].iter().enumerate() {
+            self.batch.set_port(i, port);
+            self.batch.set_data(i, payload);
+        }
+        Ok(self.batch.send(sock.send_fd(), 0, n, true)?)
+    }
+
     /// Sends each `(port, payload)` of `probes` (at most [`Sender::capacity`]) and returns how
     /// many left; fewer than asked when the socket buffer is full (wait for `POLLOUT`).
     ///
@@ -395,5 +409,42 @@ mod tests {
             (e.origin, e.icmp_type, e.code),
             (libc::SO_EE_ORIGIN_ICMP, 3, 3)
         );
+    }
+
+    #[test]
+    fn the_pair_sends_whole_batches_and_its_receiver_gets_the_errors() {
+        let sock = ProbeSocket::open_pair("127.0.0.1".parse().unwrap(), None).unwrap();
+        assert_ne!(sock.send_fd(), sock.fd(), "a pair on loopback");
+        let ports: Vec<u16> = (0..8)
+            .map(|_| {
+                UdpSocket::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port()
+            })
+            .collect();
+        let probes: Vec<(u16, &[u8])> = ports.iter().map(|&p| (p, &b"x"[..])).collect();
+        let mut sender = Sender::new("127.0.0.1:0".parse().unwrap(), 1, 8);
+        // One socket would end the batch after the first probe (its error fails the next send).
+        assert_eq!(sender.send_once(&sock, &probes).unwrap(), 8);
+        let mut rx = Receiver::new(16, 64);
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            let n = rx.recv(&sock, true).unwrap();
+            got.extend(
+                (0..n)
+                    .filter_map(|i| rx.queued_error(i))
+                    .map(|e| e.dest.port()),
+            );
+            if got.len() == 8 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        got.sort_unstable();
+        let mut want = ports.clone();
+        want.sort_unstable();
+        assert_eq!(got, want, "every error in the receiving socket's queue");
     }
 }
