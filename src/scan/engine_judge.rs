@@ -104,9 +104,9 @@ impl Engine<'_> {
     }
 
     /// ICMP errors are being rate limited (a canary was lost): pace the re-probes, starting
-    /// at Linux's default rate; once paced, a loss with too few answers to measure the rate
-    /// by means the pace outran the target: it drops to the answers' rate (at most once per
-    /// timeout, so that one burst of losses counts once).
+    /// at Linux's default rate; once paced, a loss after two batches without an answer halves
+    /// the pace, and one with too few answers to measure the rate by drops it to the answers'
+    /// rate (at most once per timeout, so that one burst of losses counts once).
     pub(super) fn slow_down(&mut self, now: Instant) {
         let recent = self
             .last_slowdown
@@ -120,17 +120,24 @@ impl Engine<'_> {
             self.sample_answers = 0;
             return;
         };
-        let elapsed = now.duration_since(self.sample_since).as_secs_f64();
-        if recent
-            || self.sample_answers >= RATE_SAMPLE
-            || elapsed * p.rate() < 2.0 * f64::from(RATE_SAMPLE)
-        {
+        if recent {
             return;
         }
-        // Twice the time the sample should have taken at this pace, and still too few answers.
-        let measured = f64::from(self.sample_answers.max(1)) / elapsed;
+        let elapsed = now.duration_since(self.sample_since).as_secs_f64();
+        let batches = elapsed * p.rate();
+        let next = if self.sample_answers == 0 && batches >= 2.0 {
+            // Two batches and not one answer: the target answers far slower than this (a
+            // router that forwards to a refused network charges each probe twice, for its
+            // own limit and ICMP's). Halve, as a sample would take too long.
+            p.rate() * 0.5
+        } else if self.sample_answers < RATE_SAMPLE && batches >= 2.0 * f64::from(RATE_SAMPLE) {
+            // Twice the time the sample should have taken, and still too few answers.
+            f64::from(self.sample_answers) / elapsed * OVER_RATE
+        } else {
+            return;
+        };
         self.outran = true;
-        p.set_rate((measured * OVER_RATE).max(MIN_RATE).min(p.rate()), now);
+        p.set_rate(next.max(MIN_RATE).min(p.rate()), now);
         self.sample_since = now;
         self.sample_answers = 0;
     }
