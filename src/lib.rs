@@ -20,12 +20,12 @@
 #![warn(missing_docs)]
 
 pub mod addr;
-pub mod bench;
 pub mod cancel;
 pub mod capture;
 pub mod client;
 pub mod echo;
 pub mod error;
+pub mod bench;
 pub mod mmsg;
 pub mod msg;
 pub mod portspec;

@@ -42,9 +42,9 @@ use std::time::{Duration, Instant};
 use socket2::Socket;
 
 use self::inflight::InFlight;
-use crate::bench::target::{connect_udp, resolve};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
+use crate::bench::target::{connect_udp, resolve};
 use crate::wait::{deadline_after, wait_fd, READ_EVENTS};
 
 /// A UDP request/response client bound to one server.

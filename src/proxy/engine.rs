@@ -14,9 +14,9 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use super::impair::{Decision, Rng};
 use super::stats::{bump, Counters, Stats};
 use super::ProxyConfig;
-use crate::bench::target::connect_udp;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
+use crate::bench::target::connect_udp;
 use crate::wait::{poll_fds, READ_EVENTS};
 
 /// Index of the clients-to-target direction in per-direction arrays.

@@ -7,8 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use super::interrupt::detach_interruptible;
-use crate::bench::{self, BenchConfig, BenchReport, Counts, Interval, Latency, Progress};
 use crate::error::Error;
+use crate::bench::{self, Counts, Interval, Latency, BenchConfig, BenchReport, Progress};
 
 /// Nanoseconds to microseconds, as Python floats.
 #[allow(clippy::cast_precision_loss)]

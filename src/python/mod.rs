@@ -6,13 +6,13 @@
 use pyo3::prelude::*;
 
 mod address;
-mod bench;
 mod buffer;
 mod capture;
 mod client;
 mod echo;
 mod errors;
 mod interrupt;
+mod bench;
 mod methods;
 mod msg;
 mod proxy;
