@@ -1,7 +1,9 @@
 """Scanner benchmark: udpeco.scan vs `nmap -sU` vs the práctica's stdlib sequential scan.
 
 Runs side by side, in one run, on loopback, with one echo server (a separate process pinned
-to core 0 with taskset when available) on a random port of 20000-20100:
+to core 0 with taskset when available) on a random port of 20000-20100. The scanners run
+unpinned, as a user runs them (udpeco splits a large scan over two cores, nmap uses one);
+``--pin-core N`` confines them (and their children) to core N instead:
 
 - 20000-20100: udpeco.scan, nmap -sU, and the stdlib sequential scan as the práctica writes
   it (one port at a time, ``settimeout(0.5)``, every port of the range: about 50 s, since a
@@ -132,11 +134,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per tool and range (5)")
     parser.add_argument("--skip-stdlib", action="store_true", help="skip the ~50 s scan")
+    parser.add_argument(
+        "--pin-core", type=int, default=None, metavar="N", help="run the scanners on core N only"
+    )
     args = parser.parse_args()
     if shutil.which("nmap") is None:
         print("nmap is not installed (apt-get install nmap)", file=sys.stderr)
         return 1
-    os.sched_setaffinity(0, {1}) if hasattr(os, "sched_setaffinity") else None
+    if args.pin_core is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.pin_core})
     echo, port = start_echo()
     rows = []
     notes: list[str] = []
@@ -163,7 +169,9 @@ def main() -> int:
     finally:
         echo.kill()
         echo.wait()
-    print(f"echo server on 127.0.0.1:{port}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    pin = "unpinned" if args.pin_core is None else f"on core {args.pin_core}"
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"echo server on 127.0.0.1:{port}; scanners {pin}; load {os.getloadavg()[0]:.1f}; {when}")
     print(f"{'range':<12} {'scanner':<18} {'time':>11} {'x udpeco':>9}  open ports")
     for rng, name, t, found, ratio in rows:
         shown = ",".join(map(str, sorted(found))) or "-"

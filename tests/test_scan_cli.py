@@ -69,6 +69,25 @@ def test_bad_options_exit_2_with_one_line(args: list[str]) -> None:
     assert len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr
 
 
+@pytest.mark.parametrize(
+    ("source", "code"), [("bogus", 2), ("::1", 2), ("192.0.2.77", 1), ("127.0.0.1,", 2)]
+)
+def test_bad_source_addresses_are_one_line(source: str, code: int) -> None:
+    # Not an address, the wrong family, not this host's (TEST-NET-1: never bound).
+    p = run("scan", "127.0.0.1", "1", "--source", source)
+    assert p.returncode == code, p.stderr
+    assert len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_several_sources_share_the_ports() -> None:
+    with servers(30, 2, 0) as (ports, echo, _):
+        spec = f"{ports[0]}-{ports[-1]}"
+        p = run("scan", "127.0.0.1", spec, "--source", "127.0.0.1,127.0.0.2,127.0.0.3")
+    assert p.returncode == 0, p.stderr
+    assert sorted(p.stdout.splitlines()[:-1]) == sorted(f"{port}/udp open echo" for port in echo)
+    assert p.stdout.splitlines()[-1].endswith("2 open, 28 closed"), p.stdout
+
+
 def test_unknown_host_is_one_line() -> None:
     p = run("scan", "no-such-host.invalid", "1")
     assert p.returncode != 0

@@ -258,6 +258,7 @@ def scan(
     progress: Callable[[int, int], object] | None = None,
     found: Callable[[ScanResult], object] | None = None,
     nmap_payloads: str | PathLike[str] | None = None,
+    source: str | Iterable[str] | None = None,
 ) -> list[ScanResult]: ...
 
 ECHO_LIMITS: dict[str, Any]

@@ -214,3 +214,35 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(resolve_host, m)?)?;
     Ok(())
 }
+
+/// The scanner's source addresses (`source=`): `"ADDR[,ADDR...]"` or an iterable of address strings (IP literals).
+pub fn sources(source: &Bound<'_, PyAny>) -> PyResult<Vec<std::net::IpAddr>> {
+    let texts: Vec<String> = if let Ok(spec) = source.cast::<PyString>() {
+        spec.to_str()?
+            .split(',')
+            .map(|t| t.trim().to_owned())
+            .collect()
+    } else {
+        let mut out = Vec::new();
+        for item in source.try_iter()? {
+            out.push(item?.extract::<String>()?);
+        }
+        out
+    };
+    let mut addrs = Vec::with_capacity(texts.len());
+    for text in texts {
+        let bare = text.trim_start_matches('[').trim_end_matches(']');
+        let ip = bare.parse().map_err(|_| {
+            PyValueError::new_err(format!(
+                "invalid source address {text:?}: an IPv4 or IPv6 address of this host"
+            ))
+        })?;
+        if !addrs.contains(&ip) {
+            addrs.push(ip);
+        }
+    }
+    if addrs.is_empty() {
+        return Err(PyValueError::new_err("source: no address given"));
+    }
+    Ok(addrs)
+}

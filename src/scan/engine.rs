@@ -6,10 +6,10 @@
 //! `timeout`, earlier ones after a few round trips (so silent ports are probed again soon).
 //! An expired probe counts as a silence only when [`Evidence`] vouches for it; a port becomes
 //! `open|filtered` after `retries + 1` such silences, so it is always probed again first.
-//! When a canary is lost, ICMP errors are being rate limited: probes are then paced (batches
-//! of two ports, just under one batch per second at first, Linux's default ICMP rate), the
-//! pace slowing on each loss and growing on each answer, instead of calling closed ports
-//! silent.
+//! When a canary is lost, ICMP errors are being rate limited: re-probes are then paced
+//! (batches of two ports and a canary, one batch per second at first, Linux's default ICMP
+//! rate), and the pace tracks the rate the target's errors come back at (doubling while the
+//! answers keep up, then just above the rate measured) instead of calling closed ports silent.
 
 #[path = "engine_judge.rs"]
 mod judge;
@@ -28,24 +28,25 @@ use super::{Options, Progress};
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
 
-/// Probes per `sendmmsg` call (one slot is kept for a canary).
+/// Probes per `sendmmsg` call (two slots are kept for canaries).
 const BATCH: usize = 128;
-/// Pace, in probes per second, when ICMP rate limiting is first seen: just under Linux's
-/// default of one ICMP error per second per peer, which is also the first ceiling.
-const LIMITED_RATE: f64 = 0.97;
-/// The first ceiling (see [`Engine::speed_up`]): Linux's default rate.
-const FIRST_CEILING: f64 = 1.0;
-/// The pace after a lost canary (times the pace before).
-const SLOWER: f64 = 0.8;
-/// The pace after an ICMP error came back while paced (times the pace before): about a dozen
-/// answers undo one slow-down, so the pace settles just under the target's ICMP rate.
-const FASTER: f64 = 1.02;
-/// How close to the pace of the last loss the pace may grow back.
-const CEILING_MARGIN: f64 = 0.95;
-/// Answers in a row after which that ceiling is lifted ...
-const CEILING_LIFT_AFTER: u32 = 10;
-/// ... by this factor.
-const CEILING_LIFT: f64 = 1.25;
+/// Pace, in paced batches per second, when ICMP rate limiting is first seen: Linux's default
+/// of one ICMP error per second per peer.
+const LIMITED_RATE: f64 = 1.0;
+/// Answers after which the pace is measured against the answers' rate ...
+const RATE_SAMPLE: u32 = 4;
+/// ... and in slow start (two answers at the pace prove it; the first pace is slow).
+const SLOW_START_SAMPLE: u32 = 2;
+/// While the answers keep up with the pace (no batch found the bucket empty), the pace grows
+/// by this factor each sample until it first outruns the target ...
+const SLOW_START: f64 = 2.0;
+/// ... and by this one after that.
+const PROBE_UP: f64 = 1.2;
+/// Answers at under this share of the pace mean the pace outran the target's refill rate.
+const KEEPS_UP: f64 = 0.8;
+/// The pace is then set this much above the rate measured, so that no token is left unused
+/// (a batch that finds the bucket empty costs a re-probe, not a verdict).
+const OVER_RATE: f64 = 1.1;
 /// Ports per paced batch. The target answers at most one of them (one ICMP token), but a
 /// silent port followed by a closed one is vouched for by that one's error, so silent ports
 /// cost no token of their own.
@@ -54,6 +55,9 @@ const PACED_BATCH: usize = 2;
 const MIN_RATE: f64 = 0.1;
 /// Extra probes a port may get, beyond `retries + 1`, while its silences cannot be trusted.
 const EXTRA_PROBES: u32 = 8;
+/// The most probes a port gets in all (probes that found the target's bucket empty do not
+/// count towards [`EXTRA_PROBES`]; this bounds them).
+const HARD_CAP: u32 = 64;
 /// The shortest wait before a silent port is probed again.
 const MIN_RETRY: Duration = Duration::from_millis(20);
 /// How long a scan that has not seen a single ICMP error waits before it trusts silence: a
@@ -94,10 +98,11 @@ pub struct Engine<'a> {
     last_slowdown: Option<Instant>,
     blocked: bool,
     canary_after: u64,
-    /// The pace at which the last canary was lost, if any.
-    ceiling: Option<f64>,
-    /// ICMP answers since that loss.
-    streak: u32,
+    /// While paced: when the current rate sample began, and the ICMP answers since.
+    sample_since: Instant,
+    sample_answers: u32,
+    /// True once the pace has outrun the target's refill rate (slow start is over).
+    outran: bool,
     /// The slot of the probe socket's own port, if it is scanned: it is probed last, from a
     /// new socket, once the first one is closed (else the probe would reach the scanner).
     own: Option<usize>,
@@ -125,7 +130,7 @@ impl<'a> Engine<'a> {
     /// # Errors
     /// [`Error::Io`] when the probe socket cannot be opened.
     pub fn new(target: IpAddr, ports: &[u16], opts: &'a Options) -> Result<Self> {
-        let sock = ProbeSocket::open(target.is_ipv6())?;
+        let sock = ProbeSocket::open_pair(target, opts.sources.first().copied())?;
         let own = sock.local_port()?;
         Ok(Self::build(sock, own, target, ports, opts))
     }
@@ -182,8 +187,9 @@ impl<'a> Engine<'a> {
             last_slowdown: None,
             blocked: false,
             canary_after: 0,
-            ceiling: None,
-            streak: 0,
+            sample_since: now,
+            sample_answers: 0,
+            outran: false,
             payloads,
             newly_open: Vec::new(),
             parked: Vec::new(),
@@ -211,7 +217,8 @@ impl<'a> Engine<'a> {
         if let Some(own) = self.own {
             self.run_until(1, cancel, progress)?;
             // A new socket first (so it gets another port), then the old one closes.
-            let fresh = ProbeSocket::open(self.target.is_ipv6())?;
+            let source = self.opts.sources.first().copied();
+            let fresh = ProbeSocket::open_pair(self.target, source)?;
             self.sock = fresh;
             self.queue.push_back(own);
         }
@@ -280,8 +287,16 @@ impl<'a> Engine<'a> {
 
     /// Reads every waiting datagram and ICMP error.
     fn drain(&mut self) -> Result<()> {
+        for fd in self.sock.fds() {
+            self.drain_fd(fd)?;
+        }
+        Ok(())
+    }
+
+    /// Reads every waiting datagram and ICMP error of one of the socket's descriptors.
+    fn drain_fd(&mut self, fd: std::os::fd::RawFd) -> Result<()> {
         loop {
-            let n = self.replies.recv(&self.sock, false)?;
+            let n = self.replies.recv_fd(fd, false)?;
             let now = Instant::now();
             for i in 0..n {
                 let (from, data) = self.replies.datagram(i);
@@ -318,7 +333,7 @@ impl<'a> Engine<'a> {
             }
         }
         loop {
-            let n = self.errors.recv(&self.sock, true)?;
+            let n = self.errors.recv_fd(fd, true)?;
             for i in 0..n {
                 let Some(e) = self.errors.queued_error(i) else {
                     continue;
@@ -384,12 +399,17 @@ impl<'a> Engine<'a> {
                     self.parked.push(idx);
                     continue;
                 }
-                if self.evidence.vouches(seq, sent) {
+                if self.evidence.vouches(seq, sent, slot.paced) {
                     slot.silences += 1;
+                } else if self.limited.is_some() {
+                    slot.unvouched += 1;
                 }
                 let (max_silences, max_probes) = self.probe_limits(idx);
                 let slot = &mut self.table.slots[idx];
-                if slot.silences >= max_silences || slot.probes >= max_probes {
+                if slot.silences >= max_silences
+                    || slot.probes - slot.unvouched >= max_probes
+                    || slot.probes >= HARD_CAP
+                {
                     self.tentative.push(idx);
                 } else {
                     self.queue.push_back(idx);
@@ -413,7 +433,7 @@ impl<'a> Engine<'a> {
             .opts
             .concurrency
             .saturating_sub(self.in_flight)
-            .min(BATCH - 1);
+            .min(BATCH - 2);
         if let Some(p) = &mut self.user_pace {
             budget = budget.min(p.available(now));
         }
@@ -426,8 +446,9 @@ impl<'a> Engine<'a> {
             .map(|p| p.available(now).min(1) * PACED_BATCH);
         let paced_any = paced.is_some_and(|n| n > 0);
         let mut idxs = Vec::with_capacity(budget);
-        let mut ports: Vec<(u16, &[u8])> = Vec::with_capacity(budget + 1);
+        let mut ports: Vec<(u16, &[u8])> = Vec::with_capacity(budget + 2);
         let mut reprobe = false;
+        let mut paced_idxs = 0;
         while idxs.len() < budget {
             let Some(idx) = self.queue.pop_front() else {
                 break;
@@ -443,7 +464,10 @@ impl<'a> Engine<'a> {
                         self.queue.push_front(idx);
                         break;
                     }
-                    Some(n) => *n -= 1,
+                    Some(n) => {
+                        *n -= 1;
+                        paced_idxs += 1;
+                    }
                     None => {}
                 }
             }
@@ -457,13 +481,13 @@ impl<'a> Engine<'a> {
             self.lone_canary(now)?;
             return Ok(0);
         }
-        let canary = if reprobe || self.queue.is_empty() {
-            self.evidence.pick_canary()
+        let canaries = if reprobe || self.queue.is_empty() {
+            self.pick_canaries(paced_idxs > 0)
         } else {
-            None
+            [None; 2]
         };
-        if let Some(c) = canary {
-            ports.push((c, &self.payloads.for_port(c)[0].payload));
+        for c in canaries.iter().flatten() {
+            ports.push((*c, &self.payloads.for_port(*c)[0].payload));
         }
         let n = self.sender.send(&self.sock, &ports)?;
         let sent_all = n == ports.len();
@@ -479,6 +503,7 @@ impl<'a> Engine<'a> {
             self.seq += 1;
             slot.probes += 1;
             slot.sent_at = Some(now);
+            slot.paced = self.limited.is_some() && slot.probes > 1;
             slot.in_flight = true;
             self.in_flight += 1;
             let last = slot.silences + 1 >= max_silences || slot.probes >= max_probes;
@@ -489,10 +514,12 @@ impl<'a> Engine<'a> {
         if unsent > 1 {
             self.queue.make_contiguous()[..unsent].reverse();
         }
-        if let (Some(c), true) = (canary, sent_all) {
-            self.evidence.canary_sent(c, self.seq, now);
-            self.canary_after = self.seq;
-            self.seq += 1;
+        if sent_all {
+            for c in canaries.iter().flatten() {
+                self.evidence.canary_sent(*c, self.seq, now);
+                self.canary_after = self.seq;
+                self.seq += 1;
+            }
         }
         let probes = n.min(idxs.len());
         if let Some(p) = &mut self.user_pace {

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Engine, CEILING_LIFT, CEILING_LIFT_AFTER, CEILING_MARGIN, EXTRA_PROBES, FASTER, FIRST_CEILING,
-    LIMITED_RATE, LOSS_BOUND_Z, MAX_SILENCES_LOSSY, MIN_RATE, MIN_RETRY, SLOWER, WRONG_SCAN_ODDS,
+    Engine, EXTRA_PROBES, KEEPS_UP, LIMITED_RATE, LOSS_BOUND_Z, MAX_SILENCES_LOSSY, MIN_RATE,
+    MIN_RETRY, OVER_RATE, PROBE_UP, RATE_SAMPLE, SLOW_START, SLOW_START_SAMPLE, WRONG_SCAN_ODDS,
     WRONG_VERDICT_ODDS,
 };
 use crate::cancel::{Cancel, TICK};
@@ -103,41 +103,93 @@ impl Engine<'_> {
         }
     }
 
-    /// ICMP errors are being rate limited: pace the probes, or slow the pace (at most once
-    /// per timeout, so that one burst of losses counts once).
+    /// ICMP errors are being rate limited (a canary was lost): pace the re-probes, starting
+    /// at Linux's default rate; once paced, a loss after two batches without an answer halves
+    /// the pace, and one with too few answers to measure the rate by drops it to the answers'
+    /// rate (at most once per timeout, so that one burst of losses counts once).
     pub(super) fn slow_down(&mut self, now: Instant) {
-        match &mut self.limited {
-            None => {
-                self.limited = Some(Pacer::empty(LIMITED_RATE, 1.0, now));
-                self.ceiling = Some(FIRST_CEILING);
-            }
-            Some(p) => {
-                let recent = self
-                    .last_slowdown
-                    .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
-                if !recent {
-                    self.ceiling = Some(p.rate());
-                    self.streak = 0;
-                    p.set_rate((p.rate() * SLOWER).max(MIN_RATE), now);
-                }
-            }
-        }
+        let recent = self
+            .last_slowdown
+            .is_some_and(|t| now.duration_since(t) < self.opts.timeout);
         self.last_slowdown = Some(now);
+        let Some(p) = &mut self.limited else {
+            // One batch may go at once: the bucket that the first pass emptied has had a
+            // retry interval to earn a token.
+            self.limited = Some(Pacer::new(LIMITED_RATE, 1.0, now));
+            self.sample_since = now;
+            self.sample_answers = 0;
+            return;
+        };
+        if recent {
+            return;
+        }
+        let elapsed = now.duration_since(self.sample_since).as_secs_f64();
+        let batches = elapsed * p.rate();
+        let next = if self.sample_answers == 0 && batches >= 2.0 {
+            // Two batches and not one answer: the target answers far slower than this (a
+            // router that forwards to a refused network charges each probe twice, for its
+            // own limit and ICMP's). Halve, as a sample would take too long.
+            p.rate() * 0.5
+        } else if self.sample_answers < RATE_SAMPLE && batches >= 2.0 * f64::from(RATE_SAMPLE) {
+            // Twice the time the sample should have taken, and still too few answers.
+            f64::from(self.sample_answers) / elapsed * OVER_RATE
+        } else {
+            return;
+        };
+        self.outran = true;
+        p.set_rate(next.max(MIN_RATE).min(p.rate()), now);
+        self.sample_since = now;
+        self.sample_answers = 0;
     }
 
-    /// An ICMP error came back: while paced, probe a little faster, but stay under the pace
-    /// at which the last canary was lost (that ceiling lifts slowly while nothing is lost,
-    /// in case the loss came from an exhausted burst rather than the steady rate).
+    /// An ICMP error came back. While paced, every [`RATE_SAMPLE`] answers ([`SLOW_START_SAMPLE`]
+    /// in slow start) the pace is
+    /// compared with the answers' rate: answers that keep up prove the target refills at least
+    /// that fast, and the pace grows (doubling until it first outruns the target, by
+    /// [`PROBE_UP`] after); answers that fall behind measure the refill rate, and the pace is
+    /// set just above it. So the pace tracks the target's token rate, and is never more than
+    /// one growth step above what answers have proved.
     pub(super) fn speed_up(&mut self) {
-        if let Some(p) = &mut self.limited {
-            self.streak += 1;
-            if self.streak % CEILING_LIFT_AFTER == 0 {
-                self.ceiling = self.ceiling.map(|c| c * CEILING_LIFT);
-            }
-            let cap = self.ceiling.map_or(1e6, |c| c * CEILING_MARGIN);
-            let rate = (p.rate() * FASTER).min(cap).max(p.rate());
-            p.set_rate(rate, Instant::now());
+        let Some(p) = &mut self.limited else {
+            return;
+        };
+        self.sample_answers += 1;
+        let sample = if self.outran {
+            RATE_SAMPLE
+        } else {
+            SLOW_START_SAMPLE
+        };
+        if self.sample_answers < sample {
+            return;
         }
+        let now = Instant::now();
+        let elapsed = now
+            .duration_since(self.sample_since)
+            .as_secs_f64()
+            .max(1e-3);
+        let measured = f64::from(self.sample_answers) / elapsed;
+        let pace = p.rate();
+        let next = if measured >= KEEPS_UP * pace {
+            pace * if self.outran { PROBE_UP } else { SLOW_START }
+        } else {
+            self.outran = true;
+            measured * OVER_RATE
+        };
+        p.set_rate(next.max(MIN_RATE), now);
+        self.sample_since = now;
+        self.sample_answers = 0;
+    }
+
+    /// The canaries for a batch: one for a paced batch (its answer vouches for the batch),
+    /// else two, as a silence outside a paced batch needs two answers after it.
+    pub(super) fn pick_canaries(&self, paced: bool) -> [Option<u16>; 2] {
+        let first = self.evidence.pick_canary();
+        let second = if paced || self.evidence.wanted_canaries() < 2 {
+            None
+        } else {
+            self.evidence.pick_canary_besides(first)
+        };
+        [first, second]
     }
 
     /// Sends a canary right behind the newest probe if nothing vouches for it yet and a canary
@@ -161,9 +213,15 @@ impl Engine<'_> {
         let Some(c) = self.evidence.pick_canary() else {
             return Ok(());
         };
-        let payload = &self.payloads.for_port(c)[0].payload;
-        if self.sender.send(&self.sock, &[(c, payload)])? == 1 {
-            self.evidence.canary_sent(c, self.seq, now);
+        let mut probes = vec![(c, self.payloads.for_port(c)[0].payload.as_slice())];
+        if self.evidence.wanted_canaries() > 1 && !slot.paced {
+            if let Some(d) = self.evidence.pick_canary_besides(Some(c)) {
+                probes.push((d, self.payloads.for_port(d)[0].payload.as_slice()));
+            }
+        }
+        let sent = self.sender.send(&self.sock, &probes)?;
+        for &(port, _) in &probes[..sent] {
+            self.evidence.canary_sent(port, self.seq, now);
             self.canary_after = self.seq;
             self.seq += 1;
         }
@@ -196,15 +254,21 @@ impl Engine<'_> {
                 wake = wake.min(now + p.wait(now));
             }
         }
-        let mut events = libc::POLLIN;
-        if self.blocked {
-            events |= libc::POLLOUT;
-        }
-        let mut fds = [libc::pollfd {
-            fd: self.sock.fd(),
-            events,
-            revents: 0,
-        }];
+        let send_fd = self.sock.send_fd();
+        let mut fds: Vec<libc::pollfd> = self
+            .sock
+            .fds()
+            .into_iter()
+            .map(|fd| libc::pollfd {
+                fd,
+                events: if self.blocked && fd == send_fd {
+                    libc::POLLIN | libc::POLLOUT
+                } else {
+                    libc::POLLIN
+                },
+                revents: 0,
+            })
+            .collect();
         let left = wake.saturating_duration_since(now);
         if left > Duration::ZERO {
             poll_fds(&mut fds, Some(left), cancel)?;

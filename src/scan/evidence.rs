@@ -53,6 +53,15 @@ impl Evidence {
             .find(|p| !self.canary_out.contains_key(p))
     }
 
+    /// Another canary port than `other`, with no canary probe outstanding, if any.
+    #[must_use]
+    pub fn pick_canary_besides(&self, other: Option<u16>) -> Option<u16> {
+        self.canaries
+            .iter()
+            .copied()
+            .find(|p| Some(*p) != other && !self.canary_out.contains_key(p))
+    }
+
     /// Notes a canary probe sent to `port`.
     pub fn canary_sent(&mut self, port: u16, seq: u64, at: Instant) {
         self.canary_out.insert(port, (seq, at));
@@ -94,16 +103,39 @@ impl Evidence {
     }
 
     /// True when the silence of probe `seq` (sent at `sent`) says something about its port:
-    /// the target never sent an ICMP error at all, or a probe sent just after it drew one.
+    /// the target never sent an ICMP error at all, or probes sent just after it drew some.
+    ///
+    /// One answer after a silent probe proves a token only if none came back in between: a
+    /// target that refills one token per interval, probed in a stream (a scan's first pass),
+    /// answers the first probe after each refill, and that answer would vouch for every
+    /// probe of the previous [`WINDOW`] that the empty bucket left unanswered. So a `paced`
+    /// probe (sent in a batch of two ports and a canary, microseconds apart, far below the
+    /// refill interval) is vouched for by an answer from its own batch, and any other by two
+    /// answers within [`WINDOW`] (two refills that close together would need a rate of
+    /// hundreds of errors a second, which is no limit on a scan). With fewer than two ports
+    /// known to answer, one answer is all a scan can get.
     #[must_use]
-    pub fn vouches(&self, seq: u64, sent: Instant) -> bool {
+    pub fn vouches(&self, seq: u64, sent: Instant, paced: bool) -> bool {
         if !self.seen_icmp {
             return true;
         }
-        self.answered
-            .range(seq + 1..)
-            .next()
-            .is_some_and(|(_, at)| at.saturating_duration_since(sent) <= WINDOW)
+        let mut later = self.answered.range(seq + 1..);
+        if paced {
+            return later.next().is_some_and(|(_, at)| *at == sent);
+        }
+        let need = self.canaries.len().clamp(1, 2);
+        later
+            .take_while(|(_, at)| at.saturating_duration_since(sent) <= WINDOW)
+            .take(need)
+            .count()
+            == need
+    }
+
+    /// How many canaries a batch may carry: two when two ports are known to answer (an
+    /// unpaced silence needs two answers after it).
+    #[must_use]
+    pub fn wanted_canaries(&self) -> usize {
+        self.canaries.len().min(2)
     }
 
     /// Forgets answers to probes older than `seq` (no silence before it is still judged).
@@ -120,12 +152,14 @@ mod tests {
     fn a_later_answer_vouches_and_canaries_expire() {
         let t = Instant::now();
         let mut e = Evidence::default();
-        assert!(e.vouches(1, t), "no ICMP ever: silence is genuine");
+        assert!(e.vouches(1, t, false), "no ICMP ever: silence is genuine");
         e.record_answer(5, t);
-        assert!(e.vouches(3, t));
-        assert!(!e.vouches(5, t), "only probes sent after it vouch");
+        assert!(e.vouches(3, t, false));
+        assert!(!e.vouches(5, t, false), "only probes sent after it vouch");
         e.record_answer(9, t + Duration::from_secs(1));
-        assert!(!e.vouches(6, t), "too late to vouch");
+        assert!(!e.vouches(6, t, false), "too late to vouch");
+        assert!(!e.vouches(6, t, true), "paced: only its own batch vouches");
+        assert!(e.vouches(8, t + Duration::from_secs(1), true));
         e.add_canary(7);
         assert_eq!(e.pick_canary(), Some(7));
         e.canary_sent(7, 12, t);
@@ -136,8 +170,15 @@ mod tests {
         );
         e.canary_sent(7, 13, t);
         assert!(e.canary_answer(7));
-        assert!(e.vouches(12, t));
+        assert!(e.vouches(12, t, false));
+        e.add_canary(8);
+        assert!(
+            !e.vouches(11, t, false),
+            "two ports answer: one answer is not enough"
+        );
+        e.record_answer(14, t);
+        assert!(e.vouches(11, t, false));
         e.prune(13);
-        assert_eq!(e.answered.keys().copied().collect::<Vec<_>>(), vec![13]);
+        assert_eq!(e.answered.keys().copied().collect::<Vec<_>>(), vec![13, 14]);
     }
 }

@@ -28,6 +28,9 @@ use crate::error::{Error, Result};
 
 pub use verdict::State;
 
+/// The most source addresses one scan probes from (one engine, on its own thread, each).
+pub const MAX_SOURCES: usize = 64;
+
 /// How many probes may wait for an answer at once by default.
 pub const DEFAULT_CONCURRENCY: usize = 4096;
 /// The highest `rate` accepted, in probes per second.
@@ -56,6 +59,11 @@ pub struct Options {
     pub concurrency: usize,
     /// The most probes per second, if limited.
     pub rate: Option<f64>,
+    /// Local addresses to probe from (none: the kernel's choice). A target limits its ICMP
+    /// errors per peer address, so with several the ports are shared out between them, one
+    /// engine (socket, evidence, pace) per address, and the rate-limited part of a scan goes
+    /// that many times faster.
+    pub sources: Vec<IpAddr>,
 }
 
 impl Default for Options {
@@ -68,6 +76,7 @@ impl Default for Options {
             retries: 1,
             concurrency: DEFAULT_CONCURRENCY,
             rate: None,
+            sources: Vec::new(),
         }
     }
 }
@@ -97,6 +106,11 @@ impl Options {
         }
         if self.concurrency == 0 {
             return Err(Error::Value("concurrency must be at least 1".into()));
+        }
+        if self.sources.len() > MAX_SOURCES {
+            return Err(Error::Value(format!(
+                "at most {MAX_SOURCES} source addresses"
+            )));
         }
         if let Some(r) = self.rate {
             if !(r > 0.0 && r <= MAX_RATE) {
@@ -170,6 +184,9 @@ pub fn scan_addr(
     progress: Option<Progress<'_>>,
 ) -> Result<Vec<PortResult>> {
     opts.validate()?;
+    if opts.sources.len() > 1 {
+        return parallel::scan(target, ports, opts, cancel, progress, opts.sources.len());
+    }
     if ports.len() >= parallel::PARALLEL_FROM {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
         if workers > 1 {

@@ -24,15 +24,6 @@ impl Pacer {
         }
     }
 
-    /// A bucket that starts empty: the first probe waits one interval.
-    #[must_use]
-    pub fn empty(rate: f64, burst: f64, now: Instant) -> Self {
-        Pacer {
-            tokens: 0.0,
-            ..Pacer::new(rate, burst, now)
-        }
-    }
-
     /// The current rate in probes per second.
     #[must_use]
     pub fn rate(&self) -> f64 {

@@ -1,4 +1,5 @@
-//! Large scans split over two engines on two cores.
+//! Large scans split over two engines on two cores, and scans from several source addresses
+//! (one engine each).
 //!
 //! Most of a scan's time is the kernel's: each probe to a closed port makes the target's
 //! stack build an ICMP error, and on loopback (or a fast link) that work runs on the sending
@@ -21,7 +22,8 @@ use crate::error::{Error, Result};
 /// Scans of at least this many ports are split.
 pub const PARALLEL_FROM: usize = 8192;
 
-/// Scans `ports` with `workers` engines at once; results in the order of `ports`.
+/// Scans `ports` with `workers` engines at once (engine `i` probes from source address
+/// `i % sources` when [`Options::sources`] is given); results in the order of `ports`.
 pub fn scan(
     target: IpAddr,
     ports: &[u16],
@@ -38,7 +40,10 @@ pub fn scan(
         .collect();
     let total = unique.len();
     let socks = (0..workers)
-        .map(|_| ProbeSocket::open(target.is_ipv6()))
+        .map(|i| {
+            let source = (!opts.sources.is_empty()).then(|| opts.sources[i % opts.sources.len()]);
+            ProbeSocket::open_pair(target, source)
+        })
         .collect::<Result<Vec<_>>>()?;
     let own: Vec<u16> = socks
         .iter()

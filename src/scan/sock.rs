@@ -6,7 +6,7 @@
 //! it (hence the port). The batched calls are [`crate::mmsg`]'s; this module adds the
 //! scanner's policies: which errors to retry, skip or report.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -23,10 +23,54 @@ const RCVBUF: usize = 32 << 20;
 /// send returns once (and then clears); those sends are simply retried.
 const MAX_SEND_ERRORS: u32 = 64;
 
-/// A UDP socket set up for scanning one address family.
+/// A UDP socket set up for scanning one address family, and a second one that sends.
+///
+/// With `IP_RECVERR`, each ICMP error also sets the receiving socket's pending error, and
+/// the next datagram it sends fails with it: on loopback, where a closed port's error
+/// arrives during the very `sendmmsg` that sent the probe, every batch ended after its first
+/// datagram (one system call and one failed send per probe). So the probes leave from a
+/// second socket bound to the same address and port (`SO_REUSEADDR`) before the first one
+/// is: a lookup for that address and port finds the newer socket first (the kernel adds
+/// sockets at the head of the chain), so the errors and replies reach the first socket, and
+/// the sender's batches are whole. Both have `IP_RECVERR` and both are read, so nothing is
+/// lost if a kernel chose otherwise (it would only be slower).
 #[derive(Debug)]
 pub struct ProbeSocket {
     sock: Socket,
+    send: Option<Socket>,
+}
+
+/// A UDP socket of the family of `v6` with `IP_RECVERR` and a big receive buffer, not bound.
+fn recverr_socket(v6: bool) -> Result<Socket> {
+    let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+    // socket2 sets close-on-exec itself.
+    let sock = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
+    sys::set_recv_err(sock.as_raw_fd(), v6)?;
+    // Root may exceed rmem_max; anyone else gets up to rmem_max (best effort).
+    if sys::set_rcvbuf_force(sock.as_raw_fd(), RCVBUF).is_err() {
+        let _ = sock.set_recv_buffer_size(RCVBUF);
+    }
+    Ok(sock)
+}
+
+/// The local address the kernel sends from to reach `target` (a connected socket's name).
+fn route_source(target: IpAddr) -> Option<IpAddr> {
+    let any: SocketAddr = if target.is_ipv6() {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    };
+    let probe = std::net::UdpSocket::bind(any).ok()?;
+    probe.connect((target, 9)).ok()?;
+    probe.local_addr().ok().map(|a| a.ip())
+}
+
+/// The local port `sock` is bound to.
+fn port_of(sock: &Socket) -> Result<u16> {
+    sock.local_addr()?
+        .as_socket()
+        .map(|a| a.port())
+        .ok_or_else(|| Error::from_errno(libc::EAFNOSUPPORT))
 }
 
 impl ProbeSocket {
@@ -35,23 +79,62 @@ impl ProbeSocket {
     /// # Errors
     /// [`Error::Io`] when the socket cannot be created or `IP_RECVERR` cannot be set.
     pub fn open(v6: bool) -> Result<Self> {
-        let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
-        // socket2 sets close-on-exec itself.
-        let sock = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
-        sys::set_recv_err(sock.as_raw_fd(), v6)?;
-        // Root may exceed rmem_max; anyone else gets up to rmem_max (best effort).
-        if sys::set_rcvbuf_force(sock.as_raw_fd(), RCVBUF).is_err() {
-            let _ = sock.set_recv_buffer_size(RCVBUF);
+        Self::open_from(v6, None)
+    }
+
+    /// Like [`ProbeSocket::open`], bound to the local address `source` when given (the
+    /// target limits its ICMP errors per source address: each one has its own budget).
+    ///
+    /// # Errors
+    /// As [`ProbeSocket::open`]; `EADDRNOTAVAIL` when `source` is not this host's, and
+    /// a `ValueError` when its family is not the target's.
+    pub fn open_from(v6: bool, source: Option<IpAddr>) -> Result<Self> {
+        if source.is_some_and(|s| s.is_ipv6() != v6) {
+            return Err(Error::Value(
+                "the source address and the target must be of one family (IPv4 or IPv6)".into(),
+            ));
         }
+        let sock = recverr_socket(v6)?;
         // Bind now (any address, a port of the kernel's choosing) so that the scanner knows
         // its own port: probing it would reach this very socket.
-        let any = if v6 {
-            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
-        } else {
-            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        let any = match (source, v6) {
+            (Some(ip), _) => SocketAddr::new(ip, 0),
+            (None, true) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+            (None, false) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
         };
         sock.bind(&SockAddr::from(any))?;
-        Ok(ProbeSocket { sock })
+        Ok(ProbeSocket { sock, send: None })
+    }
+
+    /// The receiving and sending pair described at [`ProbeSocket`], to probe `target` from
+    /// `source` (else from the address the kernel routes from); a plain socket
+    /// ([`ProbeSocket::open_from`]) when the pair cannot be made.
+    ///
+    /// # Errors
+    /// As [`ProbeSocket::open_from`].
+    pub fn open_pair(target: IpAddr, source: Option<IpAddr>) -> Result<Self> {
+        let v6 = target.is_ipv6();
+        let plain = || Self::open_from(v6, source);
+        let Some(local) = source.or_else(|| route_source(target)) else {
+            return plain();
+        };
+        if local.is_ipv6() != v6 {
+            return plain();
+        }
+        let pair = || -> Result<Self> {
+            let send = recverr_socket(v6)?;
+            let sock = recverr_socket(v6)?;
+            send.set_reuse_address(true)?;
+            sock.set_reuse_address(true)?;
+            send.bind(&SockAddr::from(SocketAddr::new(local, 0)))?;
+            let port = port_of(&send)?;
+            sock.bind(&SockAddr::from(SocketAddr::new(local, port)))?;
+            Ok(ProbeSocket {
+                sock,
+                send: Some(send),
+            })
+        };
+        pair().or_else(|_| plain())
     }
 
     /// The local port the socket is bound to.
@@ -59,17 +142,27 @@ impl ProbeSocket {
     /// # Errors
     /// [`Error::Io`] when `getsockname` fails.
     pub fn local_port(&self) -> Result<u16> {
-        self.sock
-            .local_addr()?
-            .as_socket()
-            .map(|a| a.port())
-            .ok_or_else(|| Error::from_errno(libc::EAFNOSUPPORT))
+        port_of(&self.sock)
     }
 
-    /// The descriptor, for `poll`.
+    /// The receiving descriptor, for `poll`.
     #[must_use]
     pub fn fd(&self) -> RawFd {
         self.sock.as_raw_fd()
+    }
+
+    /// The sending descriptor (the receiving one when there is no pair).
+    #[must_use]
+    pub fn send_fd(&self) -> RawFd {
+        self.send.as_ref().map_or(self.fd(), AsRawFd::as_raw_fd)
+    }
+
+    /// Every descriptor that may hold answers: the receiving one, and the sending one.
+    #[must_use]
+    pub fn fds(&self) -> Vec<RawFd> {
+        let mut fds = vec![self.fd()];
+        fds.extend(self.send.as_ref().map(AsRawFd::as_raw_fd));
+        fds
     }
 }
 
@@ -88,9 +181,28 @@ impl Sender {
         Sender { batch }
     }
 
-    /// Sends each `(port, payload)` of `probes` (at most the batch size given to
-    /// [`Sender::new`]) and returns how many left; fewer than asked when the socket buffer is
-    /// full (wait for `POLLOUT`).
+    /// The largest batch [`Sender::send`] takes.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.batch.capacity()
+    }
+
+    /// One `sendmmsg` of `probes` (at most [`Sender::capacity`]); returns how many it took.
+    ///
+    /// # Errors
+    /// The error of the first probe, when not even that one was sent.
+    #[cfg(test)]
+    fn send_once(&mut self, sock: &ProbeSocket, probes: &[(u16, &[u8])]) -> Result<usize> {
+        let n = probes.len().min(self.batch.capacity());
+        for (i, &(port, payload)) in probes[..n].iter().enumerate() {
+            self.batch.set_port(i, port);
+            self.batch.set_data(i, payload);
+        }
+        Ok(self.batch.send(sock.send_fd(), 0, n, true)?)
+    }
+
+    /// Sends each `(port, payload)` of `probes` (at most [`Sender::capacity`]) and returns how
+    /// many left; fewer than asked when the socket buffer is full (wait for `POLLOUT`).
     ///
     /// # Errors
     /// [`Error::Io`] for an error that repeats on the same datagram (no route to the host,
@@ -104,7 +216,7 @@ impl Sender {
         let mut sent = 0;
         let mut errors = 0;
         while sent < n {
-            match self.batch.send(sock.fd(), sent, n, true) {
+            match self.batch.send(sock.send_fd(), sent, n, true) {
                 Ok(k) => {
                     sent += k;
                     errors = 0;
@@ -162,13 +274,21 @@ impl Receiver {
     /// # Errors
     /// [`Error::Io`] for failures other than "nothing to read" and pending socket errors.
     pub fn recv(&mut self, sock: &ProbeSocket, errqueue: bool) -> Result<usize> {
+        self.recv_fd(sock.fd(), errqueue)
+    }
+
+    /// [`Receiver::recv`] from one descriptor of a [`ProbeSocket`] ([`ProbeSocket::fds`]).
+    ///
+    /// # Errors
+    /// As [`Receiver::recv`].
+    pub fn recv_fd(&mut self, fd: RawFd, errqueue: bool) -> Result<usize> {
         let mode = if errqueue {
             Recv::ErrQueue
         } else {
             Recv::NoWait
         };
         loop {
-            let err = match self.batch.recv(sock.fd(), self.batch.capacity(), mode) {
+            let err = match self.batch.recv(fd, self.batch.capacity(), mode) {
                 Ok(n) => return Ok(n),
                 Err(err) => err,
             };
@@ -243,5 +363,42 @@ mod tests {
             (e.origin, e.icmp_type, e.code),
             (libc::SO_EE_ORIGIN_ICMP, 3, 3)
         );
+    }
+
+    #[test]
+    fn the_pair_sends_whole_batches_and_its_receiver_gets_the_errors() {
+        let sock = ProbeSocket::open_pair("127.0.0.1".parse().unwrap(), None).unwrap();
+        assert_ne!(sock.send_fd(), sock.fd(), "a pair on loopback");
+        let ports: Vec<u16> = (0..8)
+            .map(|_| {
+                UdpSocket::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port()
+            })
+            .collect();
+        let probes: Vec<(u16, &[u8])> = ports.iter().map(|&p| (p, &b"x"[..])).collect();
+        let mut sender = Sender::new("127.0.0.1:0".parse().unwrap(), 1, 8);
+        // One socket would end the batch after the first probe (its error fails the next send).
+        assert_eq!(sender.send_once(&sock, &probes).unwrap(), 8);
+        let mut rx = Receiver::new(16, 64);
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            let n = rx.recv(&sock, true).unwrap();
+            got.extend(
+                (0..n)
+                    .filter_map(|i| rx.queued_error(i))
+                    .map(|e| e.dest.port()),
+            );
+            if got.len() == 8 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        got.sort_unstable();
+        let mut want = ports.clone();
+        want.sort_unstable();
+        assert_eq!(got, want, "every error in the receiving socket's queue");
     }
 }

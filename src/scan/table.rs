@@ -22,6 +22,11 @@ pub struct Slot {
     /// Of those, silences counted only because the target sent no ICMP error at all for a
     /// whole refill period (no probe showed it able to answer): no evidence of loss.
     pub blind: u32,
+    /// Probes whose silence nothing vouched for while the target rate-limited its errors: they
+    /// do not count towards the probe cap (a closed port behind an empty bucket is not silent).
+    pub unvouched: u32,
+    /// True when the latest probe went out in a paced batch (see [`super::evidence`]).
+    pub paced: bool,
     /// Sequence number of the latest probe (probes are numbered in send order).
     pub seq: u64,
     /// True while the latest probe waits for an answer.
@@ -60,6 +65,8 @@ impl Table {
                     probes: 0,
                     silences: 0,
                     blind: 0,
+                    unvouched: 0,
+                    paced: false,
                     seq: 0,
                     in_flight: false,
                     sent_at: None,

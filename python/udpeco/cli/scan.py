@@ -75,6 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="FILE",
         help=f"also send the payloads of nmap's nmap-payloads file ({NMAP_PAYLOADS})",
     )
+    p.add_argument(
+        "--source",
+        default=None,
+        metavar="ADDR[,ADDR...]",
+        help="probe from these local addresses, ports shared out between them (a target "
+        "limits its ICMP errors per source address: N addresses, N times the pace)",
+    )
     p.add_argument("--all", action="store_true", help="print every port's verdict")
     p.add_argument("--reason", action="store_true", help="say why each verdict (as nmap)")
     p.add_argument(
@@ -153,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=bar if bar.enabled else None,
                 found=found,
                 nmap_payloads=args.nmap_payloads,
+                source=args.source,
             )
         finally:
             bar.clear()
