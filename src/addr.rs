@@ -14,18 +14,19 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 use crate::error::{Error, Result};
 
 /// The IPv4 address family (`AF_INET`).
-pub const AF_INET: i32 = libc::AF_INET;
+pub(crate) const AF_INET: i32 = libc::AF_INET;
 /// The IPv6 address family (`AF_INET6`).
-pub const AF_INET6: i32 = libc::AF_INET6;
+pub(crate) const AF_INET6: i32 = libc::AF_INET6;
 /// Either family (`AF_UNSPEC`), for [`lookup`] of a name that may be IPv4 or IPv6.
-pub const AF_UNSPEC: i32 = libc::AF_UNSPEC;
+#[cfg(test)]
+pub(crate) const AF_UNSPEC: i32 = libc::AF_UNSPEC;
 
 /// The address for `host` when it needs no lookup (`''`, `'<broadcast>'`, numeric), or
 /// `Ok(None)` when [`lookup`] must be asked (which may block).
 ///
 /// # Errors
 /// [`Error::Os`] for `'<broadcast>'` on an IPv6 socket, as the stdlib says.
-pub fn parse_host(host: &str, family: i32) -> Result<Option<IpAddr>> {
+pub(crate) fn parse_host(host: &str, family: i32) -> Result<Option<IpAddr>> {
     let v6 = family == AF_INET6;
     if host.is_empty() {
         return Ok(Some(if v6 {
@@ -53,7 +54,7 @@ pub fn parse_host(host: &str, family: i32) -> Result<Option<IpAddr>> {
 ///
 /// # Errors
 /// [`Error::Gai`] with `getaddrinfo`'s code and `gai_strerror` text.
-pub fn lookup(host: &str, family: i32) -> Result<IpAddr> {
+pub(crate) fn lookup(host: &str, family: i32) -> Result<IpAddr> {
     let c_host = CString::new(host).map_err(|_| Error::Value("embedded null character".into()))?;
     match crate::sys::getaddrinfo_first(&c_host, family) {
         Ok(Some(found)) => Ok(found.ip()),
@@ -66,27 +67,9 @@ pub fn lookup(host: &str, family: i32) -> Result<IpAddr> {
     }
 }
 
-/// Resolves `host` (numeric or by name) and builds the socket address for `family`.
-///
-/// # Errors
-/// As [`parse_host`] and [`lookup`].
-pub fn resolve(
-    host: &str,
-    port: u16,
-    family: i32,
-    flowinfo: u32,
-    scope_id: u32,
-) -> Result<SocketAddr> {
-    let ip = match parse_host(host, family)? {
-        Some(ip) => ip,
-        None => lookup(host, family)?,
-    };
-    Ok(socket_addr(ip, port, flowinfo, scope_id))
-}
-
 /// A socket address from its parts; IPv6 keeps flow info and scope id.
 #[must_use]
-pub fn socket_addr(ip: IpAddr, port: u16, flowinfo: u32, scope_id: u32) -> SocketAddr {
+pub(crate) fn socket_addr(ip: IpAddr, port: u16, flowinfo: u32, scope_id: u32) -> SocketAddr {
     match ip {
         IpAddr::V4(v4) => SocketAddr::V4(SocketAddrV4::new(v4, port)),
         IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, port, flowinfo, scope_id)),
@@ -94,18 +77,18 @@ pub fn socket_addr(ip: IpAddr, port: u16, flowinfo: u32, scope_id: u32) -> Socke
 }
 
 /// Storage for any socket address the kernel may return.
-pub type RawAddr = libc::sockaddr_storage;
+pub(crate) type RawAddr = libc::sockaddr_storage;
 
 /// An all-zero `sockaddr_storage`.
 #[must_use]
-pub fn raw_storage() -> RawAddr {
+pub(crate) fn raw_storage() -> RawAddr {
     // SAFETY: all-zero is a valid sockaddr_storage.
     unsafe { mem::zeroed() }
 }
 
 /// Converts a Rust address to a C `sockaddr_storage` and its length.
 #[must_use]
-pub fn to_raw(addr: &SocketAddr) -> (RawAddr, libc::socklen_t) {
+pub(crate) fn to_raw(addr: &SocketAddr) -> (RawAddr, libc::socklen_t) {
     let mut storage = raw_storage();
     let len = match addr {
         SocketAddr::V4(a) => {
@@ -141,7 +124,7 @@ pub fn to_raw(addr: &SocketAddr) -> (RawAddr, libc::socklen_t) {
 /// # Safety
 /// `raw` must point at `len` readable bytes.
 #[must_use]
-pub unsafe fn from_raw(raw: *const RawAddr, len: libc::socklen_t) -> Option<SocketAddr> {
+pub(crate) unsafe fn from_raw(raw: *const RawAddr, len: libc::socklen_t) -> Option<SocketAddr> {
     let len = usize::try_from(len).ok()?;
     if len < mem::size_of::<libc::sa_family_t>() {
         return None;
@@ -173,7 +156,7 @@ pub unsafe fn from_raw(raw: *const RawAddr, len: libc::socklen_t) -> Option<Sock
 
 /// Sets only the port of an IPv4 or IPv6 address built by [`to_raw`] (no conversion of the
 /// rest, for re-aiming a preallocated address at another port of the same host).
-pub fn set_raw_port(raw: &mut RawAddr, port: u16) {
+pub(crate) fn set_raw_port(raw: &mut RawAddr, port: u16) {
     match i32::from(raw.ss_family) {
         libc::AF_INET => {
             // SAFETY: the family says this storage holds a sockaddr_in.
@@ -192,7 +175,7 @@ pub fn set_raw_port(raw: &mut RawAddr, port: u16) {
 /// A compact, hashable identity of a peer (family, address, port, scope), read straight from
 /// a `sockaddr_storage` without building a [`SocketAddr`]: what a hot loop keys clients by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AddrKey {
+pub(crate) struct AddrKey {
     ip: u128,
     port: u16,
     v6: bool,
@@ -202,13 +185,13 @@ pub struct AddrKey {
 impl AddrKey {
     /// The port.
     #[must_use]
-    pub fn port(self) -> u16 {
+    pub(crate) fn port(self) -> u16 {
         self.port
     }
 
     /// The address (IPv4 for an IPv4 peer; an unknown family gives `0.0.0.0`).
     #[must_use]
-    pub fn ip(self) -> IpAddr {
+    pub(crate) fn ip(self) -> IpAddr {
         if self.v6 {
             IpAddr::V6(Ipv6Addr::from_bits(self.ip))
         } else {
@@ -219,7 +202,7 @@ impl AddrKey {
 
 /// The [`AddrKey`] of a raw address; every family other than IPv4/IPv6 shares one key.
 #[must_use]
-pub fn raw_key(raw: &RawAddr) -> AddrKey {
+pub(crate) fn raw_key(raw: &RawAddr) -> AddrKey {
     match i32::from(raw.ss_family) {
         libc::AF_INET => {
             // SAFETY: the family says this storage holds a sockaddr_in.

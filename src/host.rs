@@ -18,7 +18,7 @@
 //!
 //! Mistakes are [`Error::Value`] (`invalid host name '...': <why>`), a failed lookup
 //! [`Error::Gai`] with the resolver's code and `cannot resolve '...': <its message>`. The
-//! drop-in socket keeps the stdlib's own rules instead ([`crate::addr`]).
+//! drop-in socket keeps the stdlib's own rules instead (`crate::addr`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 

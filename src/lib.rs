@@ -6,23 +6,28 @@
 //! the exceptions the stdlib raises.
 //!
 //! Map of the core:
-//! - [`error`]: the one error enum; [`cancel`]: stop tokens; [`wait`]: cancellable `poll`.
-//! - [`host`]: the one rule for every engine's `host`; [`addr`]: the drop-in socket's
-//!   addresses, with the stdlib's rules; [`socket`]: the drop-in UDP socket;
-//!   [`select`]: `select.select` semantics over `poll`, without `FD_SETSIZE`.
-//! - [`client`]: the timed request/response client; [`bench`]: the load generator (`udpeco bench`).
+//! - [`error`]: the one error enum; [`cancel`]: stop tokens; `wait`: cancellable `poll`.
+//! - [`host`]: the one rule for every engine's `host`; `addr`: the drop-in socket's
+//!   addresses, with the stdlib's rules; `socket`: the drop-in UDP socket;
+//!   `select`: `select.select` semantics over `poll`, without `FD_SETSIZE`.
+//! - [`client`]: the timed request/response client; [`bench`](mod@bench): the load generator (`udpeco bench`).
 //! - [`proxy`]: the UDP impairment proxy (loss, delay, jitter, duplicates, reordering).
 //! - [`scan`]: the UDP port scanner (ICMP errors from the error queue, nmap's verdicts).
-//! - [`echo`]: the echo server engine; [`mmsg`]: batched `recvmmsg`/`sendmmsg` I/O.
+//! - [`echo`]: the echo server engine; `mmsg`: batched `recvmmsg`/`sendmmsg` I/O.
 //! - [`capture`]: a packet capture that decodes UDP headers (`udpeco capture`).
 //! - `sys`: the seam to the operating system, every raw system call (`syscall!`) and the
 //!   Linux/elsewhere choice, made once.
-//! - [`msg`]: `sendmsg`/`recvmsg` with ancillary data and batch I/O with UDP GSO/GRO on a
+//! - `msg`: `sendmsg`/`recvmsg` with ancillary data and batch I/O with UDP GSO/GRO on a
 //!   borrowed descriptor (the drop-in socket's `sendmsg`, `recvmsg`, `recv_many`, ...).
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
+// Internals are `pub(crate)` (`unreachable_pub`), so the compiler finds dead code. Some of them
+// exist for the binding only: without the `python` feature they are unused, and dead code is
+// judged with the feature on (as `cargo clippy --features python` does).
+#![cfg_attr(not(feature = "python"), allow(dead_code, unused_imports))]
 
-pub mod addr;
+pub(crate) mod addr;
 pub mod bench;
 pub mod cancel;
 pub mod capture;
@@ -30,15 +35,15 @@ pub mod client;
 pub mod echo;
 pub mod error;
 pub mod host;
-pub mod mmsg;
-pub mod msg;
-pub mod portspec;
+pub(crate) mod mmsg;
+pub(crate) mod msg;
+pub(crate) mod portspec;
 pub mod proxy;
 pub mod scan;
-pub mod select;
-pub mod socket;
+pub(crate) mod select;
+pub(crate) mod socket;
 mod sys;
-pub mod wait;
+pub(crate) mod wait;
 
 #[cfg(feature = "python")]
 mod python;

@@ -34,7 +34,7 @@ fn parse_port(text: &str, spec: &str, allow_zero: bool) -> Result<u16> {
 /// # Errors
 /// [`Error::Value`] for an empty specification, a part that is not a number, a port out of
 /// range, or a reversed range such as `20100-20000`.
-pub fn parse_ports(spec: &str, allow_zero: bool) -> Result<Vec<u16>> {
+pub(crate) fn parse_ports(spec: &str, allow_zero: bool) -> Result<Vec<u16>> {
     if spec.trim().is_empty() {
         return Err(Error::Value(
             "invalid port specification \"\": no ports given".into(),

@@ -14,7 +14,7 @@ use crate::wait::{poll_fds, EXCEPT_EVENTS, READ_EVENTS, WRITE_EVENTS};
 
 /// The positions in each input list whose descriptor is ready.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Ready {
+pub(crate) struct Ready {
     /// Indices into the read list.
     pub read: Vec<usize>,
     /// Indices into the write list.
@@ -30,7 +30,7 @@ pub struct Ready {
 /// # Errors
 /// `EBADF` when a descriptor is not open (as `select(2)`), [`Error::Interrupted`] when
 /// cancelled, and other `poll(2)` errors.
-pub fn select(
+pub(crate) fn select(
     read: &[RawFd],
     write: &[RawFd],
     except: &[RawFd],

@@ -31,7 +31,7 @@ use crate::wait::{deadline_after, poll_fds};
 
 /// The timeout mode of a socket, as `settimeout` sets it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// `settimeout(None)`: wait as long as it takes.
     Blocking,
     /// `settimeout(0.0)` / `setblocking(False)`: fail with `EAGAIN` instead of waiting.
@@ -43,7 +43,7 @@ pub enum Mode {
 impl Mode {
     /// The mode for a Python timeout value (`None` or seconds).
     #[must_use]
-    pub fn from_timeout(timeout: Option<Duration>) -> Self {
+    pub(crate) fn from_timeout(timeout: Option<Duration>) -> Self {
         match timeout {
             None => Mode::Blocking,
             Some(d) if d.is_zero() => Mode::NonBlocking,
@@ -54,7 +54,7 @@ impl Mode {
 
 /// Where a call reads the socket's current descriptor (`-1` once closed).
 #[derive(Clone, Copy, Debug)]
-pub enum FdCell<'a> {
+pub(crate) enum FdCell<'a> {
     /// A descriptor that nobody closes during the call.
     Fixed(RawFd),
     /// The owner's descriptor field, which another thread may set to `-1` (close).
@@ -64,7 +64,7 @@ pub enum FdCell<'a> {
 impl FdCell<'_> {
     /// The descriptor now.
     #[must_use]
-    pub fn get(&self) -> RawFd {
+    pub(crate) fn get(&self) -> RawFd {
         match self {
             FdCell::Fixed(fd) => *fd,
             FdCell::Shared(cell) => cell.load(Ordering::Acquire),
@@ -169,7 +169,7 @@ fn io<T>(
 /// # Errors
 /// `EAGAIN` (non-blocking), [`Error::Timeout`], [`Error::Interrupted`], or the errno of
 /// `recvfrom(2)` (`EBADF` after close, `ECONNREFUSED` after an ICMP error, ...).
-pub fn recv_from(
+pub(crate) fn recv_from(
     fd: FdCell<'_>,
     mode: Mode,
     buf: &mut [u8],
@@ -189,7 +189,7 @@ pub fn recv_from(
 ///
 /// # Errors
 /// As [`recv_from`].
-pub fn recv(
+pub(crate) fn recv(
     fd: FdCell<'_>,
     mode: Mode,
     buf: &mut [u8],
@@ -207,7 +207,7 @@ pub fn recv(
 /// # Errors
 /// `EMSGSIZE` over 65507 bytes (IPv4), `EACCES` for broadcast without `SO_BROADCAST`,
 /// `EAGAIN`, [`Error::Timeout`], and the other errors of `sendto(2)`.
-pub fn send_to(
+pub(crate) fn send_to(
     fd: FdCell<'_>,
     mode: Mode,
     data: &[u8],
@@ -231,7 +231,13 @@ pub fn send_to(
 ///
 /// # Errors
 /// `EDESTADDRREQ` when not connected, and as [`send_to`].
-pub fn send(fd: FdCell<'_>, mode: Mode, data: &[u8], flags: i32, cancel: &Cancel) -> Result<usize> {
+pub(crate) fn send(
+    fd: FdCell<'_>,
+    mode: Mode,
+    data: &[u8],
+    flags: i32,
+    cancel: &Cancel,
+) -> Result<usize> {
     io(fd, mode, flags, libc::POLLOUT, cancel, None, |fd| {
         let flags = flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
         Ok(sys::send(fd, data, flags)?)

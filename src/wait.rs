@@ -14,17 +14,17 @@ use crate::sys;
 
 /// The longest time, in seconds, a user may give for a timeout or a duration (about 31
 /// years): the one limit the command line and the bindings check against.
-pub const MAX_SECONDS: f64 = 1e9;
+pub(crate) const MAX_SECONDS: f64 = 1e9;
 /// The shortest nonzero time, in seconds, a user may give (one nanosecond, the resolution of
 /// a [`Duration`]).
-pub const MIN_SECONDS: f64 = 1e-9;
+pub(crate) const MIN_SECONDS: f64 = 1e-9;
 
 /// A [`Duration`] from seconds a user gave for `what`: [`MIN_SECONDS`] to [`MAX_SECONDS`],
 /// or 0 when `zero_ok`. The one converter of the core and the binding.
 ///
 /// # Errors
 /// [`Error::Value`] naming `what` and the limits (NaN, infinities and negatives included).
-pub fn seconds(what: &str, secs: f64, zero_ok: bool) -> Result<Duration> {
+pub(crate) fn seconds(what: &str, secs: f64, zero_ok: bool) -> Result<Duration> {
     if (zero_ok && secs == 0.0) || (MIN_SECONDS..=MAX_SECONDS).contains(&secs) {
         return Ok(Duration::from_secs_f64(secs));
     }
@@ -35,11 +35,11 @@ pub fn seconds(what: &str, secs: f64, zero_ok: bool) -> Result<Duration> {
 }
 
 /// Readable events, as `select(2)` counts them (data, hang-up or error).
-pub const READ_EVENTS: libc::c_short = libc::POLLIN | libc::POLLHUP | libc::POLLERR;
+pub(crate) const READ_EVENTS: libc::c_short = libc::POLLIN | libc::POLLHUP | libc::POLLERR;
 /// Writable events, as `select(2)` counts them.
-pub const WRITE_EVENTS: libc::c_short = libc::POLLOUT | libc::POLLERR;
+pub(crate) const WRITE_EVENTS: libc::c_short = libc::POLLOUT | libc::POLLERR;
 /// Exceptional conditions, as `select(2)` counts them (out-of-band data).
-pub const EXCEPT_EVENTS: libc::c_short = libc::POLLPRI;
+pub(crate) const EXCEPT_EVENTS: libc::c_short = libc::POLLPRI;
 
 /// Milliseconds for one `poll` slice: the remaining time capped at [`TICK`], rounded up so
 /// that a wait never ends before its deadline.
@@ -56,7 +56,7 @@ fn slice_ms(deadline: Option<Instant>) -> libc::c_int {
 /// (a timeout of centuries, e.g. `1e19` seconds from Python): a wait that long has no
 /// deadline. `Instant + Duration` would panic instead.
 #[must_use]
-pub fn deadline_after(timeout: Duration) -> Option<Instant> {
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
@@ -67,7 +67,7 @@ pub fn deadline_after(timeout: Duration) -> Option<Instant> {
 ///
 /// # Errors
 /// [`Error::Interrupted`] when cancelled, [`Error::Io`] when `poll` itself fails.
-pub fn poll_fds(
+pub(crate) fn poll_fds(
     fds: &mut [libc::pollfd],
     timeout: Option<Duration>,
     cancel: &Cancel,
@@ -101,7 +101,7 @@ pub fn poll_fds(
 ///
 /// # Errors
 /// As [`poll_fds`], plus `EBADF` for a closed descriptor.
-pub fn wait_fd(
+pub(crate) fn wait_fd(
     fd: RawFd,
     events: libc::c_short,
     timeout: Option<Duration>,

@@ -63,7 +63,7 @@ fn wait_ready(fd: RawFd, events: libc::c_short, timeout_ns: u64) -> io::Result<W
 }
 
 /// The state of one run.
-pub struct Engine<'a> {
+pub(super) struct Engine<'a> {
     fd: RawFd,
     cfg: &'a BenchConfig,
     cancel: &'a Cancel,
@@ -116,7 +116,7 @@ fn parse(d: &[u8]) -> Option<(u64, Option<u64>)> {
 
 impl<'a> Engine<'a> {
     /// An engine on `sock` (connected, non-blocking) for a validated `cfg`.
-    pub fn new(sock: &Socket, cfg: &'a BenchConfig, cancel: &'a Cancel) -> Self {
+    pub(super) fn new(sock: &Socket, cfg: &'a BenchConfig, cancel: &'a Cancel) -> Self {
         let fd = sock.as_raw_fd();
         let ring_len = match cfg.rate {
             // About a second of datagrams: older unanswered ones are lost.
@@ -510,7 +510,10 @@ impl<'a> Engine<'a> {
     }
 
     /// Runs the whole load and reports.
-    pub fn run(mut self, progress: &mut dyn FnMut(&Progress) -> Result<()>) -> Result<BenchReport> {
+    pub(super) fn run(
+        mut self,
+        progress: &mut dyn FnMut(&Progress) -> Result<()>,
+    ) -> Result<BenchReport> {
         self.start = Instant::now();
         self.next_check = ns(TICK);
         self.cpu_from = thread_cpu_ns();

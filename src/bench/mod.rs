@@ -1,7 +1,7 @@
 //! The load generator behind `udpeco bench`: how many echoes per second a UDP echo server
 //! answers, with what round-trip times, and how many datagrams it loses.
 //!
-//! Two modes, both on one connected, non-blocking socket with batched I/O ([`crate::mmsg`]):
+//! Two modes, both on one connected, non-blocking socket with batched I/O (`crate::mmsg`):
 //! - **closed loop** (default): keeps `window` datagrams in flight; each reply lets the next
 //!   datagram go (window 1 is ping-pong latency). After `grace` of silence with datagrams
 //!   still in flight, they are counted lost and the window refilled, as `udpload` does after
@@ -13,14 +13,14 @@
 //!   that fall due while the window is full leave when it has room.
 //!
 //! Round trips are timed from the moment each datagram was due (wrk2's correction for
-//! coordinated omission) and from its actual send ([`stats`]). Every datagram carries its
+//! coordinated omission) and from its actual send (`stats`). Every datagram carries its
 //! sequence number in its first 8 bytes and its send time in the next 8 (when it is at least
-//! 16 bytes long); send times stay in a ring ([`ring`]) and round trips go into HDR
+//! 16 bytes long); send times stay in a ring (`ring`) and round trips go into HDR
 //! histograms, so the hot loop allocates nothing and reads the clock once per batch.
 
 mod engine;
-pub mod ring;
-pub mod stats;
+mod ring;
+mod stats;
 
 pub use stats::{Counts, Interval, Latency};
 

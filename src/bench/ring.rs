@@ -14,7 +14,7 @@ const ANSWERED: u64 = 1 << 63;
 
 /// What a reply finds in the ring.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Take {
+pub(super) enum Take {
     /// The first reply to a datagram sent at this time (ns).
     First(u64),
     /// A datagram already answered.
@@ -30,7 +30,7 @@ struct Slot {
 }
 
 /// The ring of send times.
-pub struct Ring {
+pub(super) struct Ring {
     slots: Vec<Slot>,
     mask: u64,
 }
@@ -38,7 +38,7 @@ pub struct Ring {
 impl Ring {
     /// A ring with room for at least `min` outstanding datagrams (rounded up to a power of two).
     #[must_use]
-    pub fn with_capacity(min: usize) -> Self {
+    pub(super) fn with_capacity(min: usize) -> Self {
         let cap = min.max(2).next_power_of_two();
         Ring {
             slots: vec![
@@ -54,7 +54,8 @@ impl Ring {
 
     /// The number of slots.
     #[must_use]
-    pub fn capacity(&self) -> usize {
+    #[cfg(test)]
+    pub(super) fn capacity(&self) -> usize {
         self.slots.len()
     }
 
@@ -66,7 +67,7 @@ impl Ring {
 
     /// Records that `seq` was sent at `sent_ns`; returns the sequence number of an
     /// unanswered datagram whose slot this reuses, if any.
-    pub fn insert(&mut self, seq: u64, sent_ns: u64) -> Option<u64> {
+    pub(super) fn insert(&mut self, seq: u64, sent_ns: u64) -> Option<u64> {
         let slot = self.slot(seq);
         let evicted = (slot.seq != FREE && slot.sent_ns & ANSWERED == 0).then_some(slot.seq);
         *slot = Slot {
@@ -77,7 +78,7 @@ impl Ring {
     }
 
     /// What the ring knows of `seq`; a first reply marks it answered.
-    pub fn take(&mut self, seq: u64) -> Take {
+    pub(super) fn take(&mut self, seq: u64) -> Take {
         let slot = self.slot(seq);
         if slot.seq != seq || seq == FREE {
             Take::Unknown

@@ -136,7 +136,7 @@ fn histogram() -> Histogram<u64> {
 }
 
 /// Everything measured, updated per reply.
-pub struct Stats {
+pub(super) struct Stats {
     /// Cumulative counters.
     pub counts: Counts,
     corrected: Histogram<u64>,
@@ -161,7 +161,7 @@ impl Default for Stats {
 impl Stats {
     /// Empty figures.
     #[must_use]
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Stats {
             counts: Counts::default(),
             corrected: histogram(),
@@ -179,7 +179,7 @@ impl Stats {
     /// Empty figures for a mode where every datagram is due when it is sent: the
     /// uncorrected round trips are the corrected ones, recorded once.
     #[must_use]
-    pub fn due_when_sent() -> Self {
+    pub(super) fn due_when_sent() -> Self {
         Stats {
             same: true,
             ..Stats::new()
@@ -187,7 +187,7 @@ impl Stats {
     }
 
     /// Forgets everything (the end of the warm-up).
-    pub fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         self.counts = Counts::default();
         self.corrected.reset();
         self.uncorrected.reset();
@@ -203,7 +203,13 @@ impl Stats {
     /// `uncorrected_ns` from its send, and its transit (arrival minus the sender timestamp
     /// it carries) for the jitter.
     #[allow(clippy::cast_precision_loss)]
-    pub fn reply(&mut self, seq: u64, corrected_ns: u64, uncorrected_ns: u64, transit_ns: i64) {
+    pub(super) fn reply(
+        &mut self,
+        seq: u64,
+        corrected_ns: u64,
+        uncorrected_ns: u64,
+        transit_ns: i64,
+    ) {
         self.counts.received += 1;
         self.corrected.saturating_record(corrected_ns.max(1));
         if !self.same {
@@ -222,13 +228,13 @@ impl Stats {
 
     /// The current interarrival jitter, ns.
     #[must_use]
-    pub fn jitter_ns(&self) -> f64 {
+    pub(super) fn jitter_ns(&self) -> f64 {
         self.jitter
     }
 
     /// Ends the current interval at `now` (since the end of the warm-up): its figures, whose
     /// round trips are then added to the totals.
-    pub fn end_interval(&mut self, now: Duration) -> Interval {
+    pub(super) fn end_interval(&mut self, now: Duration) -> Interval {
         let interval = Interval {
             start: self.mark.1,
             end: now,
@@ -253,7 +259,7 @@ impl Stats {
     /// The round trips of the whole run so far (corrected, uncorrected); call after
     /// [`Stats::end_interval`] so that the last interval is included.
     #[must_use]
-    pub fn totals(&self) -> (Latency, Latency) {
+    pub(super) fn totals(&self) -> (Latency, Latency) {
         let corrected = Latency::of(&self.total_corrected);
         if self.same {
             (corrected, corrected)

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// The IP protocol number of UDP.
 const UDP: u8 = 17;
 /// Length of the UDP header.
-pub const UDP_HEADER: usize = 8;
+pub(super) const UDP_HEADER: usize = 8;
 
 /// The checksum verdict of a datagram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl ChecksumStatus {
 
 /// The UDP part of one captured packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Udp {
+pub(super) struct Udp {
     /// IP source address.
     pub src: IpAddr,
     /// IP destination address.
@@ -92,7 +92,7 @@ fn fold(mut acc: u64) -> u16 {
 /// The UDP checksum of `datagram` (header and payload, its checksum field taken as 0) between
 /// `src` and `dst`, as RFC 768 / RFC 8200 define it (a computed 0 is sent as 0xffff).
 #[must_use]
-pub fn udp_checksum(src: IpAddr, dst: IpAddr, datagram: &[u8]) -> u16 {
+pub(super) fn udp_checksum(src: IpAddr, dst: IpAddr, datagram: &[u8]) -> u16 {
     let mut acc = match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => sum_words(sum_words(0, &s.octets()), &d.octets()),
         (s, d) => {
@@ -169,7 +169,7 @@ fn ipv6(p: &[u8]) -> Option<(IpAddr, IpAddr, &[u8], bool)> {
 /// checksum to the device (`TP_STATUS_CSUMNOTREADY`). `None` when it is not UDP, is a later
 /// fragment, or is too short to hold a UDP header.
 #[must_use]
-pub fn decode(packet: &[u8], offloaded: bool) -> Option<Udp> {
+pub(super) fn decode(packet: &[u8], offloaded: bool) -> Option<Udp> {
     let (src, dst, datagram, fragment) = match packet.first()? >> 4 {
         4 => ipv4(packet)?,
         6 => ipv6(packet)?,
@@ -214,7 +214,7 @@ pub fn decode(packet: &[u8], offloaded: bool) -> Option<Udp> {
 #[cfg(test)]
 #[must_use]
 #[allow(clippy::missing_panics_doc)]
-pub fn build(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+pub(super) fn build(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let ulen = u16::try_from(UDP_HEADER + payload.len()).unwrap();
     let mut udp = Vec::new();
     udp.extend_from_slice(&sport.to_be_bytes());

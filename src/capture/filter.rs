@@ -10,7 +10,7 @@
 //! one).
 
 /// One classic BPF instruction: (code, jump if true, jump if false, k).
-pub type Insn = (u16, u8, u8, u32);
+pub(super) type Insn = (u16, u8, u8, u32);
 
 // Instruction classes and modes (linux/filter.h), as u16 codes.
 const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
@@ -28,18 +28,18 @@ const fn ancillary(what: i32) -> u32 {
     (-0x1000 + what) as u32
 }
 /// `skb->protocol` (the ethertype), in host order.
-pub const AD_PROTOCOL: u32 = ancillary(0);
+pub(super) const AD_PROTOCOL: u32 = ancillary(0);
 /// `skb->pkt_type` (`PACKET_HOST`, `PACKET_OUTGOING`, ...).
-pub const AD_PKTTYPE: u32 = ancillary(4);
+pub(super) const AD_PKTTYPE: u32 = ancillary(4);
 /// `dev->type` (`ARPHRD_*`).
-pub const AD_HATYPE: u32 = ancillary(28);
+pub(super) const AD_HATYPE: u32 = ancillary(28);
 
 /// `PACKET_OUTGOING` from `linux/if_packet.h`.
-pub const PACKET_OUTGOING: u32 = 4;
+pub(super) const PACKET_OUTGOING: u32 = 4;
 /// `ARPHRD_LOOPBACK` from `linux/if_arp.h`.
-pub const ARPHRD_LOOPBACK: u32 = 772;
+pub(super) const ARPHRD_LOOPBACK: u32 = 772;
 /// Bytes of each packet kept: every IP packet is shorter.
-pub const SNAPLEN: u32 = 0x4_0000;
+pub(super) const SNAPLEN: u32 = 0x4_0000;
 
 /// Where a jump goes: the next instruction, or a label.
 #[derive(Clone, Copy)]
@@ -86,7 +86,7 @@ impl Asm {
 
 /// The filter for UDP datagrams with `port` as source or destination (any port when `None`).
 #[must_use]
-pub fn program(port: Option<u16>) -> Vec<Insn> {
+pub(super) fn program(port: Option<u16>) -> Vec<Insn> {
     use To::{Label as L, Next};
     let mut a = Asm::default();
     // The outgoing copy of a loopback packet: drop (the incoming copy follows).

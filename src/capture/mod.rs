@@ -2,17 +2,17 @@
 //!
 //! [`Capture`] opens an `AF_PACKET` socket (which needs `CAP_NET_RAW`) of type `SOCK_DGRAM`,
 //! so each packet starts at its IP header whatever the link type, attaches a classic BPF
-//! program ([`filter`]) so that the kernel passes only UDP (on one port, if asked), and only
+//! program (`filter`) so that the kernel passes only UDP (on one port, if asked), and only
 //! then binds to the interface, so that nothing unfiltered is ever queued. Each packet is
-//! decoded ([`decode`]) into a [`Datagram`]: addresses, ports, the UDP length field, the
-//! checksum (verified) and the payload, escaped for display (udpeco's one rule, [`crate::echo::text::escape`]).
+//! decoded (`decode`) into a [`Datagram`]: addresses, ports, the UDP length field, the
+//! checksum (verified) and the payload, escaped for display (udpeco's one rule, `crate::echo::text::escape`).
 //!
 //! On loopback every packet passes the packet layer twice (leaving and arriving); only the
-//! arriving copy is kept, so each datagram is seen once. Waiting uses [`crate::wait`], so a
+//! arriving copy is kept, so each datagram is seen once. Waiting uses `crate::wait`, so a
 //! capture answers its [`Cancel`] within one tick.
 
-pub mod decode;
-pub mod filter;
+mod decode;
+mod filter;
 mod sock;
 
 use std::net::IpAddr;
@@ -55,7 +55,7 @@ pub struct Datagram {
 }
 
 impl Datagram {
-    /// The payload as printable text, every unsafe byte escaped ([`crate::echo::text::escape`]).
+    /// The payload as printable text, every unsafe byte escaped (`crate::echo::text::escape`).
     #[must_use]
     pub fn payload_text(&self) -> String {
         crate::echo::text::escape(&self.payload)

@@ -18,45 +18,45 @@ struct Entry {
 
 /// The payloads whose echoes may still arrive.
 #[derive(Debug, Default)]
-pub struct InFlight {
+pub(super) struct InFlight {
     entries: Vec<Entry>,
     bytes: usize,
 }
 
 impl InFlight {
     /// True when no echo is expected.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// Forgets everything (the socket was replaced).
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.entries.clear();
         self.bytes = 0;
     }
 
     /// True when the table is at its bound: the client then takes a new socket.
-    pub fn is_full(&self) -> bool {
+    pub(super) fn is_full(&self) -> bool {
         self.entries.len() >= MAX_ENTRIES || self.bytes >= MAX_BYTES
     }
 
     /// True when an echo still in flight could be taken for the echo of `kept`: a payload in
     /// flight that is `kept` itself or a prefix of it (whose echo looks like a truncated
     /// echo of `kept`).
-    pub fn confusable(&self, kept: &[u8]) -> bool {
+    pub(super) fn confusable(&self, kept: &[u8]) -> bool {
         self.entries.iter().any(|e| kept.starts_with(&e.kept))
     }
 
     /// True when a payload in flight other than (`own`, `own_len`) could have `reply` as its
     /// (truncated) echo.
-    pub fn other_could_be(&self, reply: &[u8], own: &[u8], own_len: usize) -> bool {
+    pub(super) fn other_could_be(&self, reply: &[u8], own: &[u8], own_len: usize) -> bool {
         self.entries
             .iter()
             .any(|e| !(e.kept == own && e.len == own_len) && e.kept.starts_with(reply))
     }
 
     /// One more try of the payload `kept` (full length `len`) was sent.
-    pub fn sent(&mut self, kept: &[u8], len: usize) {
+    pub(super) fn sent(&mut self, kept: &[u8], len: usize) {
         if let Some(e) = self.find(|e| e.kept == kept && e.len == len) {
             e.count += 1;
             return;
@@ -72,7 +72,7 @@ impl InFlight {
     /// An echo (`reply`, full length `len`) arrived: one echo of `owner` (when known), else of
     /// the payload it is exactly, else of one it is a truncated echo of, is no longer
     /// expected.
-    pub fn arrived(&mut self, reply: &[u8], len: usize, owner: Option<(&[u8], usize)>) {
+    pub(super) fn arrived(&mut self, reply: &[u8], len: usize, owner: Option<(&[u8], usize)>) {
         let i = match owner {
             Some((kept, full)) => self.position(|e| e.kept == kept && e.len == full),
             None => self

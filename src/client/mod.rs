@@ -5,7 +5,7 @@
 //! an answer the result is [`Error::Timeout`], which Python sees as `socket.timeout`. The
 //! socket is connected, so the kernel drops datagrams from other sources (and the client
 //! checks the source again) and a closed port answers with `ECONNREFUSED` at once instead of
-//! a timeout. Waiting goes through [`crate::wait::wait_fd`], so a [`Cancel`] (Ctrl+C) ends it
+//! a timeout. Waiting goes through `crate::wait::wait_fd`, so a [`Cancel`] (Ctrl+C) ends it
 //! within one tick.
 //!
 //! # Never an earlier request's reply
@@ -23,7 +23,7 @@
 //!   [`Client::stale`]).
 //! - **A fresh source port when that cannot decide**: identical payloads cannot be told
 //!   apart, so the client remembers how many echoes of each payload may still be on their
-//!   way (sent tries minus replies seen, [`inflight`]). A request whose payload starts with a
+//!   way (sent tries minus replies seen, `inflight`). A request whose payload starts with a
 //!   payload that may still have an echo in flight (the same bytes, or a shorter request whose
 //!   echo would look like a truncated echo) is sent from a new socket (a new source port): the
 //!   old socket is closed, and its late echoes are dropped by the kernel. Without echo

@@ -44,7 +44,7 @@ fn raise_fd_limit(needed: usize) {
 
 /// The sockets of a server: `sockets[worker][i]` all bound to `ports[i]`.
 #[derive(Debug)]
-pub struct Bound {
+pub(super) struct Bound {
     /// One list of sockets per worker, in the order of `ports`.
     pub sockets: Vec<Vec<UdpSocket>>,
     /// The bound ports, as the system reports them (ephemeral ports resolved).
@@ -58,7 +58,7 @@ pub struct Bound {
 /// # Errors
 /// [`Error::Io`] with the system's errno (98 for a port in use, 13 for a privileged port),
 /// [`Error::Gai`] for a host name that does not resolve.
-pub fn bind_all(cfg: &EchoConfig) -> Result<Bound> {
+pub(super) fn bind_all(cfg: &EchoConfig) -> Result<Bound> {
     let ip = host::resolve(&cfg.host, Family::Any, Purpose::Bind)?;
     let workers = cfg.workers;
     let reuse = workers > 1;

@@ -8,22 +8,22 @@ use super::output::LogMode;
 use crate::error::{Error, Result};
 
 /// The práctica's server port (`servidor_eco_v1.py`).
-pub const DEFAULT_PORT: u16 = 44444;
+pub(crate) const DEFAULT_PORT: u16 = 44444;
 /// The práctica's `recvfrom(1024)`: longer datagrams are truncated to this.
-pub const DEFAULT_BUFSIZE: usize = 1024;
+pub(crate) const DEFAULT_BUFSIZE: usize = 1024;
 /// Datagrams received or sent per system call.
-pub const DEFAULT_BATCH: usize = 64;
+pub(crate) const DEFAULT_BATCH: usize = 64;
 /// The largest payload of a UDP datagram over IPv4 or IPv6 (jumbograms aside).
-pub const MAX_BUFSIZE: usize = 65535;
+pub(crate) const MAX_BUFSIZE: usize = 65535;
 /// Default bound of the replies waiting for their `delay`, in bytes (data plus bookkeeping);
 /// further datagrams are dropped (counted in `drops`).
-pub const DEFAULT_DELAY_QUEUE: usize = 64 << 20;
+pub(crate) const DEFAULT_DELAY_QUEUE: usize = 64 << 20;
 /// The smallest and largest delay-queue bounds accepted.
-pub const DELAY_QUEUE_RANGE: (usize, usize) = (64 << 10, 64 << 30);
+pub(crate) const DELAY_QUEUE_RANGE: (usize, usize) = (64 << 10, 64 << 30);
 /// Most worker threads.
-pub const MAX_WORKERS: usize = 256;
+pub(crate) const MAX_WORKERS: usize = 256;
 /// Datagrams per system call at most.
-pub const MAX_BATCH: usize = 1024;
+pub(crate) const MAX_BATCH: usize = 1024;
 
 /// Which ports to bind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub struct EchoConfig {
     /// Whether an existing log is appended to (default) or emptied.
     pub log_mode: LogMode,
     /// Answer a run of equal-size datagrams from one peer with one UDP GSO send where the
-    /// kernel has it ([`super::gso`]); `false`: one datagram per `sendmmsg` slot always.
+    /// kernel has it (`super::gso`); `false`: one datagram per `sendmmsg` slot always.
     pub gso: bool,
 }
 

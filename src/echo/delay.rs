@@ -24,11 +24,11 @@ struct Pending {
 }
 
 /// The memory one queued reply takes besides its data.
-pub const ENTRY_OVERHEAD: usize = std::mem::size_of::<Pending>();
+pub(super) const ENTRY_OVERHEAD: usize = std::mem::size_of::<Pending>();
 
 /// The queue of replies waiting for their time, bounded in bytes: each reply counts its data
 /// plus [`ENTRY_OVERHEAD`].
-pub struct DelayQueue {
+pub(super) struct DelayQueue {
     queue: VecDeque<Pending>,
     limit: usize,
     bytes: usize,
@@ -37,7 +37,7 @@ pub struct DelayQueue {
 impl DelayQueue {
     /// An empty queue holding at most `limit` bytes of replies.
     #[must_use]
-    pub fn new(limit: usize) -> Self {
+    pub(super) fn new(limit: usize) -> Self {
         DelayQueue {
             queue: VecDeque::new(),
             limit,
@@ -47,13 +47,19 @@ impl DelayQueue {
 
     /// Queues the echo of `batch` slot `i`, received on `socket`, for `due`; `false` when
     /// the queue is full (the caller counts a drop).
-    pub fn push_slot(&mut self, batch: &Batch, i: usize, socket: usize, due: Instant) -> bool {
+    pub(super) fn push_slot(
+        &mut self,
+        batch: &Batch,
+        i: usize,
+        socket: usize,
+        due: Instant,
+    ) -> bool {
         let (addr, addr_len) = batch.raw_addr(i);
         self.push(*addr, addr_len, batch.data(i).to_vec(), socket, due)
     }
 
     /// Queues `data` for the sender of `batch` slot `i`.
-    pub fn push_to_sender(
+    pub(super) fn push_to_sender(
         &mut self,
         batch: &Batch,
         i: usize,
@@ -90,18 +96,18 @@ impl DelayQueue {
 
     /// When the next reply is due.
     #[must_use]
-    pub fn next_due(&self) -> Option<Instant> {
+    pub(super) fn next_due(&self) -> Option<Instant> {
         self.queue.front().map(|p| p.due)
     }
 
     /// True when nothing waits.
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }
 
     /// Sends every reply due by `now` through `fds[socket]`; returns how many failed.
-    pub fn send_due(&mut self, now: Instant, fds: &[RawFd]) -> u64 {
+    pub(super) fn send_due(&mut self, now: Instant, fds: &[RawFd]) -> u64 {
         let mut failed = 0;
         while self.queue.front().is_some_and(|p| p.due <= now) {
             let Some(p) = self.queue.pop_front() else {
@@ -117,11 +123,5 @@ impl DelayQueue {
             self.queue.shrink_to(4096);
         }
         failed
-    }
-
-    /// Bytes held now.
-    #[must_use]
-    pub fn bytes(&self) -> usize {
-        self.bytes
     }
 }

@@ -20,7 +20,7 @@ use crate::mmsg::Batch;
 use crate::sys;
 
 /// The GSO reply path of one worker: headers and control buffers allocated once.
-pub struct GsoEcho {
+pub(super) struct GsoEcho {
     /// The route cannot segment: plain sends from now on.
     off: bool,
     iovs: Vec<libc::iovec>,
@@ -36,7 +36,7 @@ impl GsoEcho {
     /// The GSO path for a worker whose batches hold `capacity` slots, when `enabled` and the
     /// kernel has UDP GSO on `fd`.
     #[must_use]
-    pub fn detect(enabled: bool, fd: Option<RawFd>, capacity: usize) -> Option<GsoEcho> {
+    pub(super) fn detect(enabled: bool, fd: Option<RawFd>, capacity: usize) -> Option<GsoEcho> {
         let fd = fd?;
         (enabled && crate::mmsg::gso::gso_supported(fd)).then(|| GsoEcho {
             off: false,
@@ -51,7 +51,8 @@ impl GsoEcho {
 
     /// Whether a send found that the route cannot segment.
     #[must_use]
-    pub fn is_off(&self) -> bool {
+    #[cfg(test)]
+    pub(super) fn is_off(&self) -> bool {
         self.off
     }
 
@@ -59,7 +60,13 @@ impl GsoEcho {
     /// returns how many datagrams the kernel took, with [`Batch::send_skipping`]'s policy: a
     /// reply the kernel refuses is skipped, `EINTR` is retried, and with `nonblocking` the
     /// rest is dropped on `WouldBlock`.
-    pub fn echo(&mut self, batch: &mut Batch, fd: RawFd, n: usize, nonblocking: bool) -> usize {
+    pub(super) fn echo(
+        &mut self,
+        batch: &mut Batch,
+        fd: RawFd,
+        n: usize,
+        nonblocking: bool,
+    ) -> usize {
         if !self.off {
             return self.echo_runs(batch, fd, n, nonblocking);
         }

@@ -30,22 +30,22 @@ use crate::error::{Error, Result};
 /// SNMP 161...), NFS 2049 (OpenBSD's `dg_badinput`), and the reflecting services above 1023
 /// that UDP amplification attacks use: SSDP 1900, WS-Discovery 3702, mDNS 5353, memcached
 /// 11211.
-pub const REFLECTOR_PORTS: &str = "1-1023,1900,2049,3702,5353,11211";
+pub(crate) const REFLECTOR_PORTS: &str = "1-1023,1900,2049,3702,5353,11211";
 const HIGH_REFLECTORS: [u16; 5] = [1900, 2049, 3702, 5353, 11211];
 
 /// Default sustained datagrams per second from one source address: far beyond anything a
 /// person types, far below an echo loop (100,000+ a second).
-pub const DEFAULT_RATE: f64 = 1000.0;
+pub(crate) const DEFAULT_RATE: f64 = 1000.0;
 /// Default burst: datagrams one source may send at once before the rate applies.
-pub const DEFAULT_BURST: f64 = 2000.0;
+pub(crate) const DEFAULT_BURST: f64 = 2000.0;
 /// The largest rate or burst accepted.
-pub const MAX_RATE: f64 = 1e9;
+pub(crate) const MAX_RATE: f64 = 1e9;
 /// Source addresses remembered by each worker for rate limiting.
-pub const MAX_SOURCES: usize = 65_536;
+pub(crate) const MAX_SOURCES: usize = 65_536;
 
 /// Why a datagram was dropped by the guard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reason {
+pub(crate) enum Reason {
     /// Source port is one of the server's own ports.
     SelfPort = 0,
     /// Source port 0.
@@ -64,7 +64,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in counter order.
-    pub const ALL: [Reason; 7] = [
+    pub(crate) const ALL: [Reason; 7] = [
         Reason::SelfPort,
         Reason::Port0,
         Reason::ReflectorPort,
@@ -76,7 +76,7 @@ impl Reason {
 
     /// The counter's name (stats dict key, summary line).
     #[must_use]
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Reason::SelfPort => "self",
             Reason::Port0 => "port0",
@@ -238,7 +238,7 @@ impl GuardConfig {
 
 /// The guard's counters, shared by the workers.
 #[derive(Debug, Default)]
-pub struct GuardCounters([AtomicU64; 7]);
+pub(crate) struct GuardCounters([AtomicU64; 7]);
 
 impl GuardCounters {
     fn add(&self, counts: &[u64; 7]) {
@@ -251,7 +251,7 @@ impl GuardCounters {
 
     /// The counts, in [`Reason::ALL`] order.
     #[must_use]
-    pub fn snapshot(&self) -> [u64; 7] {
+    pub(crate) fn snapshot(&self) -> [u64; 7] {
         std::array::from_fn(|i| self.0[i].load(Ordering::Relaxed))
     }
 }
@@ -265,7 +265,7 @@ struct Bucket {
 
 /// One worker's guard.
 #[derive(Debug)]
-pub struct Guard {
+pub(crate) struct Guard {
     cfg: GuardConfig,
     off: bool,
     /// A rate limit or an address list is set (else only the port checks apply).
@@ -279,7 +279,7 @@ pub struct Guard {
 impl Guard {
     /// A guard for a server bound to `ports`.
     #[must_use]
-    pub fn new(cfg: &GuardConfig, ports: &[u16]) -> Self {
+    pub(crate) fn new(cfg: &GuardConfig, ports: &[u16]) -> Self {
         let mut own = vec![0u64; 1024];
         for &p in ports {
             own[usize::from(p) / 64] |= 1 << (p % 64);
@@ -297,13 +297,14 @@ impl Guard {
 
     /// True when the guard checks nothing.
     #[must_use]
-    pub fn is_off(&self) -> bool {
+    pub(crate) fn is_off(&self) -> bool {
         self.off
     }
 
     /// Whether a datagram from `key` received at `now` may be answered; a drop is counted.
     #[inline]
-    pub fn check(&mut self, key: AddrKey, now: Instant) -> bool {
+    #[cfg(test)]
+    pub(crate) fn check(&mut self, key: AddrKey, now: Instant) -> bool {
         self.check_run(key, 1, now) == 1
     }
 
@@ -311,7 +312,7 @@ impl Guard {
     /// the first ones, as if each were checked in turn with [`Guard::check`] (one verdict and
     /// one table lookup for the whole run); the drops are counted.
     #[inline]
-    pub fn check_run(&mut self, key: AddrKey, count: usize, now: Instant) -> usize {
+    pub(crate) fn check_run(&mut self, key: AddrKey, count: usize, now: Instant) -> usize {
         if self.off || count == 0 {
             return count;
         }
@@ -401,7 +402,7 @@ impl Guard {
     }
 
     /// Adds this worker's drops to the shared counters.
-    pub fn publish(&mut self, counters: &GuardCounters) {
+    pub(crate) fn publish(&mut self, counters: &GuardCounters) {
         if self.counts.iter().any(|&n| n > 0) {
             counters.add(&self.counts);
             self.counts = [0; 7];

@@ -3,27 +3,27 @@
 //!
 //! [`EchoServer::bind`] binds one or many ports (`SO_REUSEPORT` sockets per worker thread),
 //! and [`EchoServer::run`] serves until the stop sentinel, the idle timeout or a
-//! [`Cancel`](crate::Cancel): batched receive and send (`recvmmsg`/`sendmmsg`, see [`crate::mmsg`]), replies from the
+//! [`Cancel`](crate::Cancel): batched receive and send (`recvmmsg`/`sendmmsg`, see `crate::mmsg`), replies from the
 //! socket that received, in the order received. Counters are shared atomics.
 //!
-//! Files: [`config`] (options), [`bind`] (sockets), [`server`] (runs the workers),
-//! [`worker`] (the loop), [`gso`] (replies with UDP GSO), [`delay`] (held replies),
-//! [`stats`] (counters), [`text`] (formatting and escaping), [`output`] (the log file),
-//! [`printer`] (stdout behind a bounded queue), [`guard`] (loop and reflection guard),
-//! [`shared`] (per-run shared state).
+//! Files: `config` (options), `bind` (sockets), `server` (runs the workers),
+//! `worker` (the loop), `gso` (replies with UDP GSO), `delay` (held replies),
+//! `stats` (counters), `text` (formatting and escaping), `output` (the log file),
+//! `printer` (stdout behind a bounded queue), `guard` (loop and reflection guard),
+//! `shared` (per-run shared state).
 
-pub mod bind;
-pub mod config;
-pub mod delay;
-pub mod gso;
-pub mod guard;
-pub mod output;
-pub mod printer;
-pub mod server;
-pub mod shared;
-pub mod stats;
-pub mod text;
-pub mod worker;
+mod bind;
+pub(crate) mod config;
+mod delay;
+mod gso;
+pub(crate) mod guard;
+pub(crate) mod output;
+mod printer;
+mod server;
+mod shared;
+mod stats;
+pub(crate) mod text;
+mod worker;
 
 pub use config::{EchoConfig, PortChoice};
 pub use server::EchoServer;

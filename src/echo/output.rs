@@ -33,7 +33,7 @@ pub enum LogMode {
 ///
 /// # Errors
 /// [`Error::File`] with the path and a one-line reason.
-pub fn open_log(path: &Path, mode: LogMode, truncate: bool) -> Result<File> {
+pub(crate) fn open_log(path: &Path, mode: LogMode, truncate: bool) -> Result<File> {
     let shown = path.display().to_string();
     let fail = |errno: i32, message: String| Error::File {
         errno,
@@ -105,7 +105,7 @@ impl State {
 
 /// The log file of final exercise 2, shared by the workers.
 #[derive(Debug)]
-pub struct LogFile {
+pub(crate) struct LogFile {
     path: PathBuf,
     mode: LogMode,
     state: Mutex<State>,
@@ -116,7 +116,7 @@ impl LogFile {
     ///
     /// # Errors
     /// [`Error::File`].
-    pub fn create(path: &Path, mode: LogMode) -> Result<Self> {
+    pub(crate) fn create(path: &Path, mode: LogMode) -> Result<Self> {
         let file = open_log(path, mode, true)?;
         Ok(LogFile {
             path: path.to_owned(),
@@ -134,17 +134,11 @@ impl LogFile {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The file's path.
-    #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Reopens a closed log for appending (a server run again continues its log).
     ///
     /// # Errors
     /// [`Error::File`].
-    pub fn reopen(&self) -> Result<()> {
+    pub(crate) fn reopen(&self) -> Result<()> {
         let mut st = self.lock();
         if st.file.is_none() {
             st.file = Some(open_log(&self.path, self.mode, false)?);
@@ -153,7 +147,7 @@ impl LogFile {
     }
 
     /// Appends `lines` already formatted lines (`bytes`).
-    pub fn write(&self, bytes: &[u8], lines: u64) {
+    pub(crate) fn write(&self, bytes: &[u8], lines: u64) {
         if bytes.is_empty() {
             return;
         }
@@ -169,12 +163,12 @@ impl LogFile {
     }
 
     /// Pushes buffered lines to the file.
-    pub fn flush(&self) {
+    pub(crate) fn flush(&self) {
         self.lock().flush();
     }
 
     /// Flushes and closes the file.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         let mut st = self.lock();
         st.flush();
         st.file = None;
@@ -182,13 +176,13 @@ impl LogFile {
 
     /// Lines that could not be written, and drains that count (the caller adds it to the
     /// drops).
-    pub fn take_lost(&self) -> u64 {
+    pub(crate) fn take_lost(&self) -> u64 {
         std::mem::take(&mut self.lock().lost)
     }
 
     /// The first write error, as `[Errno N] message`.
     #[must_use]
-    pub fn error(&self) -> Option<String> {
+    pub(crate) fn error(&self) -> Option<String> {
         self.lock()
             .error
             .map(|e| format!("[Errno {e}] {}", strerror(e)))

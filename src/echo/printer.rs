@@ -19,7 +19,7 @@ use crate::cancel::TICK;
 use crate::sys::{self, is_regular_file};
 
 /// The most bytes waiting to be printed.
-pub const QUEUE_BYTES: usize = 4 << 20;
+pub(super) const QUEUE_BYTES: usize = 4 << 20;
 /// Bytes per write to a pipe or terminal (`PIPE_BUF`: a writable pipe takes them whole).
 const CHUNK: usize = 4096;
 
@@ -45,7 +45,7 @@ impl Inner {
 }
 
 /// The stdout writer of one run.
-pub struct Printer {
+pub(super) struct Printer {
     inner: Arc<Inner>,
     thread: Option<JoinHandle<()>>,
 }
@@ -59,13 +59,13 @@ impl std::fmt::Debug for Printer {
 impl Printer {
     /// A printer to file descriptor 1.
     #[must_use]
-    pub fn stdout() -> Self {
+    pub(super) fn stdout() -> Self {
         Self::to_fd(1)
     }
 
     /// A printer to `fd` (which must outlive it).
     #[must_use]
-    pub fn to_fd(fd: i32) -> Self {
+    pub(super) fn to_fd(fd: i32) -> Self {
         let inner = Arc::new(Inner {
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
@@ -86,7 +86,7 @@ impl Printer {
 
     /// Queues `bytes` (`lines` lines) for printing, or counts them as unprinted when the
     /// queue is full or stdout is gone. Never blocks on stdout.
-    pub fn push(&self, bytes: &[u8], lines: u64) {
+    pub(super) fn push(&self, bytes: &[u8], lines: u64) {
         if bytes.is_empty() {
             return;
         }
@@ -108,14 +108,14 @@ impl Printer {
 
     /// Lines that could not be printed so far.
     #[must_use]
-    pub fn unprinted(&self) -> u64 {
+    pub(super) fn unprinted(&self) -> u64 {
         self.inner.unprinted.load(Ordering::Relaxed)
     }
 
     /// Lets the writer drain the queue for at most `grace`, then stops it; returns the lines
     /// that were never printed.
     #[must_use]
-    pub fn finish(mut self, grace: Duration) -> u64 {
+    pub(super) fn finish(mut self, grace: Duration) -> u64 {
         self.inner.lock().deadline = Some(Instant::now() + grace);
         self.inner.ready.notify_one();
         if let Some(t) = self.thread.take() {

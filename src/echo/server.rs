@@ -32,7 +32,7 @@ pub struct EchoServer {
 
 impl EchoServer {
     /// Checks `cfg`, binds every socket, then (only once every port is bound) opens the log
-    /// file (see [`super::output::open_log`]).
+    /// file (see `super::output::open_log`).
     ///
     /// # Errors
     /// [`Error::Value`] for inconsistent options, [`Error::Io`] for a bind or file error

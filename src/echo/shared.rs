@@ -21,7 +21,7 @@ pub enum End {
 
 /// What the workers of one run share.
 #[derive(Debug)]
-pub struct Shared {
+pub(super) struct Shared {
     /// The configuration.
     pub cfg: Arc<EchoConfig>,
     /// The counters.
@@ -41,7 +41,7 @@ pub struct Shared {
 impl Shared {
     /// State for a run starting now.
     #[must_use]
-    pub fn new(
+    pub(super) fn new(
         cfg: Arc<EchoConfig>,
         counters: Arc<Counters>,
         log: Option<Arc<LogFile>>,
@@ -62,7 +62,7 @@ impl Shared {
 
     /// Notes that a datagram arrived at `now`.
     #[inline]
-    pub fn touch(&self, now: Instant) {
+    pub(super) fn touch(&self, now: Instant) {
         let nanos =
             u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX);
         self.last_rx.store(nanos, Ordering::Relaxed);
@@ -70,19 +70,19 @@ impl Shared {
 
     /// When the last datagram arrived (the start of the run if none did).
     #[must_use]
-    pub fn last_rx(&self) -> Instant {
+    pub(super) fn last_rx(&self) -> Instant {
         self.epoch + Duration::from_nanos(self.last_rx.load(Ordering::Relaxed))
     }
 
     /// Prints `bytes` (`lines` lines) through the printer, if any.
-    pub fn print(&self, bytes: &[u8], lines: u64) {
+    pub(super) fn print(&self, bytes: &[u8], lines: u64) {
         if let Some(p) = &self.printer {
             p.push(bytes, lines);
         }
     }
 
     /// Records why the run ends; the first reason wins.
-    pub fn set_end(&self, end: End) {
+    pub(super) fn set_end(&self, end: End) {
         let code = match end {
             End::Sentinel => 1,
             End::Idle => 2,
@@ -94,7 +94,7 @@ impl Shared {
 
     /// Why the run ended by itself, if it did.
     #[must_use]
-    pub fn end(&self) -> Option<End> {
+    pub(super) fn end(&self) -> Option<End> {
         match self.end.load(Ordering::SeqCst) {
             1 => Some(End::Sentinel),
             2 => Some(End::Idle),

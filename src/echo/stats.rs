@@ -13,7 +13,7 @@ use crate::addr::AddrKey;
 
 /// The most distinct senders remembered; beyond it new senders are no longer counted (a
 /// bound on memory under spoofed floods).
-pub const MAX_CLIENTS: usize = 1 << 20;
+pub(super) const MAX_CLIENTS: usize = 1 << 20;
 
 /// A snapshot of the counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,8 +27,8 @@ pub struct Stats {
     /// Datagrams lost: dropped by the kernel because a receive queue was full, replies that
     /// could not be sent or queued, and log lines that could not be written.
     pub drops: u64,
-    /// Datagrams the guard dropped, per [`Reason`](super::guard::Reason) (in
-    /// [`Reason::ALL`](super::guard::Reason::ALL) order); not counted in `datagrams`.
+    /// Datagrams the guard dropped, per `Reason` (in
+    /// `Reason::ALL` order); not counted in `datagrams`.
     pub guarded: [u64; 7],
     /// Lines not printed because stdout did not keep up (or was gone).
     pub unprinted: u64,
@@ -36,7 +36,7 @@ pub struct Stats {
 
 /// The live counters.
 #[derive(Debug, Default)]
-pub struct Counters {
+pub(super) struct Counters {
     datagrams: AtomicU64,
     bytes: AtomicU64,
     clients: AtomicU64,
@@ -49,20 +49,20 @@ pub struct Counters {
 
 impl Counters {
     /// Adds one batch's datagrams and bytes.
-    pub fn add_batch(&self, datagrams: u64, bytes: u64) {
+    pub(super) fn add_batch(&self, datagrams: u64, bytes: u64) {
         self.datagrams.fetch_add(datagrams, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Adds datagrams lost.
-    pub fn add_drops(&self, n: u64) {
+    pub(super) fn add_drops(&self, n: u64) {
         if n > 0 {
             self.drops.fetch_add(n, Ordering::Relaxed);
         }
     }
 
     /// Adds lines that could not be printed.
-    pub fn add_unprinted(&self, n: u64) {
+    pub(super) fn add_unprinted(&self, n: u64) {
         if n > 0 {
             self.unprinted.fetch_add(n, Ordering::Relaxed);
         }
@@ -81,7 +81,7 @@ impl Counters {
 
     /// The current values.
     #[must_use]
-    pub fn snapshot(&self) -> Stats {
+    pub(super) fn snapshot(&self) -> Stats {
         Stats {
             datagrams: self.datagrams.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
@@ -96,7 +96,7 @@ impl Counters {
 /// One worker's view of the senders it has seen, with a one-entry cache for the common case
 /// of consecutive datagrams from the same sender.
 #[derive(Debug, Default)]
-pub struct ClientTracker {
+pub(super) struct ClientTracker {
     last: Option<AddrKey>,
     seen: HashSet<AddrKey>,
 }
@@ -104,7 +104,7 @@ pub struct ClientTracker {
 impl ClientTracker {
     /// Notes a datagram from `key`, counting the sender once across all workers.
     #[inline]
-    pub fn note(&mut self, key: AddrKey, counters: &Counters) {
+    pub(super) fn note(&mut self, key: AddrKey, counters: &Counters) {
         if self.last == Some(key) {
             return;
         }

@@ -11,7 +11,7 @@ fn is_py_space(b: u8) -> bool {
 
 /// `data.strip()` as Python does it on bytes.
 #[must_use]
-pub fn strip(data: &[u8]) -> &[u8] {
+pub(crate) fn strip(data: &[u8]) -> &[u8] {
     let start = data
         .iter()
         .position(|&b| !is_py_space(b))
@@ -25,7 +25,7 @@ pub fn strip(data: &[u8]) -> &[u8] {
 
 /// The datagram without its line terminator (one trailing `\n` or `\r\n`, as netcat adds).
 #[must_use]
-pub fn chomp(data: &[u8]) -> &[u8] {
+pub(crate) fn chomp(data: &[u8]) -> &[u8] {
     let d = data.strip_suffix(b"\n").unwrap_or(data);
     d.strip_suffix(b"\r").unwrap_or(d)
 }
@@ -43,7 +43,7 @@ pub fn chomp(data: &[u8]) -> &[u8] {
 ///
 /// The result never contains a raw control character, so a datagram is exactly one line and
 /// the rule is reversible (a `\\` in the output is always the start of an escape).
-pub fn push_escaped(out: &mut Vec<u8>, data: &[u8]) {
+pub(crate) fn push_escaped(out: &mut Vec<u8>, data: &[u8]) {
     for chunk in data.utf8_chunks() {
         let valid = chunk.valid();
         if valid.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
@@ -102,7 +102,7 @@ fn push_hex(out: &mut Vec<u8>, b: u8) {
 
 /// [`push_escaped`] into a new `String`.
 #[must_use]
-pub fn escape(data: &[u8]) -> String {
+pub(crate) fn escape(data: &[u8]) -> String {
     let mut out = Vec::with_capacity(data.len() + 8);
     push_escaped(&mut out, data);
     // Only ASCII escapes and valid UTF-8 were written.
@@ -119,7 +119,7 @@ fn hex(n: u8) -> u8 {
 }
 
 /// Appends the práctica v1's line `Message[ip:port] - data` (data stripped) and a newline.
-pub fn push_message_line(out: &mut Vec<u8>, from: Option<SocketAddr>, data: &[u8]) {
+pub(crate) fn push_message_line(out: &mut Vec<u8>, from: Option<SocketAddr>, data: &[u8]) {
     use std::io::Write;
     match from {
         Some(a) => {
@@ -132,7 +132,7 @@ pub fn push_message_line(out: &mut Vec<u8>, from: Option<SocketAddr>, data: &[u8
 }
 
 /// Appends the log line of one datagram: its text without the line terminator, on one line.
-pub fn push_log_line(out: &mut Vec<u8>, data: &[u8]) {
+pub(crate) fn push_log_line(out: &mut Vec<u8>, data: &[u8]) {
     push_escaped(out, chomp(data));
     out.push(b'\n');
 }
@@ -140,7 +140,7 @@ pub fn push_log_line(out: &mut Vec<u8>, data: &[u8]) {
 /// The v3 server's message after `secs` seconds of silence (with the práctica's extra
 /// blank line, as its `print "...\n"` gives).
 #[must_use]
-pub fn silence_message(secs: f64) -> String {
+pub(crate) fn silence_message(secs: f64) -> String {
     format!("Han pasado {secs} seg sin recibir nada por ningun socket.\n\n")
 }
 

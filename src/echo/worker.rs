@@ -33,7 +33,7 @@ use crate::mmsg::{send_to_raw, Batch, Recv};
 use crate::sys::kernel_drops;
 
 /// One worker: its sockets and its private buffers.
-pub struct Worker<'a> {
+pub(super) struct Worker<'a> {
     shared: &'a Shared,
     sockets: &'a [UdpSocket],
     fds: Vec<RawFd>,
@@ -69,7 +69,7 @@ impl<'a> Worker<'a> {
     /// A worker over `sockets`; the `leader` prints the silence message and applies the idle
     /// timeout for the whole server.
     #[must_use]
-    pub fn new(shared: &'a Shared, sockets: &'a [UdpSocket], leader: bool) -> Self {
+    pub(super) fn new(shared: &'a Shared, sockets: &'a [UdpSocket], leader: bool) -> Self {
         let cfg = &shared.cfg;
         let now = Instant::now();
         Worker {
@@ -101,7 +101,7 @@ impl<'a> Worker<'a> {
     ///
     /// # Errors
     /// [`Error::Io`] when the sockets cannot be set up or epoll fails.
-    pub fn run(mut self, cancel: &Cancel) -> Result<()> {
+    pub(super) fn run(mut self, cancel: &Cancel) -> Result<()> {
         for (i, fd) in self.fds.iter().enumerate() {
             self.drops_seen[i] = kernel_drops(*fd).unwrap_or(0);
         }

@@ -11,17 +11,17 @@
 
 use std::io;
 
-pub use crate::sys::{enable_gro, gso_supported, send_segments, set_segment, CONTROL_WORDS};
+pub(crate) use crate::sys::{enable_gro, gso_supported, send_segments, set_segment, CONTROL_WORDS};
 
 /// Most datagrams one GSO send may carry (`UDP_MAX_SEGMENTS` of older kernels).
-pub const MAX_SEGMENTS: usize = 64;
+pub(crate) const MAX_SEGMENTS: usize = 64;
 /// Most payload bytes one GSO send may carry (an IPv4 datagram's 65,535 minus headers,
 /// with margin for IPv6).
-pub const MAX_BYTES: usize = 65_000;
+pub(crate) const MAX_BYTES: usize = 65_000;
 /// Whether a GSO send's error means "this path cannot segment" (fall back for good) rather
 /// than a passing condition.
 #[must_use]
-pub fn unsupported(e: &io::Error) -> bool {
+pub(crate) fn unsupported(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP | libc::EMSGSIZE)

@@ -25,7 +25,7 @@
 //! aims it at a port with [`Batch::set_port`].
 
 mod batched;
-pub mod gso;
+pub(crate) mod gso;
 mod portable;
 #[cfg(test)]
 mod tests;
@@ -39,7 +39,7 @@ use crate::sys::{self, ExtendedError, Mmsg, STORAGE_LEN};
 
 /// How [`Batch::recv`] waits and what it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Recv {
+pub(crate) enum Recv {
     /// Blocks for the first datagram (on a blocking socket, bounded by its `SO_RCVTIMEO`),
     /// then takes whatever else is queued (`MSG_WAITFORONE`).
     Wait,
@@ -51,7 +51,7 @@ pub enum Recv {
 }
 
 /// A set of reusable buffers for batched receive and send on one datagram socket.
-pub struct Batch {
+pub(crate) struct Batch {
     capacity: usize,
     slot_len: usize,
     /// Distance between slots in `bufs`: `slot_len`, at least 1.
@@ -75,14 +75,14 @@ impl Batch {
     /// A named batch (for an unconnected socket) of `capacity` slots of `slot_len` bytes,
     /// both at least 1, using `recvmmsg`/`sendmmsg` where they exist.
     #[must_use]
-    pub fn new(capacity: usize, slot_len: usize) -> Self {
+    pub(crate) fn new(capacity: usize, slot_len: usize) -> Self {
         Self::build(capacity.max(1), slot_len.max(1), true, 0, false)
     }
 
     /// A named batch like [`Batch::new`] that allows 0-byte slots and, with `portable`,
     /// forces the one-call-per-datagram path.
     #[must_use]
-    pub fn named(capacity: usize, slot_len: usize, portable: bool) -> Self {
+    pub(crate) fn named(capacity: usize, slot_len: usize, portable: bool) -> Self {
         Self::build(capacity.max(1), slot_len, true, 0, portable)
     }
 
@@ -90,7 +90,7 @@ impl Batch {
     /// filled with `fill` and ready to send whole; `portable` forces the one-call-per-datagram
     /// path even where `sendmmsg`/`recvmmsg` exist.
     #[must_use]
-    pub fn connected(count: usize, slot_len: usize, fill: u8, portable: bool) -> Self {
+    pub(crate) fn connected(count: usize, slot_len: usize, fill: u8, portable: bool) -> Self {
         let mut batch = Self::build(count.max(1), slot_len, false, fill, portable);
         batch.lens.fill(slot_len);
         batch
@@ -125,7 +125,7 @@ impl Batch {
     /// (such as `UDP_GRO`'s segment size, [`Batch::gso_size`]). Allocates; call it once, after
     /// construction.
     #[must_use]
-    pub fn with_control(mut self, len: usize) -> Self {
+    pub(crate) fn with_control(mut self, len: usize) -> Self {
         let words = len.div_ceil(8);
         self.control = vec![0; self.capacity * words];
         self.control_len = words * 8;
@@ -133,7 +133,7 @@ impl Batch {
     }
 
     /// Puts `data` (truncated to `slot_len`) in slot `i`, ready to send.
-    pub fn set_data(&mut self, i: usize, data: &[u8]) {
+    pub(crate) fn set_data(&mut self, i: usize, data: &[u8]) {
         let len = data.len().min(self.slot_len);
         let start = i * self.stride;
         self.bufs[start..start + len].copy_from_slice(&data[..len]);
@@ -142,40 +142,40 @@ impl Batch {
 
     /// How many datagrams one call can receive or send.
     #[must_use]
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// The bytes of the datagram in slot `i` (as received, possibly truncated; or as filled).
     #[must_use]
-    pub fn data(&self, i: usize) -> &[u8] {
+    pub(crate) fn data(&self, i: usize) -> &[u8] {
         let start = i * self.stride;
         &self.bufs[start..start + self.lens[i]]
     }
 
     /// The whole slot `i` (its full `slot_len` bytes), for writing a datagram to send.
     #[must_use]
-    pub fn slot_mut(&mut self, i: usize) -> &mut [u8] {
+    pub(crate) fn slot_mut(&mut self, i: usize) -> &mut [u8] {
         let start = i * self.stride;
         &mut self.bufs[start..start + self.slot_len]
     }
 
     /// The length of the datagram in slot `i`.
     #[must_use]
-    pub fn len_of(&self, i: usize) -> usize {
+    pub(crate) fn len_of(&self, i: usize) -> usize {
         self.lens[i]
     }
 
     /// The peer of slot `i` as a compact key (no allocation, no formatting).
     #[must_use]
-    pub fn key(&self, i: usize) -> AddrKey {
+    pub(crate) fn key(&self, i: usize) -> AddrKey {
         addr::raw_key(&self.names[i])
     }
 
     /// The peer of slot `i` as a `SocketAddr` (`None` for a family other than IPv4/IPv6, or
     /// in a batch without names).
     #[must_use]
-    pub fn addr(&self, i: usize) -> Option<SocketAddr> {
+    pub(crate) fn addr(&self, i: usize) -> Option<SocketAddr> {
         let len = self.name_lens[i].min(STORAGE_LEN);
         // SAFETY: `names[i]` is a whole sockaddr_storage and `len` is at most its size.
         unsafe { addr::from_raw(&raw const self.names[i], len) }
@@ -183,20 +183,20 @@ impl Batch {
 
     /// The raw peer address of slot `i` and its length, for `sendto`.
     #[must_use]
-    pub fn raw_addr(&self, i: usize) -> (&RawAddr, libc::socklen_t) {
+    pub(crate) fn raw_addr(&self, i: usize) -> (&RawAddr, libc::socklen_t) {
         (&self.names[i], self.name_lens[i])
     }
 
     /// Aims every slot at `addr` (a named batch), to be re-aimed per slot with
     /// [`Batch::set_port`].
-    pub fn set_addr_all(&mut self, addr: &SocketAddr) {
+    pub(crate) fn set_addr_all(&mut self, addr: &SocketAddr) {
         let (raw, len) = addr::to_raw(addr);
         self.names.fill(raw);
         self.name_lens.fill(len);
     }
 
     /// Aims slot `i` at `port` of the host its name holds.
-    pub fn set_port(&mut self, i: usize, port: u16) {
+    pub(crate) fn set_port(&mut self, i: usize, port: u16) {
         addr::set_raw_port(&mut self.names[i], port);
     }
 
@@ -207,7 +207,7 @@ impl Batch {
     /// The system call's error, as it is: `WouldBlock` when nothing is queued (or the timeout
     /// passed), a pending ICMP error such as `ECONNREFUSED`, ... An error after the first
     /// datagram of the portable loop ends the batch instead.
-    pub fn recv(&mut self, fd: RawFd, max: usize, mode: Recv) -> io::Result<usize> {
+    pub(crate) fn recv(&mut self, fd: RawFd, max: usize, mode: Recv) -> io::Result<usize> {
         let max = max.min(self.capacity);
         if max == 0 {
             return Ok(0);
@@ -224,7 +224,7 @@ impl Batch {
     ///
     /// # Errors
     /// The error of the first datagram, when not even that one was sent.
-    pub fn send(
+    pub(crate) fn send(
         &mut self,
         fd: RawFd,
         from: usize,
@@ -247,7 +247,13 @@ impl Batch {
     /// it, and retrying after `EINTR`. Returns how many were sent.
     ///
     /// With `nonblocking`, stops early on `WouldBlock`; the rest of the range is not sent.
-    pub fn send_skipping(&mut self, fd: RawFd, from: usize, to: usize, nonblocking: bool) -> usize {
+    pub(crate) fn send_skipping(
+        &mut self,
+        fd: RawFd,
+        from: usize,
+        to: usize,
+        nonblocking: bool,
+    ) -> usize {
         let to = to.min(self.capacity);
         let mut sent = 0;
         let mut i = from;
@@ -269,7 +275,7 @@ impl Batch {
     /// Bytes of slots `from..to` as one run; for a connected batch whose slots are all
     /// `slot_len` long, that is `to - from` whole datagrams back to back (a GSO send).
     #[must_use]
-    pub fn span(&self, from: usize, to: usize) -> &[u8] {
+    pub(crate) fn span(&self, from: usize, to: usize) -> &[u8] {
         let to = to.min(self.capacity);
         &self.bufs[from.min(to) * self.stride..to * self.stride]
     }
@@ -277,7 +283,7 @@ impl Batch {
     /// The extended error of error-queue entry `i` of the last [`Recv::ErrQueue`] receive
     /// (`IP_RECVERR` or `IPV6_RECVERR` ancillary data), if it carried one.
     #[must_use]
-    pub fn extended_error(&self, i: usize) -> Option<ExtendedError> {
+    pub(crate) fn extended_error(&self, i: usize) -> Option<ExtendedError> {
         self.mm.extended_error(i)
     }
 
@@ -285,7 +291,7 @@ impl Batch {
     /// it (the `UDP_GRO` control message; needs [`Batch::with_control`]); `None` for a single
     /// datagram, or where the kernel has no GRO.
     #[must_use]
-    pub fn gso_size(&self, i: usize) -> Option<usize> {
+    pub(crate) fn gso_size(&self, i: usize) -> Option<usize> {
         if self.portable {
             return None;
         }
@@ -301,7 +307,7 @@ unsafe impl Send for Batch {}
 ///
 /// # Errors
 /// Any other error, as it is.
-pub fn would_block_as_zero(r: io::Result<usize>) -> io::Result<usize> {
+pub(crate) fn would_block_as_zero(r: io::Result<usize>) -> io::Result<usize> {
     match r {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
         other => other,
@@ -312,7 +318,7 @@ pub fn would_block_as_zero(r: io::Result<usize>) -> io::Result<usize> {
 ///
 /// # Errors
 /// The system call's error.
-pub fn send_to_raw(
+pub(crate) fn send_to_raw(
     fd: RawFd,
     data: &[u8],
     addr: &RawAddr,

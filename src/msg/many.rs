@@ -23,20 +23,20 @@ use crate::socket::Mode;
 use crate::sys;
 
 /// The most messages one `recvmmsg`/`sendmmsg` takes (Linux's `UIO_MAXIOV`).
-pub const MAX_BATCH: usize = 1024;
+pub(crate) const MAX_BATCH: usize = 1024;
 /// The most datagrams one GSO send carries, and one GRO buffer holds (64 on every kernel
 /// that has them).
-pub const GSO_MAX_SEGMENTS: usize = 64;
+pub(crate) const GSO_MAX_SEGMENTS: usize = 64;
 /// The largest UDP payload of one IPv4 packet: a GSO send may not exceed it in total.
-pub const GSO_MAX_BYTES: usize = 65_507;
+pub(crate) const GSO_MAX_BYTES: usize = 65_507;
 /// A receive slot for coalesced (GRO) buffers: the largest UDP payload, rounded up.
-pub const GRO_SLOT: usize = 65_536;
+pub(crate) const GRO_SLOT: usize = 65_536;
 
-pub use crate::sys::{gro_enabled, UDP_GRO, UDP_SEGMENT};
+pub(crate) use crate::sys::{gro_enabled, UDP_GRO, UDP_SEGMENT};
 
 /// How to receive up to `max_count` datagrams of at most `bufsize` bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecvPlan {
+pub(crate) struct RecvPlan {
     /// Messages to ask the kernel for.
     pub slots: usize,
     /// Bytes per message.
@@ -49,7 +49,7 @@ pub struct RecvPlan {
 /// GRO, 64 KiB slots, one per 64 datagrams asked for (at least one), so that a call returns
 /// at most `max(max_count, 64)` datagrams.
 #[must_use]
-pub fn recv_plan(max_count: usize, bufsize: usize, gro: bool) -> RecvPlan {
+pub(crate) fn recv_plan(max_count: usize, bufsize: usize, gro: bool) -> RecvPlan {
     let count = max_count.clamp(1, MAX_BATCH);
     if gro {
         RecvPlan {
@@ -73,7 +73,7 @@ pub fn recv_plan(max_count: usize, bufsize: usize, gro: bool) -> RecvPlan {
 /// # Errors
 /// As [`run`]: `EAGAIN` when non-blocking and nothing is queued, [`Error::Timeout`], a
 /// pending socket error (`ECONNREFUSED`), ...
-pub fn recv_batch(
+pub(crate) fn recv_batch(
     fd: RawFd,
     batch: &mut Batch,
     plan: RecvPlan,
@@ -93,7 +93,7 @@ pub fn recv_batch(
 /// The datagrams in message `i` of `batch`: the message itself, or, for a coalesced GRO
 /// buffer, its `gso_size` pieces (the last may be shorter). A zero-length datagram is one
 /// empty piece.
-pub fn segments(batch: &Batch, i: usize, gro: bool) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn segments(batch: &Batch, i: usize, gro: bool) -> impl Iterator<Item = &[u8]> {
     let data = batch.data(i);
     let size = if gro { batch.gso_size(i) } else { None };
     let size = size.filter(|s| *s > 0).unwrap_or(data.len()).max(1);
@@ -103,7 +103,7 @@ pub fn segments(batch: &Batch, i: usize, gro: bool) -> impl Iterator<Item = &[u8
 
 /// One datagram for [`send_many`]: its bytes and destination (`None`: the connected peer).
 #[derive(Clone, Copy)]
-pub struct Outgoing<'a> {
+pub(crate) struct Outgoing<'a> {
     /// The payload.
     pub data: &'a [u8],
     /// The destination as a raw address and its length.
@@ -172,7 +172,7 @@ fn refuses_gso(err: &Error) -> bool {
 ///
 /// # Errors
 /// The error of the first datagram when none was sent; [`Error::Interrupted`] always.
-pub fn send_many(
+pub(crate) fn send_many(
     fd: RawFd,
     items: &[Outgoing<'_>],
     mode: Mode,

@@ -17,7 +17,7 @@
 //! * [`recvmsg`] and [`sendmsg`] are the single system calls.
 //! * [`many`] holds the batch calls (`recvmmsg`/`sendmmsg`, GSO/GRO, portable fallback).
 
-pub mod many;
+pub(crate) mod many;
 #[cfg(test)]
 mod tests;
 
@@ -35,7 +35,7 @@ use crate::wait::{deadline_after, poll_fds};
 
 /// Which way a call moves data, which decides the readiness it waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dir {
+pub(crate) enum Dir {
     /// A receive: waits for `POLLIN` (or only `POLLERR` for `MSG_ERRQUEUE`).
     Recv,
     /// A send: waits for `POLLOUT`.
@@ -57,7 +57,7 @@ const BACKOFF: Duration = Duration::from_millis(10);
 /// # Errors
 /// `op`'s error (`EAGAIN` when it may not wait), [`Error::Timeout`], [`Error::Interrupted`]
 /// when `cancel` stops the wait, `EBADF` when the descriptor is closed while waiting.
-pub fn run<T>(
+pub(crate) fn run<T>(
     fd: RawFd,
     mode: Mode,
     dir: Dir,
@@ -169,11 +169,11 @@ fn space(len: usize) -> Option<usize> {
 }
 
 /// The largest ancillary-data buffer, as `CPython`'s `SOCKLEN_T_LIMIT`.
-pub const CONTROL_MAX: usize = i32::MAX as usize;
+pub(crate) const CONTROL_MAX: usize = i32::MAX as usize;
 
 /// An ancillary-data buffer, aligned for `cmsghdr`.
 #[derive(Debug, Default)]
-pub struct Control {
+pub(crate) struct Control {
     words: Vec<u64>,
     len: usize,
 }
@@ -183,7 +183,7 @@ impl Control {
     ///
     /// `None` when the allocation fails (the binding raises `MemoryError`).
     #[must_use]
-    pub fn zeroed(len: usize) -> Option<Self> {
+    pub(crate) fn zeroed(len: usize) -> Option<Self> {
         let count = len.div_ceil(8);
         if count == 0 {
             return Some(Control::default());
@@ -206,7 +206,7 @@ impl Control {
 
     /// The buffer's bytes.
     #[must_use]
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: `words` holds at least `len` initialised bytes; u8 has no alignment needs.
         unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
     }
@@ -218,13 +218,14 @@ impl Control {
 
     /// The length in bytes.
     #[must_use]
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// True for a buffer of 0 bytes (no ancillary data).
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 }
@@ -235,7 +236,7 @@ impl Control {
 /// # Errors
 /// [`Error::Os`] "ancillary data item too large" / "too much ancillary data", the stdlib's
 /// messages, beyond the `socklen_t` limit.
-pub fn build_control(items: &[(i32, i32, &[u8])]) -> Result<Control> {
+pub(crate) fn build_control(items: &[(i32, i32, &[u8])]) -> Result<Control> {
     let mut total: usize = 0;
     for (_, _, data) in items {
         let s = space(data.len())
@@ -265,7 +266,7 @@ pub fn build_control(items: &[(i32, i32, &[u8])]) -> Result<Control> {
 
 /// Ancillary data as `recvmsg` returns it.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Ancillary {
+pub(crate) struct Ancillary {
     /// `(level, type, data)` for each item, in order.
     pub items: Vec<(i32, i32, Vec<u8>)>,
     /// True when an item was malformed or truncated (`CPython` warns with `RuntimeWarning`).
@@ -275,7 +276,7 @@ pub struct Ancillary {
 /// Reads the first `used` bytes of `control` (the `msg_controllen` the kernel left) as
 /// `CPython`'s `recvmsg` does, with glibc's `CMSG_FIRSTHDR`/`CMSG_NXTHDR`.
 #[must_use]
-pub fn parse_control(control: &[u8], used: usize) -> Ancillary {
+pub(crate) fn parse_control(control: &[u8], used: usize) -> Ancillary {
     let end = used.min(control.len());
     let mut out = Ancillary::default();
     let mut off = 0;
@@ -315,7 +316,7 @@ pub fn parse_control(control: &[u8], used: usize) -> Ancillary {
 
 /// What one `recvmsg` returned.
 #[derive(Debug)]
-pub struct Received {
+pub(crate) struct Received {
     /// The datagram's length (its real length with `MSG_TRUNC` in the flags).
     pub len: usize,
     /// `msg_flags` (`MSG_TRUNC`, `MSG_CTRUNC`, `MSG_ERRQUEUE`, ...).
@@ -330,7 +331,7 @@ pub struct Received {
 ///
 /// # Errors
 /// The system call's error.
-pub fn recvmsg(
+pub(crate) fn recvmsg(
     fd: RawFd,
     bufs: &mut [IoSliceMut<'_>],
     control: &mut Control,
@@ -367,7 +368,7 @@ pub fn recvmsg(
 ///
 /// # Errors
 /// The system call's error.
-pub fn sendmsg(
+pub(crate) fn sendmsg(
     fd: RawFd,
     bufs: &[IoSlice<'_>],
     control: &Control,

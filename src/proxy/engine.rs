@@ -27,7 +27,7 @@ const DOWN: usize = 1;
 const BURST: usize = 64;
 /// The most a held (reordered) datagram waits for a later one to overtake it, on top of its
 /// own delay; after that it goes anyway (not counted as reordered).
-pub const REORDER_HOLD: Duration = Duration::from_millis(50);
+pub(super) const REORDER_HOLD: Duration = Duration::from_millis(50);
 /// How often idle clients are looked for.
 const SWEEP: Duration = Duration::from_secs(1);
 

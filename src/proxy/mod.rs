@@ -11,16 +11,16 @@
 //!   each with its own [`Impairment`]; by default the same one, so a request and its reply
 //!   each cross the loss once (a round trip loses `1 - (1 - p)^2`).
 //! - **Reproducible**: decisions come from a seeded generator per client and direction
-//!   ([`impair`]), so the same seed and the same datagrams in the same order give the same
+//!   (`impair`), so the same seed and the same datagrams in the same order give the same
 //!   decisions.
 //! - **Bounded**: delayed and held datagrams wait in one timer heap bounded in bytes
 //!   ([`ProxyConfig::queue_bytes`]); a datagram that does not fit is dropped and counted
 //!   (`overflow`). The client table is bounded too ([`ProxyConfig::max_clients`]); idle
 //!   clients are forgotten after [`ProxyConfig::client_idle`].
 
-pub mod engine;
-pub mod impair;
-pub mod stats;
+mod engine;
+mod impair;
+mod stats;
 #[cfg(test)]
 mod tests;
 

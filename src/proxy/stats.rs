@@ -82,7 +82,7 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub fn snapshot(&self) -> Stats {
+    pub(super) fn snapshot(&self) -> Stats {
         Stats {
             up: self.dirs[0].snapshot(),
             down: self.dirs[1].snapshot(),

@@ -46,7 +46,7 @@ fn host_text_any(host: &Bound<'_, PyAny>) -> PyResult<String> {
 /// Converts a Python address (`(host, port)` for IPv4, `(host, port[, flowinfo[, scope_id]])`
 /// for IPv6) into a socket address, resolving the host as the stdlib does (releasing the GIL
 /// for a name lookup). `caller` names the method in error messages, as `CPython` does.
-pub fn to_socket_addr(
+pub(super) fn to_socket_addr(
     py: Python<'_>,
     address: &Bound<'_, PyAny>,
     family: i32,
@@ -141,7 +141,7 @@ fn masked_u32(value: &Bound<'_, PyAny>) -> PyResult<u32> {
 
 /// The Python tuple for a socket address: `(host, port)` for IPv4 and
 /// `(host, port, flowinfo, scope_id)` for IPv6, as `recvfrom` and `getsockname` return.
-pub fn to_tuple<'py>(py: Python<'py>, addr: &SocketAddr) -> PyResult<Bound<'py, PyTuple>> {
+pub(super) fn to_tuple<'py>(py: Python<'py>, addr: &SocketAddr) -> PyResult<Bound<'py, PyTuple>> {
     match addr {
         SocketAddr::V4(a) => {
             let mut buf = [0u8; 15];

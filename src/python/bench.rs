@@ -160,6 +160,6 @@ fn run_bench<'py>(
 }
 
 /// Adds `bench` to the module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_bench, m)?)
 }

@@ -39,7 +39,10 @@ fn length(e: &Export) -> usize {
 /// Calls `f` with the bytes of a bytes-like `obj`, as the stdlib's `y*` format: the
 /// interpreter's own error otherwise (`TypeError: a bytes-like object is required, not
 /// 'str'`; `BufferError` for a non-contiguous memoryview).
-pub fn with_bytes<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) -> PyResult<R> {
+pub(super) fn with_bytes<R>(
+    obj: &Bound<'_, PyAny>,
+    f: impl FnOnce(&[u8]) -> PyResult<R>,
+) -> PyResult<R> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return f(b.as_bytes());
     }
@@ -55,14 +58,14 @@ pub fn with_bytes<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R
 }
 
 /// A writable region of a Python buffer, valid while the export lives.
-pub struct WritableBuffer {
+pub(super) struct WritableBuffer {
     export: Export,
 }
 
 impl WritableBuffer {
     /// Exports `obj` for writing; read-only, non-contiguous or non-buffer objects get the
     /// stdlib's message for method `caller` (its `w*` format discards the interpreter's error).
-    pub fn new(obj: &Bound<'_, PyAny>, caller: &str) -> PyResult<Self> {
+    pub(super) fn new(obj: &Bound<'_, PyAny>, caller: &str) -> PyResult<Self> {
         export(obj, ffi::PyBUF_WRITABLE)
             .map(|export| WritableBuffer { export })
             .map_err(|_| {
@@ -78,12 +81,12 @@ impl WritableBuffer {
     }
 
     /// The buffer's length in bytes.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         length(&self.export)
     }
 
     /// The first `n` bytes as a mutable slice (`n` must not exceed [`WritableBuffer::len`]).
-    pub fn slice_mut(&mut self, n: usize) -> &mut [u8] {
+    pub(super) fn slice_mut(&mut self, n: usize) -> &mut [u8] {
         let n = n.min(self.len());
         if n == 0 {
             return &mut [];
@@ -98,13 +101,13 @@ impl WritableBuffer {
 /// once for `sendmsg`'s buffers). Made as `CPython`'s `y*` format makes it, so a failure is
 /// the interpreter's own exception: `TypeError("a bytes-like object is required, not
 /// 'str'")`, or `BufferError` for a non-contiguous memoryview.
-pub struct ReadableBuffer {
+pub(super) struct ReadableBuffer {
     export: Export,
 }
 
 impl ReadableBuffer {
     /// Exports `obj` for reading.
-    pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+    pub(super) fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
         let mut view = MaybeUninit::<ffi::Py_buffer>::uninit();
         // SAFETY: `obj` is a live object; `view` is written on success only.
         if unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), ffi::PyBUF_SIMPLE) }
@@ -119,7 +122,7 @@ impl ReadableBuffer {
     }
 
     /// The exported bytes.
-    pub fn bytes(&self) -> &[u8] {
+    pub(super) fn bytes(&self) -> &[u8] {
         let len = length(&self.export);
         if len == 0 {
             return &[];

@@ -193,7 +193,7 @@ fn capture(
 }
 
 /// Adds `Capture` and `capture` to the module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCapture>()?;
     m.add_function(wrap_pyfunction!(capture, m)?)?;
     Ok(())

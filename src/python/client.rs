@@ -128,6 +128,6 @@ impl PyClient {
 }
 
 /// Adds `Client` to the module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyClient>()
 }

@@ -18,7 +18,7 @@ use crate::{bench, capture, client, echo, host, proxy, scan, wait};
 /// A `host` argument of an engine: a `str` that is text. A `str` holding surrogates (a
 /// command-line word whose bytes are not UTF-8) is `host`'s one `ValueError`; the rest of
 /// the rule (brackets, `''`, `'<broadcast>'`, lookups) is [`crate::host`]'s.
-pub fn host(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(super) fn host(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     let Ok(text) = obj.cast::<PyString>() else {
         return Err(PyTypeError::new_err(format!(
             "host must be str, not {}",
@@ -34,7 +34,7 @@ pub fn host(obj: &Bound<'_, PyAny>) -> PyResult<String> {
 
 /// A `"host:port"` argument as text; one that is not (surrogates) is the host's one
 /// `ValueError`, naming the host part only.
-pub fn endpoint_text(text: &Bound<'_, PyString>) -> PyResult<String> {
+pub(super) fn endpoint_text(text: &Bound<'_, PyString>) -> PyResult<String> {
     if let Ok(s) = text.to_str() {
         return Ok(s.to_owned());
     }
@@ -51,12 +51,12 @@ pub fn endpoint_text(text: &Bound<'_, PyString>) -> PyResult<String> {
 
 /// Seconds given for `what` as a `Duration`, within the core's one bound
 /// ([`crate::wait::seconds`]).
-pub fn seconds(value: f64, what: &str, zero_ok: bool) -> PyResult<Duration> {
+pub(super) fn seconds(value: f64, what: &str, zero_ok: bool) -> PyResult<Duration> {
     Ok(wait::seconds(what, value, zero_ok)?)
 }
 
 /// Optional seconds (`None`: no limit).
-pub fn optional_seconds(
+pub(super) fn optional_seconds(
     value: Option<f64>,
     what: &str,
     zero_ok: bool,
@@ -66,7 +66,7 @@ pub fn optional_seconds(
 
 /// A `ports` argument: a spec string (`"7,9,20000-20100"`) or an iterable of ints; 0 (an
 /// ephemeral port) only when `allow_zero`. Both forms give the same message for a bad port.
-pub fn ports(obj: &Bound<'_, PyAny>, allow_zero: bool) -> PyResult<Vec<u16>> {
+pub(super) fn ports(obj: &Bound<'_, PyAny>, allow_zero: bool) -> PyResult<Vec<u16>> {
     if let Ok(spec) = obj.cast::<PyString>() {
         return Ok(parse_ports(spec.to_str()?, allow_zero)?);
     }
@@ -83,7 +83,7 @@ pub fn ports(obj: &Bound<'_, PyAny>, allow_zero: bool) -> PyResult<Vec<u16>> {
 }
 
 /// One port number: 1-65535, or 0 too when `allow_zero`.
-pub fn port(n: i64, allow_zero: bool) -> PyResult<u16> {
+pub(super) fn port(n: i64, allow_zero: bool) -> PyResult<u16> {
     let low = u16::from(!allow_zero);
     u16::try_from(n).ok().filter(|p| *p >= low).ok_or_else(|| {
         PyValueError::new_err(format!("invalid port {n}: out of range {low}-{}", u16::MAX))
@@ -95,11 +95,11 @@ pub fn port(n: i64, allow_zero: bool) -> PyResult<u16> {
 /// `Err(Interrupted)`), and [`CallbackError::result`] raises the callback's exception instead
 /// of the engine's own outcome.
 #[derive(Default)]
-pub struct CallbackError(Mutex<Option<PyErr>>);
+pub(super) struct CallbackError(Mutex<Option<PyErr>>);
 
 impl CallbackError {
     /// Keeps the first error of `outcome`; true when there was one (the engine must stop).
-    pub fn failed(&self, outcome: PyResult<()>) -> bool {
+    pub(super) fn failed(&self, outcome: PyResult<()>) -> bool {
         match outcome {
             Ok(()) => false,
             Err(e) => {
@@ -114,7 +114,7 @@ impl CallbackError {
     ///
     /// # Errors
     /// [`Error::Interrupted`] when `outcome` is an error.
-    pub fn call(&self, outcome: PyResult<()>) -> crate::Result<()> {
+    pub(super) fn call(&self, outcome: PyResult<()>) -> crate::Result<()> {
         if self.failed(outcome) {
             Err(Error::Interrupted)
         } else {
@@ -123,7 +123,7 @@ impl CallbackError {
     }
 
     /// The engine's result, or the callback's exception when one stopped it.
-    pub fn result<T>(self, result: PyResult<T>) -> PyResult<T> {
+    pub(super) fn result<T>(self, result: PyResult<T>) -> PyResult<T> {
         match self.0.into_inner().unwrap_or_else(PoisonError::into_inner) {
             Some(e) => Err(e),
             None => result,
@@ -206,7 +206,7 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 
 /// Adds `LIMITS`, `MAX_SECONDS`, `check_host`, `check_seconds` and `resolve_host` to the
 /// module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LIMITS", limits(m.py())?)?;
     m.add("MAX_SECONDS", wait::MAX_SECONDS)?;
     m.add_function(wrap_pyfunction!(check_host, m)?)?;
@@ -216,7 +216,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// The scanner's source addresses (`source=`): `"ADDR[,ADDR...]"` or an iterable of address strings (IP literals).
-pub fn sources(source: &Bound<'_, PyAny>) -> PyResult<Vec<std::net::IpAddr>> {
+pub(super) fn sources(source: &Bound<'_, PyAny>) -> PyResult<Vec<std::net::IpAddr>> {
     let texts: Vec<String> = if let Ok(spec) = source.cast::<PyString>() {
         spec.to_str()?
             .split(',')

@@ -493,7 +493,7 @@ impl Drop for PyEchoServer {
 }
 
 /// Adds `EchoServer` to the module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEchoServer>()?;
     m.add_function(wrap_pyfunction!(escape, m)?)?;
     m.add_function(wrap_pyfunction!(parse_port_spec, m)?)?;

@@ -45,7 +45,7 @@ fn finish<T>(result: crate::Result<T>) -> PyResult<T> {
 ///
 /// # Errors
 /// The work's error as a Python exception, or the exception a signal handler raised.
-pub fn detach_interruptible<T, F>(py: Python<'_>, work: F) -> PyResult<T>
+pub(super) fn detach_interruptible<T, F>(py: Python<'_>, work: F) -> PyResult<T>
 where
     T: Send,
     F: FnOnce(&Cancel) -> crate::Result<T> + Send,
@@ -66,7 +66,7 @@ where
 ///
 /// # Errors
 /// As [`detach_interruptible`].
-pub fn detach_with_token<T, F>(py: Python<'_>, token: &Cancel, work: F) -> PyResult<T>
+pub(super) fn detach_with_token<T, F>(py: Python<'_>, token: &Cancel, work: F) -> PyResult<T>
 where
     T: Send,
     F: FnOnce(&Cancel) -> crate::Result<T> + Send,
@@ -78,7 +78,7 @@ where
 
 /// Asked with the GIL between wait slices: true once the descriptor a call waits on is no
 /// longer its socket's (closed, or closed and reused by another socket).
-pub type Gone = Box<dyn Fn(Python<'_>) -> bool + Send + Sync>;
+pub(super) type Gone = Box<dyn Fn(Python<'_>) -> bool + Send + Sync>;
 
 /// Like [`detach_interruptible`], and the wait also ends as soon as `gone` says the socket's
 /// descriptor changed: the call then fails with `OSError(EBADF)` instead of waiting on a
@@ -86,7 +86,7 @@ pub type Gone = Box<dyn Fn(Python<'_>) -> bool + Send + Sync>;
 ///
 /// # Errors
 /// As [`detach_interruptible`], plus `EBADF` when the socket was closed meanwhile.
-pub fn detach_watching<T, F>(py: Python<'_>, gone: Gone, work: F) -> PyResult<T>
+pub(super) fn detach_watching<T, F>(py: Python<'_>, gone: Gone, work: F) -> PyResult<T>
 where
     T: Send,
     F: FnOnce(&Cancel) -> crate::Result<T> + Send,

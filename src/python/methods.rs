@@ -242,6 +242,6 @@ fn install_method(cls: &Bound<'_, PyType>, name: &str, func: &Bound<'_, PyAny>) 
 }
 
 /// Adds `_install_method` to the module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(install_method, m)?)
 }

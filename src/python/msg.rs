@@ -478,7 +478,7 @@ const CONSTANTS: &[(&str, i32)] = &[
 ];
 
 /// Adds the functions and constants to the module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sock_recvmsg, m)?)?;
     m.add_function(wrap_pyfunction!(sock_recvmsg_into, m)?)?;
     m.add_function(wrap_pyfunction!(sock_sendmsg, m)?)?;

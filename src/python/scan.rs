@@ -186,7 +186,7 @@ fn scan(
 }
 
 /// Adds `scan` and `ScanResult` to the module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ScanResult>()?;
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add("SCAN_DEFAULT_CONCURRENCY", DEFAULT_CONCURRENCY)?;

@@ -386,7 +386,7 @@ const CONSTANTS: &[(&str, i32)] = &[
 ];
 
 /// Adds the I/O functions and the constants to the module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sock_recvfrom, m)?)?;
     m.add_function(wrap_pyfunction!(sock_recv, m)?)?;
     m.add_function(wrap_pyfunction!(sock_recvfrom_into, m)?)?;

@@ -74,7 +74,7 @@ const WRONG_SCAN_ODDS: f64 = 1e-3;
 const LOSS_BOUND_Z: f64 = 1.645;
 
 /// The running state of one scan.
-pub struct Engine<'a> {
+pub(super) struct Engine<'a> {
     opts: &'a Options,
     target: IpAddr,
     sock: ProbeSocket,
@@ -129,7 +129,7 @@ impl<'a> Engine<'a> {
     ///
     /// # Errors
     /// [`Error::Io`] when the probe socket cannot be opened.
-    pub fn new(target: IpAddr, ports: &[u16], opts: &'a Options) -> Result<Self> {
+    pub(super) fn new(target: IpAddr, ports: &[u16], opts: &'a Options) -> Result<Self> {
         let sock = ProbeSocket::open_pair(target, opts.sources.first().copied())?;
         let own = sock.local_port()?;
         Ok(Self::build(sock, own, target, ports, opts))
@@ -137,7 +137,7 @@ impl<'a> Engine<'a> {
 
     /// Prepares a scan from an open probe socket.
     #[must_use]
-    pub fn with_socket(
+    pub(super) fn with_socket(
         sock: ProbeSocket,
         target: IpAddr,
         ports: &[u16],
@@ -200,20 +200,12 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// The local port of the probe socket in use.
-    ///
-    /// # Errors
-    /// [`Error::Io`] when `getsockname` fails.
-    pub fn local_port(&self) -> Result<u16> {
-        self.sock.local_port()
-    }
-
     /// Runs until every port has a verdict.
     ///
     /// # Errors
     /// [`Error::Interrupted`] when `cancel` (or `progress`) says stop; [`Error::Io`] when the
     /// socket fails for a reason other than the ICMP errors it reports.
-    pub fn run(&mut self, cancel: &Cancel, progress: Option<Progress<'_>>) -> Result<()> {
+    pub(super) fn run(&mut self, cancel: &Cancel, progress: Option<Progress<'_>>) -> Result<()> {
         if let Some(own) = self.own {
             self.run_until(1, cancel, progress)?;
             // A new socket first (so it gets another port), then the old one closes.

@@ -11,13 +11,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 /// How soon after a silent probe an answered probe must have left to vouch for it.
-pub const WINDOW: Duration = Duration::from_millis(10);
+pub(super) const WINDOW: Duration = Duration::from_millis(10);
 /// How many ports that drew ICMP errors are kept as canaries.
 const MAX_CANARIES: usize = 32;
 
 /// Evidence that the target was sending ICMP errors when a probe arrived.
 #[derive(Default)]
-pub struct Evidence {
+pub(super) struct Evidence {
     answered: BTreeMap<u64, Instant>,
     canaries: Vec<u16>,
     canary_out: HashMap<u16, (u64, Instant)>,
@@ -26,19 +26,19 @@ pub struct Evidence {
 
 impl Evidence {
     /// Notes that the probe with sequence number `seq`, sent at `sent`, drew an ICMP error.
-    pub fn record_answer(&mut self, seq: u64, sent: Instant) {
+    pub(super) fn record_answer(&mut self, seq: u64, sent: Instant) {
         self.seen_icmp = true;
         self.answered.insert(seq, sent);
     }
 
     /// True once any probe drew an ICMP error.
     #[must_use]
-    pub fn seen_icmp(&self) -> bool {
+    pub(super) fn seen_icmp(&self) -> bool {
         self.seen_icmp
     }
 
     /// Offers a port that drew an ICMP error as a canary.
-    pub fn add_canary(&mut self, port: u16) {
+    pub(super) fn add_canary(&mut self, port: u16) {
         if self.canaries.len() < MAX_CANARIES && !self.canaries.contains(&port) {
             self.canaries.push(port);
         }
@@ -46,7 +46,7 @@ impl Evidence {
 
     /// A canary port with no canary probe outstanding, if any.
     #[must_use]
-    pub fn pick_canary(&self) -> Option<u16> {
+    pub(super) fn pick_canary(&self) -> Option<u16> {
         self.canaries
             .iter()
             .copied()
@@ -55,7 +55,7 @@ impl Evidence {
 
     /// Another canary port than `other`, with no canary probe outstanding, if any.
     #[must_use]
-    pub fn pick_canary_besides(&self, other: Option<u16>) -> Option<u16> {
+    pub(super) fn pick_canary_besides(&self, other: Option<u16>) -> Option<u16> {
         self.canaries
             .iter()
             .copied()
@@ -63,12 +63,12 @@ impl Evidence {
     }
 
     /// Notes a canary probe sent to `port`.
-    pub fn canary_sent(&mut self, port: u16, seq: u64, at: Instant) {
+    pub(super) fn canary_sent(&mut self, port: u16, seq: u64, at: Instant) {
         self.canary_out.insert(port, (seq, at));
     }
 
     /// Handles an ICMP error for `port` if a canary probe to it is outstanding.
-    pub fn canary_answer(&mut self, port: u16) -> bool {
+    pub(super) fn canary_answer(&mut self, port: u16) -> bool {
         match self.canary_out.remove(&port) {
             Some((seq, at)) => {
                 self.record_answer(seq, at);
@@ -81,12 +81,12 @@ impl Evidence {
     /// A probe sent at `at` with sequence number `seq` drew an ICMP error: canaries sent in
     /// the same batch after it say nothing any more (that error may have used the target's
     /// last token), so they are withdrawn rather than counted as lost.
-    pub fn withdraw_canaries_after(&mut self, seq: u64, at: Instant) {
+    pub(super) fn withdraw_canaries_after(&mut self, seq: u64, at: Instant) {
         self.canary_out.retain(|_, (s, t)| !(*t == at && *s > seq));
     }
 
     /// Drops canaries unanswered for `timeout`; returns how many were lost.
-    pub fn expire_canaries(&mut self, now: Instant, timeout: Duration) -> usize {
+    pub(super) fn expire_canaries(&mut self, now: Instant, timeout: Duration) -> usize {
         let before = self.canary_out.len();
         self.canary_out
             .retain(|_, (_, at)| now.saturating_duration_since(*at) < timeout);
@@ -95,7 +95,7 @@ impl Evidence {
 
     /// The earliest time an outstanding canary expires.
     #[must_use]
-    pub fn next_canary_deadline(&self, timeout: Duration) -> Option<Instant> {
+    pub(super) fn next_canary_deadline(&self, timeout: Duration) -> Option<Instant> {
         self.canary_out
             .values()
             .filter_map(|(_, at)| at.checked_add(timeout))
@@ -115,7 +115,7 @@ impl Evidence {
     /// hundreds of errors a second, which is no limit on a scan). With fewer than two ports
     /// known to answer, one answer is all a scan can get.
     #[must_use]
-    pub fn vouches(&self, seq: u64, sent: Instant, paced: bool) -> bool {
+    pub(super) fn vouches(&self, seq: u64, sent: Instant, paced: bool) -> bool {
         if !self.seen_icmp {
             return true;
         }
@@ -134,12 +134,12 @@ impl Evidence {
     /// How many canaries a batch may carry: two when two ports are known to answer (an
     /// unpaced silence needs two answers after it).
     #[must_use]
-    pub fn wanted_canaries(&self) -> usize {
+    pub(super) fn wanted_canaries(&self) -> usize {
         self.canaries.len().min(2)
     }
 
     /// Forgets answers to probes older than `seq` (no silence before it is still judged).
-    pub fn prune(&mut self, seq: u64) {
+    pub(super) fn prune(&mut self, seq: u64) {
         self.answered = self.answered.split_off(&seq);
     }
 }

@@ -7,18 +7,18 @@
 //! datagram came back, with its bytes and round-trip time), `closed` (port unreachable),
 //! `filtered` (another ICMP unreachable code) or `open|filtered` (silence after every probe).
 //!
-//! Map: [`sock`] (the probe socket and batch I/O), [`engine`]
-//! (the loop), [`evidence`] (silence vs. rate-limited ICMP), [`pacer`], [`table`],
-//! [`verdict`]. Batched I/O is [`crate::mmsg`]'s, the host's rule [`crate::host`]'s.
+//! Map: `sock` (the probe socket and batch I/O), `engine`
+//! (the loop), `evidence` (silence vs. rate-limited ICMP), `pacer`, `table`,
+//! `verdict`. Batched I/O is `crate::mmsg`'s, the host's rule [`crate::host`]'s.
 
-pub mod engine;
-pub mod evidence;
-pub mod pacer;
+mod engine;
+mod evidence;
+mod pacer;
 mod parallel;
-pub mod probes;
-pub mod sock;
-pub mod table;
-pub mod verdict;
+pub(crate) mod probes;
+mod sock;
+mod table;
+mod verdict;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -49,7 +49,7 @@ pub struct Options {
     pub timeout: Duration,
     /// The generic probe's payload (every port outside the protocol table, or every port).
     pub probe: Vec<u8>,
-    /// Send each well-known port its protocol's probes ([`probes`]) instead of `probe`.
+    /// Send each well-known port its protocol's probes (`probes`) instead of `probe`.
     pub protocols: bool,
     /// More (port, payload) pairs, sent after the port's own (nmap's `nmap-payloads`).
     pub extra_payloads: Vec<(u16, Vec<u8>)>,

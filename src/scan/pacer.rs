@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 /// Allows `rate` probes per second on average, with bursts of at most `burst` probes.
 #[derive(Clone, Debug)]
-pub struct Pacer {
+pub(super) struct Pacer {
     rate: f64,
     burst: f64,
     tokens: f64,
@@ -14,7 +14,7 @@ pub struct Pacer {
 impl Pacer {
     /// A bucket that starts full (one burst may go at once).
     #[must_use]
-    pub fn new(rate: f64, burst: f64, now: Instant) -> Self {
+    pub(super) fn new(rate: f64, burst: f64, now: Instant) -> Self {
         let burst = burst.max(1.0);
         Pacer {
             rate: rate.max(f64::MIN_POSITIVE),
@@ -26,12 +26,12 @@ impl Pacer {
 
     /// The current rate in probes per second.
     #[must_use]
-    pub fn rate(&self) -> f64 {
+    pub(super) fn rate(&self) -> f64 {
         self.rate
     }
 
     /// Changes the rate (tokens earned so far are kept).
-    pub fn set_rate(&mut self, rate: f64, now: Instant) {
+    pub(super) fn set_rate(&mut self, rate: f64, now: Instant) {
         self.refill(now);
         self.rate = rate.max(f64::MIN_POSITIVE);
     }
@@ -43,7 +43,7 @@ impl Pacer {
     }
 
     /// How many probes may go now.
-    pub fn available(&mut self, now: Instant) -> usize {
+    pub(super) fn available(&mut self, now: Instant) -> usize {
         self.refill(now);
         // Truncation is the point: whole tokens only; `tokens` is never negative.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -52,7 +52,7 @@ impl Pacer {
     }
 
     /// Spends `n` tokens (after [`Pacer::available`] said they are there).
-    pub fn take(&mut self, n: usize) {
+    pub(super) fn take(&mut self, n: usize) {
         // Counts of probes are far below 2^52: exact in f64.
         #[allow(clippy::cast_precision_loss)]
         let n = n as f64;
@@ -61,7 +61,7 @@ impl Pacer {
 
     /// Time until the next whole token.
     #[must_use]
-    pub fn wait(&self, now: Instant) -> Duration {
+    pub(super) fn wait(&self, now: Instant) -> Duration {
         let have = self.tokens + now.saturating_duration_since(self.last).as_secs_f64() * self.rate;
         if have >= 1.0 {
             Duration::ZERO

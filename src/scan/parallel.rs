@@ -20,11 +20,11 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 
 /// Scans of at least this many ports are split.
-pub const PARALLEL_FROM: usize = 8192;
+pub(super) const PARALLEL_FROM: usize = 8192;
 
 /// Scans `ports` with `workers` engines at once (engine `i` probes from source address
 /// `i % sources` when [`Options::sources`] is given); results in the order of `ports`.
-pub fn scan(
+pub(super) fn scan(
     target: IpAddr,
     ports: &[u16],
     opts: &Options,

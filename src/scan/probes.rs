@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 
 /// How a reply is shown to answer a probe.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Check {
+pub(crate) enum Check {
     /// DNS or mDNS: same transaction id, QR bit set.
     Dns(u16),
     /// `NetBIOS` name service: same transaction id, response bit set.
@@ -44,7 +44,7 @@ pub enum Check {
 
 /// One payload, the service a matching reply names, and the check.
 #[derive(Clone, Debug)]
-pub struct Probe {
+pub(crate) struct Probe {
     /// The service name (nmap-services' word).
     pub service: &'static str,
     /// The datagram to send.
@@ -56,14 +56,14 @@ pub struct Probe {
 impl Probe {
     /// The service name if `reply` answers this probe.
     #[must_use]
-    pub fn names(&self, reply: &[u8]) -> Option<&'static str> {
+    pub(crate) fn names(&self, reply: &[u8]) -> Option<&'static str> {
         matches(&self.check, &self.payload, reply).then_some(self.service)
     }
 }
 
 /// The probes of a scan: per-port tables, and the generic probe for every other port.
 #[derive(Clone, Debug)]
-pub struct Payloads {
+pub(crate) struct Payloads {
     by_port: HashMap<u16, Vec<Probe>>,
     generic: [Probe; 1],
 }
@@ -71,7 +71,7 @@ pub struct Payloads {
 impl Payloads {
     /// Only `generic` for every port (`--probe`).
     #[must_use]
-    pub fn generic_only(generic: &[u8]) -> Self {
+    pub(crate) fn generic_only(generic: &[u8]) -> Self {
         Payloads {
             by_port: HashMap::new(),
             generic: [Probe {
@@ -84,14 +84,14 @@ impl Payloads {
 
     /// The protocol table with per-scan cookies from `seed`, and `generic` elsewhere.
     #[must_use]
-    pub fn protocols(generic: &[u8], seed: u64) -> Self {
+    pub(crate) fn protocols(generic: &[u8], seed: u64) -> Self {
         let mut p = Self::generic_only(generic);
         p.by_port = table(seed);
         p
     }
 
     /// Adds payloads (from nmap's file) after the port's own.
-    pub fn extend(&mut self, extra: Vec<(u16, Vec<u8>)>) {
+    pub(crate) fn extend(&mut self, extra: Vec<(u16, Vec<u8>)>) {
         for (port, payload) in extra {
             self.by_port.entry(port).or_default().push(Probe {
                 service: port_name(port).unwrap_or("unknown"),
@@ -103,7 +103,7 @@ impl Payloads {
 
     /// The probes of `port` (never empty).
     #[must_use]
-    pub fn for_port(&self, port: u16) -> &[Probe] {
+    pub(crate) fn for_port(&self, port: u16) -> &[Probe] {
         match self.by_port.get(&port) {
             Some(v) if !v.is_empty() => v,
             _ => &self.generic,
@@ -112,7 +112,7 @@ impl Payloads {
 
     /// The longest payload.
     #[must_use]
-    pub fn max_len(&self) -> usize {
+    pub(crate) fn max_len(&self) -> usize {
         self.by_port
             .values()
             .flatten()
@@ -124,14 +124,14 @@ impl Payloads {
 
     /// The service `reply` from `port` names, if it answers one of the port's probes.
     #[must_use]
-    pub fn service(&self, port: u16, reply: &[u8]) -> Option<&'static str> {
+    pub(crate) fn service(&self, port: u16, reply: &[u8]) -> Option<&'static str> {
         self.for_port(port).iter().find_map(|p| p.names(reply))
     }
 }
 
 /// nmap-services' names for the ports of the table.
 #[must_use]
-pub fn port_name(port: u16) -> Option<&'static str> {
+pub(crate) fn port_name(port: u16) -> Option<&'static str> {
     Some(match port {
         7 => "echo",
         53 => "domain",
@@ -424,7 +424,7 @@ fn unquote(s: &str, out: &mut Vec<u8>) -> Option<usize> {
 ///
 /// # Errors
 /// [`Error::Value`] naming the line of a malformed entry.
-pub fn parse_nmap_payloads(text: &str) -> Result<Vec<(u16, Vec<u8>)>> {
+pub(crate) fn parse_nmap_payloads(text: &str) -> Result<Vec<(u16, Vec<u8>)>> {
     let mut out = Vec::new();
     let mut ports: Vec<u16> = Vec::new();
     let mut current: Option<Vec<u8>> = None;

@@ -35,7 +35,7 @@ const MAX_SEND_ERRORS: u32 = 64;
 /// the sender's batches are whole. Both have `IP_RECVERR` and both are read, so nothing is
 /// lost if a kernel chose otherwise (it would only be slower).
 #[derive(Debug)]
-pub struct ProbeSocket {
+pub(super) struct ProbeSocket {
     sock: Socket,
     send: Option<Socket>,
 }
@@ -78,7 +78,8 @@ impl ProbeSocket {
     ///
     /// # Errors
     /// [`Error::Io`] when the socket cannot be created or `IP_RECVERR` cannot be set.
-    pub fn open(v6: bool) -> Result<Self> {
+    #[cfg(test)]
+    pub(super) fn open(v6: bool) -> Result<Self> {
         Self::open_from(v6, None)
     }
 
@@ -88,7 +89,7 @@ impl ProbeSocket {
     /// # Errors
     /// As [`ProbeSocket::open`]; `EADDRNOTAVAIL` when `source` is not this host's, and
     /// a `ValueError` when its family is not the target's.
-    pub fn open_from(v6: bool, source: Option<IpAddr>) -> Result<Self> {
+    pub(super) fn open_from(v6: bool, source: Option<IpAddr>) -> Result<Self> {
         if source.is_some_and(|s| s.is_ipv6() != v6) {
             return Err(Error::Value(
                 "the source address and the target must be of one family (IPv4 or IPv6)".into(),
@@ -112,7 +113,7 @@ impl ProbeSocket {
     ///
     /// # Errors
     /// As [`ProbeSocket::open_from`].
-    pub fn open_pair(target: IpAddr, source: Option<IpAddr>) -> Result<Self> {
+    pub(super) fn open_pair(target: IpAddr, source: Option<IpAddr>) -> Result<Self> {
         let v6 = target.is_ipv6();
         let plain = || Self::open_from(v6, source);
         let Some(local) = source.or_else(|| route_source(target)) else {
@@ -141,25 +142,25 @@ impl ProbeSocket {
     ///
     /// # Errors
     /// [`Error::Io`] when `getsockname` fails.
-    pub fn local_port(&self) -> Result<u16> {
+    pub(super) fn local_port(&self) -> Result<u16> {
         port_of(&self.sock)
     }
 
     /// The receiving descriptor, for `poll`.
     #[must_use]
-    pub fn fd(&self) -> RawFd {
+    pub(super) fn fd(&self) -> RawFd {
         self.sock.as_raw_fd()
     }
 
     /// The sending descriptor (the receiving one when there is no pair).
     #[must_use]
-    pub fn send_fd(&self) -> RawFd {
+    pub(super) fn send_fd(&self) -> RawFd {
         self.send.as_ref().map_or(self.fd(), AsRawFd::as_raw_fd)
     }
 
     /// Every descriptor that may hold answers: the receiving one, and the sending one.
     #[must_use]
-    pub fn fds(&self) -> Vec<RawFd> {
+    pub(super) fn fds(&self) -> Vec<RawFd> {
         let mut fds = vec![self.fd()];
         fds.extend(self.send.as_ref().map(AsRawFd::as_raw_fd));
         fds
@@ -168,23 +169,17 @@ impl ProbeSocket {
 
 /// Sends probes to many ports of one address: a [`Batch`] whose slots all hold the target,
 /// each aimed at its port and given its payload before the send.
-pub struct Sender {
+pub(super) struct Sender {
     batch: Batch,
 }
 
 impl Sender {
     /// Buffers for batches of up to `batch` probes of up to `max_len` bytes to `target`'s ports.
     #[must_use]
-    pub fn new(target: SocketAddr, max_len: usize, batch: usize) -> Self {
+    pub(super) fn new(target: SocketAddr, max_len: usize, batch: usize) -> Self {
         let mut batch = Batch::new(batch, max_len);
         batch.set_addr_all(&target);
         Sender { batch }
-    }
-
-    /// The largest batch [`Sender::send`] takes.
-    #[must_use]
-    pub fn capacity(&self) -> usize {
-        self.batch.capacity()
     }
 
     /// One `sendmmsg` of `probes` (at most [`Sender::capacity`]); returns how many it took.
@@ -207,7 +202,7 @@ impl Sender {
     /// # Errors
     /// [`Error::Io`] for an error that repeats on the same datagram (no route to the host,
     /// a local firewall, ...), as opposed to the pending ICMP errors that are skipped.
-    pub fn send(&mut self, sock: &ProbeSocket, probes: &[(u16, &[u8])]) -> Result<usize> {
+    pub(super) fn send(&mut self, sock: &ProbeSocket, probes: &[(u16, &[u8])]) -> Result<usize> {
         let n = probes.len().min(self.batch.capacity());
         for (i, &(port, payload)) in probes[..n].iter().enumerate() {
             self.batch.set_port(i, port);
@@ -239,13 +234,13 @@ impl Sender {
 
 /// Receives a batch of datagrams or error-queue entries: a [`Batch`] with room for each
 /// entry's extended error.
-pub struct Receiver {
+pub(super) struct Receiver {
     batch: Batch,
 }
 
 /// One extended error read from the error queue.
 #[derive(Clone, Copy, Debug)]
-pub struct QueuedError {
+pub(super) struct QueuedError {
     /// The destination of the probe that caused the error.
     pub dest: SocketAddr,
     /// `SO_EE_ORIGIN_*`.
@@ -262,7 +257,7 @@ const CONTROL_LEN: usize = 256;
 impl Receiver {
     /// Buffers for `slots` messages of up to `data_len` bytes each.
     #[must_use]
-    pub fn new(slots: usize, data_len: usize) -> Self {
+    pub(super) fn new(slots: usize, data_len: usize) -> Self {
         Receiver {
             batch: Batch::new(slots, data_len).with_control(CONTROL_LEN),
         }
@@ -273,7 +268,8 @@ impl Receiver {
     ///
     /// # Errors
     /// [`Error::Io`] for failures other than "nothing to read" and pending socket errors.
-    pub fn recv(&mut self, sock: &ProbeSocket, errqueue: bool) -> Result<usize> {
+    #[cfg(test)]
+    pub(super) fn recv(&mut self, sock: &ProbeSocket, errqueue: bool) -> Result<usize> {
         self.recv_fd(sock.fd(), errqueue)
     }
 
@@ -281,7 +277,7 @@ impl Receiver {
     ///
     /// # Errors
     /// As [`Receiver::recv`].
-    pub fn recv_fd(&mut self, fd: RawFd, errqueue: bool) -> Result<usize> {
+    pub(super) fn recv_fd(&mut self, fd: RawFd, errqueue: bool) -> Result<usize> {
         let mode = if errqueue {
             Recv::ErrQueue
         } else {
@@ -313,13 +309,13 @@ impl Receiver {
 
     /// The sender and payload of datagram `i` of the last [`Receiver::recv`].
     #[must_use]
-    pub fn datagram(&self, i: usize) -> (Option<SocketAddr>, &[u8]) {
+    pub(super) fn datagram(&self, i: usize) -> (Option<SocketAddr>, &[u8]) {
         (self.batch.addr(i), self.batch.data(i))
     }
 
     /// The extended error of error-queue entry `i` of the last [`Receiver::recv`].
     #[must_use]
-    pub fn queued_error(&self, i: usize) -> Option<QueuedError> {
+    pub(super) fn queued_error(&self, i: usize) -> Option<QueuedError> {
         let dest = self.batch.addr(i)?;
         let ee = self.batch.extended_error(i)?;
         Some(QueuedError {

@@ -44,7 +44,7 @@ pub struct Slot {
 }
 
 /// The slots of a scan, in the caller's order, with a port-number index.
-pub struct Table {
+pub(super) struct Table {
     /// The slots, in the order the ports were given.
     pub slots: Vec<Slot>,
     index: Vec<u32>,
@@ -53,7 +53,7 @@ pub struct Table {
 impl Table {
     /// A table for `ports` (repeated ports are scanned once).
     #[must_use]
-    pub fn new(ports: &[u16]) -> Self {
+    pub(super) fn new(ports: &[u16]) -> Self {
         let mut index = vec![NONE; 65536];
         let mut slots = Vec::with_capacity(ports.len());
         for &port in ports {
@@ -82,7 +82,7 @@ impl Table {
 
     /// The slot index of `port`, if it is scanned.
     #[must_use]
-    pub fn find(&self, port: u16) -> Option<usize> {
+    pub(super) fn find(&self, port: u16) -> Option<usize> {
         match self.index[usize::from(port)] {
             NONE => None,
             i => usize::try_from(i).ok(),

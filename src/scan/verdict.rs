@@ -49,7 +49,7 @@ const ICMP6_PORT_UNREACH: u8 = 4;
 /// ICMP type 3 code 3 (ICMP (v6) type 1 code 4) is `closed`; the unreachable codes nmap calls
 /// `filtered` (ICMP 0, 1, 2, 9, 10, 13; ICMP (v6) 0, 1, 2, 3, 5, 6) are `filtered`.
 #[must_use]
-pub fn from_icmp(origin: u8, icmp_type: u8, code: u8) -> Option<State> {
+pub(super) fn from_icmp(origin: u8, icmp_type: u8, code: u8) -> Option<State> {
     match (origin, icmp_type, code) {
         (libc::SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH)
         | (libc::SO_EE_ORIGIN_ICMP6, ICMP6_DST_UNREACH, ICMP6_PORT_UNREACH) => Some(State::Closed),
@@ -64,7 +64,7 @@ pub fn from_icmp(origin: u8, icmp_type: u8, code: u8) -> Option<State> {
 /// nmap's `--reason` word for an ICMP error that gave a verdict (`port-unreach`,
 /// `admin-prohibited`, ...).
 #[must_use]
-pub fn icmp_reason(origin: u8, icmp_type: u8, code: u8) -> &'static str {
+pub(super) fn icmp_reason(origin: u8, icmp_type: u8, code: u8) -> &'static str {
     match (origin, icmp_type, code) {
         (libc::SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, c) => match c {
             0 => "net-unreach",
@@ -91,9 +91,9 @@ pub fn icmp_reason(origin: u8, icmp_type: u8, code: u8) -> &'static str {
 }
 
 /// The reason for an `open` verdict.
-pub const UDP_RESPONSE: &str = "udp-response";
+pub(super) const UDP_RESPONSE: &str = "udp-response";
 /// The reason for an `open|filtered` verdict.
-pub const NO_RESPONSE: &str = "no-response";
+pub(super) const NO_RESPONSE: &str = "no-response";
 
 #[cfg(test)]
 mod tests {

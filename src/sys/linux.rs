@@ -7,21 +7,21 @@ use std::os::fd::RawFd;
 use super::{ExtendedError, STORAGE_LEN};
 use crate::addr::RawAddr;
 
-pub use libc::{mmsghdr, MSG_ERRQUEUE, MSG_WAITFORONE};
+pub(crate) use libc::{mmsghdr, MSG_ERRQUEUE, MSG_WAITFORONE};
 
 /// `UDP_SEGMENT` (Linux `<linux/udp.h>`).
-pub const UDP_SEGMENT: libc::c_int = 103;
+pub(crate) const UDP_SEGMENT: libc::c_int = 103;
 /// `UDP_GRO` (Linux `<linux/udp.h>`).
-pub const UDP_GRO: libc::c_int = 104;
+pub(crate) const UDP_GRO: libc::c_int = 104;
 /// Control buffer for one `u16` (`UDP_SEGMENT`) or `int` (`UDP_GRO`): `CMSG_SPACE(4)`,
 /// in `u64` words so that it is aligned.
-pub const CONTROL_WORDS: usize = 3;
+pub(crate) const CONTROL_WORDS: usize = 3;
 
 /// The `mmsghdr`s and `iovec`s of a batch of slots, for one `recvmmsg` or `sendmmsg` each.
 ///
 /// The headers point into the slots' storage (data, names, control), which belongs to the
 /// owner of this value and must neither move nor be freed while it is used.
-pub struct Mmsg {
+pub(crate) struct Mmsg {
     iovs: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
     /// Slots `0..dirty` may have a header or `iovec` changed since they were last reset for
@@ -31,7 +31,7 @@ pub struct Mmsg {
 
 impl Mmsg {
     /// Whether the system has `recvmmsg`/`sendmmsg`.
-    pub const AVAILABLE: bool = true;
+    pub(crate) const AVAILABLE: bool = true;
 
     /// Headers for `capacity` slots: slot `i`'s data is `slot_len` bytes at `bufs + i * stride`
     /// and, when `names` is given, its peer is `names[i]`.
@@ -40,7 +40,7 @@ impl Mmsg {
     /// `bufs` must hold `capacity * stride` bytes and `names` (if any) `capacity` entries,
     /// both alive and unmoved for as long as the headers are used.
     #[must_use]
-    pub unsafe fn link(
+    pub(crate) unsafe fn link(
         bufs: *mut u8,
         stride: usize,
         slot_len: usize,
@@ -85,7 +85,7 @@ impl Mmsg {
     /// # Safety
     /// The storage given to [`Mmsg::link`] is still alive and unmoved; `control` holds
     /// `max * control_len` bytes.
-    pub unsafe fn recv(
+    pub(crate) unsafe fn recv(
         &mut self,
         fd: RawFd,
         max: usize,
@@ -126,13 +126,13 @@ impl Mmsg {
 
     /// The length of message `i` of the last receive.
     #[must_use]
-    pub fn msg_len(&self, i: usize) -> usize {
+    pub(crate) fn msg_len(&self, i: usize) -> usize {
         self.hdrs[i].msg_len as usize
     }
 
     /// The sender's address length of message `i` of the last receive.
     #[must_use]
-    pub fn name_len(&self, i: usize) -> libc::socklen_t {
+    pub(crate) fn name_len(&self, i: usize) -> libc::socklen_t {
         self.hdrs[i].msg_hdr.msg_namelen
     }
 
@@ -144,7 +144,7 @@ impl Mmsg {
     ///
     /// # Safety
     /// The storage given to [`Mmsg::link`] is still alive and unmoved.
-    pub unsafe fn send(
+    pub(crate) unsafe fn send(
         &mut self,
         fd: RawFd,
         from: usize,
@@ -167,7 +167,7 @@ impl Mmsg {
 
     /// The extended error in message `i`'s ancillary data (`IP_RECVERR`/`IPV6_RECVERR`).
     #[must_use]
-    pub fn extended_error(&self, i: usize) -> Option<ExtendedError> {
+    pub(crate) fn extended_error(&self, i: usize) -> Option<ExtendedError> {
         let ee = cmsg_find(&self.hdrs[i].msg_hdr, |level, kind| {
             (level == libc::IPPROTO_IP && kind == libc::IP_RECVERR)
                 || (level == libc::IPPROTO_IPV6 && kind == libc::IPV6_RECVERR)
@@ -184,7 +184,7 @@ impl Mmsg {
 
     /// The `UDP_GRO` segment size in message `i`'s ancillary data, if any.
     #[must_use]
-    pub fn gso_size(&self, i: usize) -> Option<usize> {
+    pub(crate) fn gso_size(&self, i: usize) -> Option<usize> {
         let data = cmsg_find(&self.hdrs[i].msg_hdr, |level, kind| {
             level == libc::IPPROTO_UDP && kind == UDP_GRO
         })?;
@@ -222,7 +222,7 @@ fn cmsg_find(hdr: &libc::msghdr, wanted: impl Fn(i32, i32) -> bool) -> Option<*c
 /// # Safety
 /// The headers point at buffers, names and control data valid for reads, for the call.
 #[inline]
-pub unsafe fn sendmmsg(
+pub(crate) unsafe fn sendmmsg(
     fd: RawFd,
     hdrs: &mut [libc::mmsghdr],
     flags: libc::c_int,
@@ -235,25 +235,25 @@ pub unsafe fn sendmmsg(
 
 /// Whether the kernel knows `UDP_SEGMENT` on `fd` (reading the option is harmless).
 #[must_use]
-pub fn gso_supported(fd: RawFd) -> bool {
+pub(crate) fn gso_supported(fd: RawFd) -> bool {
     super::getsockopt_int(fd, libc::SOL_UDP, UDP_SEGMENT).is_ok()
 }
 
 /// Turns on `UDP_GRO` on `fd`; false where the kernel does not have it.
 #[must_use]
-pub fn enable_gro(fd: RawFd) -> bool {
+pub(crate) fn enable_gro(fd: RawFd) -> bool {
     super::setsockopt_int(fd, libc::SOL_UDP, UDP_GRO, 1).is_ok()
 }
 
 /// True when the socket has `UDP_GRO` on.
 #[must_use]
-pub fn gro_enabled(fd: RawFd) -> bool {
+pub(crate) fn gro_enabled(fd: RawFd) -> bool {
     super::getsockopt_int(fd, libc::IPPROTO_UDP, UDP_GRO).is_ok_and(|v| v != 0)
 }
 
 /// Writes a `UDP_SEGMENT` control message for segments of `size` bytes into `control` and
 /// points `hdr` at it.
-pub fn set_segment(hdr: &mut libc::msghdr, control: &mut [u64; CONTROL_WORDS], size: u16) {
+pub(crate) fn set_segment(hdr: &mut libc::msghdr, control: &mut [u64; CONTROL_WORDS], size: u16) {
     control.fill(0);
     hdr.msg_control = control.as_mut_ptr().cast();
     // SAFETY: CMSG_SPACE of a constant size.
@@ -274,7 +274,7 @@ pub fn set_segment(hdr: &mut libc::msghdr, control: &mut [u64; CONTROL_WORDS], s
 ///
 /// # Errors
 /// The system call's error (`EIO` or `EINVAL` where the route cannot segment, ...).
-pub fn send_segments(
+pub(crate) fn send_segments(
     fd: RawFd,
     data: &[u8],
     segment: u16,
@@ -305,7 +305,7 @@ pub fn send_segments(
 ///
 /// # Errors
 /// The system call's error (`EPERM` without the capability).
-pub fn set_rcvbuf_force(fd: RawFd, bytes: usize) -> io::Result<()> {
+pub(crate) fn set_rcvbuf_force(fd: RawFd, bytes: usize) -> io::Result<()> {
     let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
     super::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v)
 }
@@ -314,7 +314,7 @@ pub fn set_rcvbuf_force(fd: RawFd, bytes: usize) -> io::Result<()> {
 ///
 /// # Errors
 /// The system call's error.
-pub fn set_recv_err(fd: RawFd, v6: bool) -> io::Result<()> {
+pub(crate) fn set_recv_err(fd: RawFd, v6: bool) -> io::Result<()> {
     let (level, name) = if v6 {
         (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
     } else {
@@ -326,7 +326,7 @@ pub fn set_recv_err(fd: RawFd, v6: bool) -> io::Result<()> {
 /// The kernel's count of datagrams dropped on `fd` because its receive queue was full
 /// (`SO_MEMINFO`'s `SK_MEMINFO_DROPS`).
 #[must_use]
-pub fn kernel_drops(fd: RawFd) -> Option<u32> {
+pub(crate) fn kernel_drops(fd: RawFd) -> Option<u32> {
     /// Number of `SK_MEMINFO_*` entries the kernel fills.
     const VARS: usize = 9;
     let mut info = [0u32; VARS];
@@ -349,7 +349,7 @@ pub fn kernel_drops(fd: RawFd) -> Option<u32> {
 /// # Errors
 /// The system call's error (`EINTR` included).
 #[inline]
-pub fn poll_one_ns(pfd: &mut libc::pollfd, timeout_ns: u64) -> io::Result<bool> {
+pub(crate) fn poll_one_ns(pfd: &mut libc::pollfd, timeout_ns: u64) -> io::Result<bool> {
     const NS: u64 = 1_000_000_000;
     let ts = libc::timespec {
         tv_sec: libc::time_t::try_from(timeout_ns / NS).unwrap_or(0),
@@ -361,4 +361,4 @@ pub fn poll_one_ns(pfd: &mut libc::pollfd, timeout_ns: u64) -> io::Result<bool> 
 }
 
 /// `POLLRDHUP`: how a blocking receive learns that reading was shut down.
-pub const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
+pub(crate) const POLLRDHUP: libc::c_short = libc::POLLRDHUP;

@@ -26,13 +26,13 @@ macro_rules! syscall {
     }};
 }
 
-pub mod unix;
-pub use unix::*;
+mod unix;
+pub(crate) use unix::*;
 
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub use linux::*;
+pub(crate) use linux::*;
 
 #[cfg(not(target_os = "linux"))]
 mod fallback;
@@ -41,7 +41,7 @@ pub use fallback::*;
 
 /// An ICMP (or local) error read from a socket's error queue (`sock_extended_err`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExtendedError {
+pub(crate) struct ExtendedError {
     /// The error number (`ee_errno`).
     pub errno: u32,
     /// Where it came from (`SO_EE_ORIGIN_*`).
@@ -60,7 +60,7 @@ fn count(n: isize) -> usize {
 
 /// The size of `sockaddr_storage` as a `socklen_t`.
 #[allow(clippy::cast_possible_truncation)]
-pub const STORAGE_LEN: libc::socklen_t =
+pub(crate) const STORAGE_LEN: libc::socklen_t =
     std::mem::size_of::<crate::addr::RawAddr>() as libc::socklen_t;
 
 /// The size of a `c_int` option, as a `socklen_t`.

@@ -14,7 +14,7 @@ use crate::addr::RawAddr;
 /// # Errors
 /// The system call's error (`EINTR` included), `EINVAL` for too many descriptors.
 #[inline]
-pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usize> {
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usize> {
     let nfds = libc::nfds_t::try_from(fds.len())
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: `fds` is a valid, exclusively borrowed slice of `nfds` pollfd structs.
@@ -28,7 +28,7 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usi
 /// # Errors
 /// The system call's error.
 #[inline]
-pub fn recv_from(
+pub(crate) fn recv_from(
     fd: RawFd,
     buf: &mut [u8],
     flags: libc::c_int,
@@ -52,7 +52,7 @@ pub fn recv_from(
 /// # Errors
 /// The system call's error.
 #[inline]
-pub fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
     // SAFETY: `buf` is valid for writes of its length.
     syscall!(recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags)).map(count)
 }
@@ -63,7 +63,7 @@ pub fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> 
 /// # Errors
 /// The system call's error.
 #[inline]
-pub fn send_to(
+pub(crate) fn send_to(
     fd: RawFd,
     data: &[u8],
     name: &RawAddr,
@@ -92,7 +92,7 @@ pub fn send_to(
 /// # Errors
 /// The system call's error.
 #[inline]
-pub fn send(fd: RawFd, data: &[u8], flags: libc::c_int) -> io::Result<usize> {
+pub(crate) fn send(fd: RawFd, data: &[u8], flags: libc::c_int) -> io::Result<usize> {
     // SAFETY: `data` is valid for reads of its length.
     syscall!(send(fd, data.as_ptr().cast(), data.len(), flags)).map(count)
 }
@@ -106,7 +106,11 @@ pub fn send(fd: RawFd, data: &[u8], flags: libc::c_int) -> io::Result<usize> {
 /// Every pointer in `msg` (name, iovecs, control) must be valid for writes of the length
 /// given beside it, for the call.
 #[inline]
-pub unsafe fn recvmsg(fd: RawFd, msg: &mut libc::msghdr, flags: libc::c_int) -> io::Result<usize> {
+pub(crate) unsafe fn recvmsg(
+    fd: RawFd,
+    msg: &mut libc::msghdr,
+    flags: libc::c_int,
+) -> io::Result<usize> {
     // SAFETY: the caller vouches for `msg`'s pointers.
     syscall!(recvmsg(fd, msg, flags)).map(count)
 }
@@ -119,7 +123,11 @@ pub unsafe fn recvmsg(fd: RawFd, msg: &mut libc::msghdr, flags: libc::c_int) -> 
 /// # Safety
 /// Every pointer in `msg` must be valid for reads of the length given beside it, for the call.
 #[inline]
-pub unsafe fn sendmsg(fd: RawFd, msg: &libc::msghdr, flags: libc::c_int) -> io::Result<usize> {
+pub(crate) unsafe fn sendmsg(
+    fd: RawFd,
+    msg: &libc::msghdr,
+    flags: libc::c_int,
+) -> io::Result<usize> {
     // SAFETY: the caller vouches for `msg`'s pointers.
     syscall!(sendmsg(fd, msg, flags)).map(count)
 }
@@ -129,7 +137,11 @@ pub unsafe fn sendmsg(fd: RawFd, msg: &libc::msghdr, flags: libc::c_int) -> io::
 /// # Errors
 /// The system call's error (`ENOPROTOOPT` for an option the kernel does not know).
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // used by the Linux calls
-pub fn getsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
+pub(crate) fn getsockopt_int(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+) -> io::Result<libc::c_int> {
     let mut value: libc::c_int = 0;
     let mut len = INT_LEN;
     // SAFETY: `value` is valid for writes of `len` bytes.
@@ -147,7 +159,7 @@ pub fn getsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::R
 ///
 /// # Errors
 /// The system call's error.
-pub fn setsockopt_int(
+pub(crate) fn setsockopt_int(
     fd: RawFd,
     level: libc::c_int,
     name: libc::c_int,
@@ -167,7 +179,7 @@ pub fn setsockopt_int(
 ///
 /// # Errors
 /// The system call's error.
-pub fn set_reuse_port(sock: &socket2::Socket) -> io::Result<()> {
+pub(crate) fn set_reuse_port(sock: &socket2::Socket) -> io::Result<()> {
     #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
     sock.set_reuse_port(true)?;
     #[cfg(any(target_os = "solaris", target_os = "illumos"))]
@@ -179,7 +191,7 @@ pub fn set_reuse_port(sock: &socket2::Socket) -> io::Result<()> {
 ///
 /// # Errors
 /// The system call's error.
-pub fn set_blocking(fd: RawFd) -> io::Result<()> {
+pub(crate) fn set_blocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl with integer arguments only.
     let flags = syscall!(fcntl(fd, libc::F_GETFL))?;
     // SAFETY: as above.
@@ -194,14 +206,14 @@ pub fn set_blocking(fd: RawFd) -> io::Result<()> {
 ///
 /// # Errors
 /// The system call's error.
-pub fn write(fd: RawFd, data: &[u8]) -> io::Result<usize> {
+pub(crate) fn write(fd: RawFd, data: &[u8]) -> io::Result<usize> {
     // SAFETY: `data` is valid for reads of its length.
     syscall!(write(fd, data.as_ptr().cast(), data.len())).map(count)
 }
 
 /// Whether `fd` is a regular file.
 #[must_use]
-pub fn is_regular_file(fd: RawFd) -> bool {
+pub(crate) fn is_regular_file(fd: RawFd) -> bool {
     // SAFETY: all-zero is a valid `stat` to fill.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is valid for writes.
@@ -213,7 +225,7 @@ pub fn is_regular_file(fd: RawFd) -> bool {
 ///
 /// # Errors
 /// The system call's error (`EMFILE`, ...).
-pub fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+pub(crate) fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     use std::os::fd::{FromRawFd, OwnedFd};
     let mut fds = [0 as RawFd; 2];
     // SAFETY: `fds` holds the two ints pipe(2) writes.
@@ -224,7 +236,7 @@ pub fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
 
 /// Raises this process's soft limit on open descriptors to at least `want` (up to the hard
 /// limit); best effort.
-pub fn raise_nofile_limit(want: usize) {
+pub(crate) fn raise_nofile_limit(want: usize) {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -244,7 +256,7 @@ pub fn raise_nofile_limit(want: usize) {
 
 /// CPU time this thread has used, in nanoseconds (0 where the clock is missing).
 #[must_use]
-pub fn thread_cpu_ns() -> u64 {
+pub(crate) fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -258,7 +270,7 @@ pub fn thread_cpu_ns() -> u64 {
 
 /// The index of the network interface `name`; `None` when there is no such interface.
 #[must_use]
-pub fn if_nametoindex(name: &str) -> Option<u32> {
+pub(crate) fn if_nametoindex(name: &str) -> Option<u32> {
     let c = CString::new(name).ok()?;
     // SAFETY: `c` is a valid NUL-terminated string.
     let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
@@ -267,7 +279,7 @@ pub fn if_nametoindex(name: &str) -> Option<u32> {
 
 /// The name of the network interface `index`; `None` when there is none.
 #[must_use]
-pub fn if_indextoname(index: u32) -> Option<String> {
+pub(crate) fn if_indextoname(index: u32) -> Option<String> {
     let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
     // SAFETY: `buf` has room for IF_NAMESIZE bytes, as if_indextoname requires.
     let r = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
@@ -285,7 +297,7 @@ pub fn if_indextoname(index: u32) -> Option<String> {
 /// A failed `getaddrinfo(3)`: `EAI_SYSTEM` carries the OS error, any other code
 /// `gai_strerror`'s text.
 #[derive(Debug)]
-pub enum GaiError {
+pub(crate) enum GaiError {
     /// `EAI_SYSTEM`: the error is in `errno`.
     Os(io::Error),
     /// Any other `EAI_*` code, with `gai_strerror`'s message.
@@ -297,7 +309,7 @@ pub enum GaiError {
 ///
 /// # Errors
 /// [`GaiError`] with the resolver's code and message.
-pub fn getaddrinfo_first(
+pub(crate) fn getaddrinfo_first(
     host: &CStr,
     family: libc::c_int,
 ) -> Result<Option<std::net::SocketAddr>, GaiError> {
