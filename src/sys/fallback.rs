@@ -9,35 +9,35 @@ use super::ExtendedError;
 use crate::addr::RawAddr;
 
 /// No `MSG_ERRQUEUE` here (never passed: [`Mmsg::AVAILABLE`] is false).
-pub const MSG_ERRQUEUE: libc::c_int = 0;
+pub(crate) const MSG_ERRQUEUE: libc::c_int = 0;
 /// No `MSG_WAITFORONE` here (never passed: [`Mmsg::AVAILABLE`] is false).
-pub const MSG_WAITFORONE: libc::c_int = 0;
+pub(crate) const MSG_WAITFORONE: libc::c_int = 0;
 /// `UDP_SEGMENT`'s Linux value, for the Python constants (no such option here).
-pub const UDP_SEGMENT: libc::c_int = 103;
+pub(crate) const UDP_SEGMENT: libc::c_int = 103;
 /// `UDP_GRO`'s Linux value, for the Python constants (no such option here).
-pub const UDP_GRO: libc::c_int = 104;
+pub(crate) const UDP_GRO: libc::c_int = 104;
 /// Control buffer words for one `UDP_SEGMENT` message (unused here).
-pub const CONTROL_WORDS: usize = 3;
+pub(crate) const CONTROL_WORDS: usize = 3;
 /// No `POLLRDHUP` here: a shut-down read side is seen by the receive itself.
-pub const POLLRDHUP: libc::c_short = 0;
+pub(crate) const POLLRDHUP: libc::c_short = 0;
 
 fn unsupported<T>() -> io::Result<T> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
 /// No batched calls here: every batch takes its one-call-per-datagram path.
-pub struct Mmsg;
+pub(crate) struct Mmsg;
 
 impl Mmsg {
     /// Whether the system has `recvmmsg`/`sendmmsg`.
-    pub const AVAILABLE: bool = false;
+    pub(crate) const AVAILABLE: bool = false;
 
     /// Nothing to link.
     ///
     /// # Safety
     /// None needed; `unsafe` only to match the Linux signature.
     #[must_use]
-    pub unsafe fn link(
+    pub(crate) unsafe fn link(
         _bufs: *mut u8,
         _stride: usize,
         _slot_len: usize,
@@ -54,7 +54,7 @@ impl Mmsg {
     ///
     /// # Safety
     /// None needed.
-    pub unsafe fn recv(
+    pub(crate) unsafe fn recv(
         &mut self,
         _fd: RawFd,
         _max: usize,
@@ -68,13 +68,13 @@ impl Mmsg {
 
     /// Never called (nothing is received).
     #[must_use]
-    pub fn msg_len(&self, _i: usize) -> usize {
+    pub(crate) fn msg_len(&self, _i: usize) -> usize {
         0
     }
 
     /// Never called (nothing is received).
     #[must_use]
-    pub fn name_len(&self, _i: usize) -> libc::socklen_t {
+    pub(crate) fn name_len(&self, _i: usize) -> libc::socklen_t {
         0
     }
 
@@ -85,7 +85,7 @@ impl Mmsg {
     ///
     /// # Safety
     /// None needed.
-    pub unsafe fn send(
+    pub(crate) unsafe fn send(
         &mut self,
         _fd: RawFd,
         _from: usize,
@@ -99,26 +99,26 @@ impl Mmsg {
 
     /// No error queue here.
     #[must_use]
-    pub fn extended_error(&self, _i: usize) -> Option<ExtendedError> {
+    pub(crate) fn extended_error(&self, _i: usize) -> Option<ExtendedError> {
         None
     }
 
     /// No GRO here.
     #[must_use]
-    pub fn gso_size(&self, _i: usize) -> Option<usize> {
+    pub(crate) fn gso_size(&self, _i: usize) -> Option<usize> {
         None
     }
 }
 
 /// No UDP GSO here.
 #[must_use]
-pub fn gso_supported(_fd: RawFd) -> bool {
+pub(crate) fn gso_supported(_fd: RawFd) -> bool {
     false
 }
 
 /// No UDP GRO here.
 #[must_use]
-pub fn enable_gro(_fd: RawFd) -> bool {
+pub(crate) fn enable_gro(_fd: RawFd) -> bool {
     false
 }
 
@@ -126,7 +126,7 @@ pub fn enable_gro(_fd: RawFd) -> bool {
 ///
 /// # Errors
 /// Always `Unsupported`.
-pub fn send_segments(
+pub(crate) fn send_segments(
     _fd: RawFd,
     _data: &[u8],
     _segment: u16,
@@ -138,7 +138,7 @@ pub fn send_segments(
 
 /// No UDP GRO here.
 #[must_use]
-pub fn gro_enabled(_fd: RawFd) -> bool {
+pub(crate) fn gro_enabled(_fd: RawFd) -> bool {
     false
 }
 
@@ -146,7 +146,7 @@ pub fn gro_enabled(_fd: RawFd) -> bool {
 ///
 /// # Errors
 /// Always `Unsupported` (the caller falls back to `SO_RCVBUF`).
-pub fn set_rcvbuf_force(_fd: RawFd, _bytes: usize) -> io::Result<()> {
+pub(crate) fn set_rcvbuf_force(_fd: RawFd, _bytes: usize) -> io::Result<()> {
     unsupported()
 }
 
@@ -154,13 +154,13 @@ pub fn set_rcvbuf_force(_fd: RawFd, _bytes: usize) -> io::Result<()> {
 ///
 /// # Errors
 /// Always `Unsupported`.
-pub fn set_recv_err(_fd: RawFd, _v6: bool) -> io::Result<()> {
+pub(crate) fn set_recv_err(_fd: RawFd, _v6: bool) -> io::Result<()> {
     unsupported()
 }
 
 /// The kernel's drops are not known here.
 #[must_use]
-pub fn kernel_drops(_fd: RawFd) -> Option<u32> {
+pub(crate) fn kernel_drops(_fd: RawFd) -> Option<u32> {
     None
 }
 
@@ -168,20 +168,20 @@ pub fn kernel_drops(_fd: RawFd) -> Option<u32> {
 ///
 /// # Errors
 /// The system call's error (`EINTR` included).
-pub fn poll_one_ns(pfd: &mut libc::pollfd, timeout_ns: u64) -> io::Result<bool> {
+pub(crate) fn poll_one_ns(pfd: &mut libc::pollfd, timeout_ns: u64) -> io::Result<bool> {
     let ms = libc::c_int::try_from(timeout_ns.div_ceil(1_000_000)).unwrap_or(libc::c_int::MAX);
     Ok(super::poll(std::slice::from_mut(pfd), ms)? > 0)
 }
 
 /// Never called here ([`gso_supported`] is false): leaves `hdr` as it is.
-pub fn set_segment(_hdr: &mut libc::msghdr, _control: &mut [u64; CONTROL_WORDS], _size: u16) {}
+pub(crate) fn set_segment(_hdr: &mut libc::msghdr, _control: &mut [u64; CONTROL_WORDS], _size: u16) {}
 
 /// `struct mmsghdr`'s shape, so that the code that builds batches is the same everywhere;
 /// never sent here ([`sendmmsg`] is unsupported, [`Mmsg::AVAILABLE`] false).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub struct mmsghdr {
+pub(crate) struct mmsghdr {
     /// The message.
     pub msg_hdr: libc::msghdr,
     /// Bytes sent or received.
@@ -195,7 +195,7 @@ pub struct mmsghdr {
 ///
 /// # Safety
 /// None needed; `unsafe` only to match the Linux signature.
-pub unsafe fn sendmmsg(
+pub(crate) unsafe fn sendmmsg(
     _fd: RawFd,
     _hdrs: &mut [mmsghdr],
     _flags: libc::c_int,
