@@ -98,9 +98,10 @@ class Lab:
         return proc.returncode, out, err
 
     def ncat(self, port: int, *lines: str) -> subprocess.Popen:
-        """Starts ``ncat -u 127.0.0.1 PORT`` (a netcat client) and types each of ``lines``
-        once the previous one's echo came back (skipping foreign datagrams ncat printed):
-        ncat reads its stdin only once started, then sends all it has read as one datagram."""
+        """Starts ``ncat -u 127.0.0.1 PORT`` (a netcat client), returns once its socket exists
+        (a server need not be up yet), after typing ``lines`` with :meth:`echo_lines`."""
+        from udpeco.check.proc import udp_sockets
+
         nc = subprocess.Popen(
             ["ncat", "-u", "127.0.0.1", str(port)],
             stdin=subprocess.PIPE,
@@ -108,11 +109,23 @@ class Lab:
             text=True,
         )
         self.procs.append(nc)
+        deadline = time.monotonic() + 20
+        while not udp_sockets(nc.pid):
+            assert nc.poll() is None, "ncat exited"
+            assert time.monotonic() < deadline, "ncat made no socket in 20 s"
+            time.sleep(0.01)
+        self.echo_lines(nc, *lines)
+        return nc
+
+    @staticmethod
+    def echo_lines(nc: subprocess.Popen, *lines: str) -> None:
+        """Types each line into ``nc`` once the previous one's echo came back (ncat sends all
+        it has read at once, so lines typed back to back can leave as one datagram), skipping
+        foreign datagrams ncat printed."""
         for line in lines:
             nc.stdin.write(line + "\n")
             nc.stdin.flush()
             assert any(read_line(nc.stdout).decode().endswith(line + "\n") for _ in range(5)), line
-        return nc
 
     def cleanup(self) -> None:
         for proc in self.procs:

@@ -92,12 +92,12 @@ def test_no_datagram_lost(lab, tmp_path, backend):
 def test_ncat_as_client(lab, tmp_path, backend):
     """As the práctica suggests: netcat's lines become the file's lines (newline removed)."""
     (port,) = free_ports(1)
-    # scale 0.6: 3 s of silence, room for ncat to start on a loaded machine.
+    # ncat first: the server's silence (3 s at scale 0.6) counts from its start, and ncat can
+    # take that long to start on a loaded machine.
+    nc = lab.ncat(port)
     server = lab.start("servidor_final2", port, "nc.txt", backend=backend, scale=0.6)
     wait_bound([port], server)
-    # One datagram per line: each line is sent once the previous one came back (the server
-    # echoes).
-    nc = lab.ncat(port, "primera", "segunda")
+    lab.echo_lines(nc, "primera", "segunda")  # one datagram per line
     rc, out, err = finish(server)
     nc.kill()
     assert (rc, err) == (0, "")
