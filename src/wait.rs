@@ -25,12 +25,21 @@ pub(crate) const MIN_SECONDS: f64 = 1e-9;
 /// # Errors
 /// [`Error::Value`] naming `what` and the limits (NaN, infinities and negatives included).
 pub(crate) fn seconds(what: &str, secs: f64, zero_ok: bool) -> Result<Duration> {
-    if (zero_ok && secs == 0.0) || (MIN_SECONDS..=MAX_SECONDS).contains(&secs) {
+    seconds_within(what, secs, zero_ok, MAX_SECONDS)
+}
+
+/// [`seconds`] with a smaller upper bound `max` (a bound of the caller's own, such as the
+/// proxy's longest delay).
+///
+/// # Errors
+/// [`Error::Value`] naming `what` and the limits.
+pub(crate) fn seconds_within(what: &str, secs: f64, zero_ok: bool, max: f64) -> Result<Duration> {
+    if (zero_ok && secs == 0.0) || (MIN_SECONDS..=max.min(MAX_SECONDS)).contains(&secs) {
         return Ok(Duration::from_secs_f64(secs));
     }
     let zero = if zero_ok { "0 or " } else { "" };
     Err(Error::Value(format!(
-        "{what} must be {zero}from {MIN_SECONDS:e} to {MAX_SECONDS:e} seconds, not {secs}"
+        "{what} must be {zero}from {MIN_SECONDS:e} to {max:e} seconds, not {secs}"
     )))
 }
 

@@ -364,7 +364,7 @@ def test_cli_messages_name_the_flag_and_the_real_limit() -> None:
     )
     assert r.returncode == 2
     low, high = udpeco._udpeco.LIMITS["seconds"]
-    assert high == udpeco._udpeco.MAX_SECONDS
+    assert high == udpeco._udpeco.LIMITS["seconds"][1]
     assert r.stderr.decode() == (
         "udpeco client: error: argument --timeout: invalid number of seconds '1e308': "
         f"must be from {low:g} to {high:g}\n"

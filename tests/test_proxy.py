@@ -224,8 +224,10 @@ def test_ctrl_c_interrupts_run_within_200_ms() -> None:
 def test_bad_arguments_are_one_clear_error() -> None:
     with pytest.raises(ValueError, match="loss must be a probability"):
         udpeco.Proxy(LOOP, LOOP, loss=1.5)
-    with pytest.raises(ValueError, match="delay must be 0-3600"):
+    with pytest.raises(ValueError, match=r"delay must be 0 or from 1e-9 to 3.6e3 seconds"):
         udpeco.Proxy(LOOP, LOOP, delay=-1)
+    with pytest.raises(ValueError, match="jitter must be 0 or from"):
+        udpeco.Proxy(LOOP, LOOP, jitter=3601)
     with pytest.raises(ValueError, match="direction"):
         udpeco.Proxy(LOOP, LOOP, direction="sideways")
     with pytest.raises(socket.gaierror, match="cannot resolve 'no-such-host.invalid'"):

@@ -44,7 +44,7 @@ def test_timeout_of_centuries_does_not_panic() -> None:
     with servers(1, 0, 1) as (_, _, [sock]):
         port = sock.getsockname()[1]
         sock.close()
-        [r] = udpeco.scan("127.0.0.1", [port], timeout=udpeco._udpeco.MAX_SECONDS)
+        [r] = udpeco.scan("127.0.0.1", [port], timeout=udpeco._udpeco.LIMITS["seconds"][1])
     assert (r.port, r.state) == (port, "closed")
 
 

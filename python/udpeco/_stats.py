@@ -29,7 +29,7 @@ class EchoStats(TypedDict):
     port0: int
     """Dropped by the guard: sent from port 0."""
     reflector_port: int
-    """Dropped by the guard: sent from a reflector port (``ECHO_LIMITS["reflector_ports"]``)."""
+    """Dropped by the guard: sent from a reflector port (``LIMITS["reflector_ports"]``)."""
     denied: int
     """Dropped: the sender is in ``deny``."""
     not_allowed: int

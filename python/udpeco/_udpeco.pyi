@@ -37,10 +37,6 @@ __all__ = [
     "MSG_DONTWAIT",
     "MSG_PEEK",
     "MSG_TRUNC",
-    "MAX_SECONDS",
-    "PROXY_MAX_CLIENTS",
-    "PROXY_MAX_DELAY",
-    "PROXY_MAX_QUEUE_BYTES",
     "Proxy",
     "SHUT_RD",
     "SHUT_RDWR",
@@ -147,12 +143,14 @@ def select(
 
 # ---- hosts, seconds and bounds: the engines' conversions (src/python/convert.rs) ----
 
-#: The longest timeout or duration accepted, in seconds (1e9, about 31 years).
-MAX_SECONDS: float
-#: Bounds and defaults the command line mentions, each defined once in the core: ``seconds``,
-#: ``port``, ``bufsize``, ``client_retries``, ``capture_count``, ``bench_size``,
-#: ``bench_window``, ``bench_rate``, ``bench_interval``, ``scan_rate``, ``scan_retries`` as
-#: ``(low, high)``; ``proxy_default_clients``, ``proxy_default_queue_bytes`` as numbers.
+#: The one table of bounds and defaults, each defined once in the core. ``(low, high)``:
+#: ``seconds`` (every timeout or duration: 1e-9 to 1e9), ``port``, ``bufsize``,
+#: ``client_retries``, ``capture_count``, ``bench_size``, ``bench_window``, ``bench_rate``,
+#: ``bench_interval``, ``scan_rate``, ``scan_retries``, ``workers``, ``echo_rate``,
+#: ``echo_burst``, ``delay_queue``, ``proxy_delay``, ``proxy_queue_bytes``, ``proxy_clients``;
+#: numbers: ``default_bufsize``, ``default_echo_rate``, ``default_echo_burst``,
+#: ``default_delay_queue``, ``proxy_default_clients``, ``proxy_default_queue_bytes``; and
+#: ``reflector_ports`` (the guard's port list, as text).
 LIMITS: dict[str, Any]
 
 def check_host(host: str) -> str:
@@ -260,9 +258,6 @@ def scan(
     nmap_payloads: str | PathLike[str] | None = None,
     source: str | Iterable[str] | None = None,
 ) -> list[ScanResult]: ...
-
-ECHO_LIMITS: dict[str, Any]
-
 def escape(data: bytes) -> str: ...
 def parse_port_spec(spec: str, allow_zero: bool = True) -> list[int]: ...
 
@@ -442,9 +437,6 @@ def sock_send_many(sock: _SocketLike, items: Iterable[tuple[ReadableBuffer, Any]
 # --- impairment proxy (src/python/proxy.rs) ---
 #: Limits of ``Proxy``: longest ``delay``/``jitter`` (seconds), largest ``queue_bytes`` and
 #: ``max_clients``.
-PROXY_MAX_DELAY: float
-PROXY_MAX_QUEUE_BYTES: int
-PROXY_MAX_CLIENTS: int
 _Endpoint = str | tuple[str, int] | int
 
 @final

@@ -162,18 +162,13 @@ pub fn probability(what: &str, p: f64) -> Result<f64> {
     }
 }
 
-/// A delay from a user in seconds, named `what` in the error.
+/// A delay from a user in seconds, named `what` in the error: the one seconds converter
+/// (`wait::seconds_within`), up to [`MAX_DELAY_SECS`].
 ///
 /// # Errors
-/// [`Error::Value`] unless `0 <= secs <= MAX_DELAY_SECS`.
+/// [`Error::Value`] unless `secs` is 0 or from 1e-9 to [`MAX_DELAY_SECS`].
 pub fn delay_secs(what: &str, secs: f64) -> Result<Duration> {
-    if (0.0..=MAX_DELAY_SECS).contains(&secs) {
-        Ok(Duration::from_secs_f64(secs))
-    } else {
-        Err(Error::Value(format!(
-            "{what} must be 0-{MAX_DELAY_SECS} seconds, not {secs}"
-        )))
-    }
+    crate::wait::seconds_within(what, secs, true, MAX_DELAY_SECS)
 }
 
 /// Splits `HOST:PORT`, `[IPV6]:PORT` or (when `default_host` is given) a bare `PORT`. A

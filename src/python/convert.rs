@@ -180,9 +180,8 @@ fn check_seconds(value: f64, what: &str, zero_ok: bool) -> PyResult<f64> {
     seconds(value, what, zero_ok).map(|_| value)
 }
 
-/// The bounds the command line mentions besides the echo server's (`ECHO_LIMITS`) and the
-/// proxy's (`PROXY_MAX_*`), each defined once in the core module that owns it: `(low, high)`
-/// pairs and single values.
+/// The bounds and defaults the command line mentions, each defined once in the core module
+/// that owns it: `(low, high)` pairs and single values. The one table of them (`LIMITS`).
 fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("seconds", (wait::MIN_SECONDS, wait::MAX_SECONDS))?;
@@ -199,16 +198,26 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     )?;
     d.set_item("scan_rate", (0.0, scan::MAX_RATE))?;
     d.set_item("scan_retries", (1, scan::MAX_RETRIES))?;
+    d.set_item("proxy_delay", (0.0, proxy::MAX_DELAY_SECS))?;
+    d.set_item("proxy_queue_bytes", (1, proxy::MAX_QUEUE_BYTES))?;
+    d.set_item("proxy_clients", (1, proxy::MAX_CLIENTS))?;
     d.set_item("proxy_default_clients", proxy::DEFAULT_MAX_CLIENTS)?;
     d.set_item("proxy_default_queue_bytes", proxy::DEFAULT_QUEUE_BYTES)?;
+    d.set_item("default_bufsize", echo::config::DEFAULT_BUFSIZE)?;
+    d.set_item("workers", (1, echo::config::MAX_WORKERS))?;
+    d.set_item("echo_rate", (0.0, echo::guard::MAX_RATE))?;
+    d.set_item("echo_burst", (1.0, echo::guard::MAX_RATE))?;
+    d.set_item("default_echo_rate", echo::guard::DEFAULT_RATE)?;
+    d.set_item("default_echo_burst", echo::guard::DEFAULT_BURST)?;
+    d.set_item("delay_queue", echo::config::DELAY_QUEUE_RANGE)?;
+    d.set_item("default_delay_queue", echo::config::DEFAULT_DELAY_QUEUE)?;
+    d.set_item("reflector_ports", echo::guard::REFLECTOR_PORTS)?;
     Ok(d)
 }
 
-/// Adds `LIMITS`, `MAX_SECONDS`, `check_host`, `check_seconds` and `resolve_host` to the
-/// module.
+/// Adds `LIMITS`, `check_host`, `check_seconds` and `resolve_host` to the module.
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LIMITS", limits(m.py())?)?;
-    m.add("MAX_SECONDS", wait::MAX_SECONDS)?;
     m.add_function(wrap_pyfunction!(check_host, m)?)?;
     m.add_function(wrap_pyfunction!(check_seconds, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_host, m)?)?;

@@ -17,12 +17,8 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use super::convert;
 use super::interrupt::detach_with_token;
 use crate::cancel::Cancel;
-use crate::echo::config::{
-    DEFAULT_BUFSIZE, DEFAULT_DELAY_QUEUE, DELAY_QUEUE_RANGE, MAX_BUFSIZE, MAX_WORKERS,
-};
-use crate::echo::guard::{
-    Cidr, GuardConfig, RateLimit, Reason, DEFAULT_BURST, DEFAULT_RATE, MAX_RATE, REFLECTOR_PORTS,
-};
+use crate::echo::config::{DEFAULT_BUFSIZE, DEFAULT_DELAY_QUEUE, MAX_BUFSIZE};
+use crate::echo::guard::{Cidr, GuardConfig, RateLimit, Reason, DEFAULT_BURST, DEFAULT_RATE};
 use crate::echo::output::LogMode;
 use crate::echo::text::escape as escape_bytes;
 use crate::echo::{EchoConfig, EchoServer, End, PortChoice, Stats};
@@ -132,22 +128,6 @@ fn parse_port_spec(spec: &str, allow_zero: bool) -> PyResult<Vec<u16>> {
     Ok(parse_ports(spec, allow_zero)?)
 }
 
-/// The echo server's limits, defined once in the core, for the command line's messages.
-fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("bufsize", (1, MAX_BUFSIZE))?;
-    d.set_item("default_bufsize", DEFAULT_BUFSIZE)?;
-    d.set_item("workers", (1, MAX_WORKERS))?;
-    d.set_item("rate", (0.0, MAX_RATE))?;
-    d.set_item("burst", (1.0, MAX_RATE))?;
-    d.set_item("default_rate", DEFAULT_RATE)?;
-    d.set_item("default_burst", DEFAULT_BURST)?;
-    d.set_item("delay_queue", DELAY_QUEUE_RANGE)?;
-    d.set_item("default_delay_queue", DEFAULT_DELAY_QUEUE)?;
-    d.set_item("reflector_ports", REFLECTOR_PORTS)?;
-    Ok(d)
-}
-
 /// The práctica's echo server, run by the Rust engine: echoes every datagram to its sender
 /// from the socket that received it and prints `Message[ip:port] - data` for each (the
 /// output of `servidor_eco_v1.py`). It binds when constructed (errors are `OSError`, bad
@@ -164,7 +144,7 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 ///   address or a name (the one rule of docs/hosts.md).
 /// - `random_port`: `(first, last)`: one random free port of that range (final exercise 1);
 ///   `ports` then holds it.
-/// - `workers`: threads sharing the ports with `SO_REUSEPORT` (see `ECHO_LIMITS`).
+/// - `workers`: threads sharing the ports with `SO_REUSEPORT` (see `LIMITS`).
 ///
 /// What it does with each datagram:
 ///
@@ -189,7 +169,7 @@ fn limits(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// The guard (on by default; docs/echo.md):
 ///
 /// - `guard`: drop datagrams from the server's own ports, from port 0 and from reflector
-///   ports (`ECHO_LIMITS["reflector_ports"]`: 1-1023, SSDP, NFS, mDNS...), so that two echo
+///   ports (`LIMITS["reflector_ports"]`: 1-1023, SSDP, NFS, mDNS...), so that two echo
 ///   servers never ping-pong; `False` turns
 ///   these checks and the default rate limit off.
 /// - `rate_limit`: datagrams a second answered per source address (default 1000 with the
@@ -497,5 +477,5 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEchoServer>()?;
     m.add_function(wrap_pyfunction!(escape, m)?)?;
     m.add_function(wrap_pyfunction!(parse_port_spec, m)?)?;
-    m.add("ECHO_LIMITS", limits(m.py())?)
+    Ok(())
 }

@@ -294,10 +294,7 @@ impl Drop for PyProxy {
     }
 }
 
-/// Adds `Proxy` and its limits to the module.
+/// Adds `Proxy` to the module (its limits are in `LIMITS`).
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("PROXY_MAX_DELAY", crate::proxy::MAX_DELAY_SECS)?;
-    m.add("PROXY_MAX_QUEUE_BYTES", crate::proxy::MAX_QUEUE_BYTES)?;
-    m.add("PROXY_MAX_CLIENTS", crate::proxy::MAX_CLIENTS)?;
     m.add_class::<PyProxy>()
 }

@@ -174,7 +174,12 @@ pub(crate) fn poll_one_ns(pfd: &mut libc::pollfd, timeout_ns: u64) -> io::Result
 }
 
 /// Never called here ([`gso_supported`] is false): leaves `hdr` as it is.
-pub(crate) fn set_segment(_hdr: &mut libc::msghdr, _control: &mut [u64; CONTROL_WORDS], _size: u16) {}
+pub(crate) fn set_segment(
+    _hdr: &mut libc::msghdr,
+    _control: &mut [u64; CONTROL_WORDS],
+    _size: u16,
+) {
+}
 
 /// `struct mmsghdr`'s shape, so that the code that builds batches is the same everywhere;
 /// never sent here ([`sendmmsg`] is unsupported, [`Mmsg::AVAILABLE`] false).

@@ -3,7 +3,7 @@ raises ``argparse.ArgumentTypeError`` with a one-line reason (the parser then pr
 ``udpeco COMMAND: error: argument --x: <reason>`` and exits with code 2).
 
 The checks are the binding's (``check_host``, ``check_seconds``) and the bounds the core's
-(``LIMITS``, ``ECHO_LIMITS``, ``PROXY_MAX_*``): no number here is a limit of its own."""
+(``LIMITS``): no number here is a limit of its own."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ def probability(text: str) -> float:
 
 def milliseconds(text: str) -> float:
     """An argument type: milliseconds from 0 to the core's limit, returned in seconds."""
-    limit_ms = _udpeco.PROXY_MAX_DELAY * 1000
+    limit_ms = _udpeco.LIMITS["proxy_delay"][1] * 1000
     try:
         value = float(text)
     except ValueError:
@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--queue-bytes",
-        type=int_in(1, _udpeco.PROXY_MAX_QUEUE_BYTES, "queue size"),
+        type=int_in(*_udpeco.LIMITS["proxy_queue_bytes"], "queue size"),
         default=_udpeco.LIMITS["proxy_default_queue_bytes"],
         metavar="B",
         help="most bytes waiting to be sent; more are dropped (overflow) "
@@ -93,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--max-clients",
-        type=int_in(1, _udpeco.PROXY_MAX_CLIENTS, "number of clients"),
+        type=int_in(*_udpeco.LIMITS["proxy_clients"], "number of clients"),
         default=_udpeco.LIMITS["proxy_default_clients"],
         metavar="N",
         help="most clients at once; datagrams from more are refused "

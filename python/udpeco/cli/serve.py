@@ -15,11 +15,9 @@ import os
 import socket
 import sys
 
-from udpeco._udpeco import ECHO_LIMITS, parse_port_spec
+from udpeco._udpeco import LIMITS, parse_port_spec
 from udpeco.cli import fail, run_until_signal
 from udpeco.cli.argtypes import host_name, int_in, port_range, seconds, seconds_or_zero
-
-LIMITS = ECHO_LIMITS
 
 
 def _port_spec(text: str) -> str:
@@ -36,7 +34,7 @@ def _rate(text: str) -> float:
     t = text.strip().lower().removesuffix("/s")
     if t in ("off", "0"):
         return 0.0
-    low, high = LIMITS["rate"]
+    low, high = LIMITS["echo_rate"]
     try:
         value = float(t)
     except ValueError:
@@ -50,7 +48,7 @@ def _rate(text: str) -> float:
 
 
 def _burst(text: str) -> float:
-    low, high = LIMITS["burst"]
+    low, high = LIMITS["echo_burst"]
     try:
         value = float(text)
     except ValueError:
@@ -207,13 +205,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=_rate,
         metavar="N/s",
         help=f"datagrams a second from one source address (default "
-        f"{LIMITS['default_rate']:g}/s; 0 or off: no limit)",
+        f"{LIMITS['default_echo_rate']:g}/s; 0 or off: no limit)",
     )
     guard.add_argument(
         "--burst",
         type=_burst,
         metavar="N",
-        help=f"datagrams one source may send at once (default {LIMITS['default_burst']:g})",
+        help=f"datagrams one source may send at once (default {LIMITS['default_echo_burst']:g})",
     )
     guard.add_argument(
         "--allow",
