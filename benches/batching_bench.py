@@ -49,6 +49,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import echo_bench  # benches/ is sys.path[0] when run as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -83,19 +85,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(port: int, timeout: float = 10.0) -> None:
-    """Waits until the echo server on ``port`` answers."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(0.1)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            s.sendto(b"ready?", ("127.0.0.1", port))
-            try:
-                s.recvfrom(64)
-                return
-            except OSError:
-                continue
-    sys.exit(f"batching_bench: the server on port {port} does not answer")
+def wait_ready(port: int) -> None:
+    """Waits until the echo server on ``port`` answers (echo_bench's wait, a longer bound)."""
+    try:
+        echo_bench.wait_ready(port, timeout=10.0)
+    except RuntimeError as e:
+        sys.exit(f"batching_bench: {e}")
 
 
 def children_cpu() -> float:
