@@ -44,7 +44,7 @@ impl ChecksumStatus {
 
 /// The UDP part of one captured packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Udp {
+pub struct Udp {
     /// IP source address.
     pub src: IpAddr,
     /// IP destination address.

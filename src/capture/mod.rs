@@ -15,14 +15,13 @@ mod decode;
 mod filter;
 mod sock;
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::wait::{deadline_after, wait_fd, READ_EVENTS};
 
-pub use decode::ChecksumStatus;
+pub use decode::{ChecksumStatus, Udp};
 pub use sock::PacketSocket;
 
 /// One captured UDP datagram.
@@ -34,31 +33,15 @@ pub struct Datagram {
     pub iface: String,
     /// True when this host sent it, false when it arrived.
     pub outgoing: bool,
-    /// IP source address.
-    pub src: IpAddr,
-    /// IP destination address.
-    pub dst: IpAddr,
-    /// UDP source port.
-    pub sport: u16,
-    /// UDP destination port.
-    pub dport: u16,
-    /// The UDP length field (8 + payload length when the sender is right).
-    pub length: u16,
-    /// The UDP checksum (see [`ChecksumStatus`] for what the value means).
-    pub checksum: u16,
-    /// Whether the checksum is right.
-    pub checksum_status: ChecksumStatus,
-    /// The payload bytes.
-    pub payload: Vec<u8>,
-    /// True when this is only the first fragment of a larger datagram.
-    pub fragment: bool,
+    /// The decoded IP and UDP headers and the payload.
+    pub udp: Udp,
 }
 
 impl Datagram {
     /// The payload as printable text, every unsafe byte escaped (`crate::echo::text::escape`).
     #[must_use]
     pub fn payload_text(&self) -> String {
-        crate::echo::text::escape(&self.payload)
+        crate::echo::text::escape(&self.udp.payload)
     }
 }
 
@@ -107,7 +90,10 @@ impl Capture {
         let deadline = timeout.and_then(deadline_after);
         loop {
             while let Some(d) = self.sock.try_recv()? {
-                if self.port.is_none_or(|p| d.sport == p || d.dport == p) {
+                if self
+                    .port
+                    .is_none_or(|p| d.udp.sport == p || d.udp.dport == p)
+                {
                     return Ok(Some(d));
                 }
             }

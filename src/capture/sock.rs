@@ -171,15 +171,7 @@ impl PacketSocket {
                 time: time.unwrap_or_else(SystemTime::now),
                 iface,
                 outgoing,
-                src: udp.src,
-                dst: udp.dst,
-                sport: udp.sport,
-                dport: udp.dport,
-                length: udp.length,
-                checksum: udp.checksum,
-                checksum_status: udp.checksum_status,
-                payload: udp.payload,
-                fragment: udp.fragment,
+                udp,
             }));
         }
     }

@@ -36,13 +36,16 @@ fn sees_each_loopback_datagram_once_with_its_header() {
             .next(Some(Duration::from_secs(5)), &Cancel::new())
             .unwrap()
             .unwrap();
-        assert_eq!((d.sport, d.dport), (tx.local_addr().unwrap().port(), port));
-        assert_eq!(usize::from(d.length), 8 + payload.len());
-        assert_eq!(d.payload, payload);
+        assert_eq!(
+            (d.udp.sport, d.udp.dport),
+            (tx.local_addr().unwrap().port(), port)
+        );
+        assert_eq!(usize::from(d.udp.length), 8 + payload.len());
+        assert_eq!(d.udp.payload, payload);
         assert_eq!(d.iface, "lo");
         assert!(!d.outgoing);
         assert!(matches!(
-            d.checksum_status,
+            d.udp.checksum_status,
             ChecksumStatus::Ok | ChecksumStatus::Offload
         ));
     }

@@ -31,17 +31,17 @@ fn to_dict<'py>(py: Python<'py>, d: &Datagram) -> PyResult<Bound<'py, PyDict>> {
     out.set_item("time", time)?;
     out.set_item("iface", &d.iface)?;
     out.set_item("direction", if d.outgoing { "out" } else { "in" })?;
-    out.set_item("src", d.src.to_string())?;
-    out.set_item("dst", d.dst.to_string())?;
-    out.set_item("sport", d.sport)?;
-    out.set_item("dport", d.dport)?;
-    out.set_item("length", d.length)?;
-    out.set_item("checksum", d.checksum)?;
-    out.set_item("checksum_status", d.checksum_status.as_str())?;
-    out.set_item("payload_len", d.payload.len())?;
+    out.set_item("src", d.udp.src.to_string())?;
+    out.set_item("dst", d.udp.dst.to_string())?;
+    out.set_item("sport", d.udp.sport)?;
+    out.set_item("dport", d.udp.dport)?;
+    out.set_item("length", d.udp.length)?;
+    out.set_item("checksum", d.udp.checksum)?;
+    out.set_item("checksum_status", d.udp.checksum_status.as_str())?;
+    out.set_item("payload_len", d.udp.payload.len())?;
     out.set_item("payload", d.payload_text())?;
-    out.set_item("data", PyBytes::new(py, &d.payload))?;
-    out.set_item("fragment", d.fragment)?;
+    out.set_item("data", PyBytes::new(py, &d.udp.payload))?;
+    out.set_item("fragment", d.udp.fragment)?;
     Ok(out)
 }
 
