@@ -155,6 +155,21 @@ def die_with_parent() -> None:
         pass
 
 
+def start_server(
+    cmd: list[str], backend: str | None, log: Any, scale: float | None = None
+) -> subprocess.Popen[str]:
+    """Starts a server ``cmd`` on the server core, its stdout and stderr into ``log`` (an open
+    file), on ``backend`` (``None``: udpeco's own command) with the lab's times ``scale``d."""
+    server_core, _ = cores()
+    return subprocess.Popen(
+        [*server_core, *cmd],
+        preexec_fn=die_with_parent,
+        stdout=log,
+        stderr=log,
+        env=env(backend, scale),
+    )
+
+
 def lab_cmd(program: str) -> list[str]:
     """The command line that runs a lab program (``servidor_eco_v1``...)."""
     return [sys.executable, "-m", f"udpeco.practica3.{program}"]

@@ -36,6 +36,7 @@ from udpeco.compare.harness import (
     load,
     normalise,
     run_client,
+    start_server,
     stop,
     stop_with_dot,
     udpeco_cmd,
@@ -49,19 +50,12 @@ V1_MESSAGES = ["hola", "que tal", "adios"]
 
 def _v1_server(runner: str, backend: str | None, port: int, opts: Options) -> Row:
     """servidor_eco_v1 with cliente_eco_v1 and a load; the engine is ``udpeco serve PORT``."""
-    server_core, _ = cores()
     if backend is None:
         cmd = udpeco_cmd("serve", port, "--rate-limit", "off", "--json")
     else:
         cmd = lab_cmd("servidor_eco_v1") + [str(port)]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = subprocess.Popen(
-            [*server_core, *cmd],
-            preexec_fn=die_with_parent,
-            stdout=log,
-            stderr=log,
-            env=env(backend),
-        )
+        server = start_server(cmd, backend, log)
         try:
             wait_bound([port], server)
             client = run_client(
@@ -100,20 +94,13 @@ def scenario_v1(opts: Options) -> list[Row]:
 
 def _v3_server(runner: str, backend: str | None, opts: Options) -> Row:
     p1, p2 = free_ports(2)
-    server_core, _ = cores()
     if backend is None:
         cmd = udpeco_cmd("serve", p1, p2, "--no-stop", "--silence", 5, "--rate-limit", "off")
     else:
         cmd = lab_cmd("servidor_eco_v3") + [str(p1), str(p2)]
     seen = []
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = subprocess.Popen(
-            [*server_core, *cmd],
-            preexec_fn=die_with_parent,
-            stdout=log,
-            stderr=log,
-            env=env(backend),
-        )
+        server = start_server(cmd, backend, log)
         try:
             wait_bound([p1, p2], server)
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import select
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -20,9 +19,6 @@ from udpeco.compare.harness import (
     Row,
     Scenario,
     best_of,
-    cores,
-    die_with_parent,
-    env,
     free_ports,
     keep,
     lab_cmd,
@@ -30,6 +26,7 @@ from udpeco.compare.harness import (
     load,
     normalise,
     run_client,
+    start_server,
     stop,
     stop_with_dot,
     udpeco_cmd,
@@ -38,17 +35,6 @@ from udpeco.compare.harness import (
 from udpeco.compare.scenarios import V1_MESSAGES
 
 # -------------------------------------------------------------------------- helpers
-
-
-def _start(cmd: list[str], backend: str | None, scale: float, log) -> subprocess.Popen:  # type: ignore[no-untyped-def]
-    server_core, _ = cores()
-    return subprocess.Popen(
-        [*server_core, *cmd],
-        preexec_fn=die_with_parent,
-        stdout=log,
-        stderr=log,
-        env=env(backend, scale),
-    )
 
 
 def _names(text: str, ports: dict[int, str]) -> str:
@@ -77,7 +63,7 @@ def _v25(runner: str, backend: str | None) -> Row:
     else:
         cmd = lab_cmd("servidor_eco_v25") + [str(port)]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = _start(cmd, backend, V25_SCALE, log)
+        server = start_server(cmd, backend, log, V25_SCALE)
         try:
             wait_bound([port], server)
             who = backend or "python"
@@ -136,7 +122,7 @@ def _v3b(runner: str, backend: str | None, opts: Options) -> Row:
     else:
         cmd = lab_cmd("servidor_eco_v3b") + [str(port)]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = _start(cmd, backend, V3B_SCALE, log)
+        server = start_server(cmd, backend, log, V3B_SCALE)
         done = threading.Event()
         keeper = threading.Thread(target=_keepalive, args=(port, done), daemon=True)
         try:
@@ -190,7 +176,7 @@ def _v3b_11(runner: str, backend: str | None) -> Row:
     else:
         cmd = lab_cmd("servidor_eco_v3b_11") + [str(p1), str(p2)]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = _start(cmd, backend, V3B11_SCALE, log)
+        server = start_server(cmd, backend, log, V3B11_SCALE)
         try:
             wait_bound([p1, p2], server)
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -261,7 +247,7 @@ def _v3_10(runner: str, backend: str | None) -> Row:
     else:
         cmd = lab_cmd("servidor_eco_v3_10") + [str(p1), str(p2)]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        server = _start(cmd, backend, V3_10_SCALE, log)
+        server = start_server(cmd, backend, log, V3_10_SCALE)
         try:
             wait_bound([p1, p2], server)
             took, client = _all_at_once([p1, p2])
