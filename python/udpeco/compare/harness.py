@@ -157,7 +157,7 @@ def die_with_parent() -> None:
 
 def start_server(
     cmd: list[str], backend: str | None, log: Any, scale: float | None = None
-) -> subprocess.Popen[str]:
+) -> subprocess.Popen[bytes]:
     """Starts a server ``cmd`` on the server core, its stdout and stderr into ``log`` (an open
     file), on ``backend`` (``None``: udpeco's own command) with the lab's times ``scale``d."""
     server_core, _ = cores()
