@@ -240,8 +240,8 @@ pub(super) fn sources(source: &Bound<'_, PyAny>) -> PyResult<Vec<std::net::IpAdd
     };
     let mut addrs = Vec::with_capacity(texts.len());
     for text in texts {
-        let bare = text.trim_start_matches('[').trim_end_matches(']');
-        let ip = bare.parse().map_err(|_| {
+        // The one host rule's literals (brackets around IPv6 only); a name is not a source.
+        let ip = host::check(&text)?.ok_or_else(|| {
             PyValueError::new_err(format!(
                 "invalid source address {text:?}: an IPv4 or IPv6 address of this host"
             ))
