@@ -36,6 +36,17 @@ def test_closed_port() -> None:
     assert (r.port, r.state, r.reply, r.rtt) == (port, "closed", None, None)
 
 
+def test_closed_false_leaves_closed_ports_out() -> None:
+    with servers(12, 1, 1) as (ports, echo, [silent]):
+        quiet = silent.getsockname()[1]
+        every = udpeco.scan("127.0.0.1", list(ports), timeout=0.2)
+        shown = udpeco.scan("127.0.0.1", list(ports), timeout=0.2, closed=False)
+    assert [r.port for r in every] == list(ports)
+    assert [(r.port, r.state) for r in shown] == sorted(
+        [(echo[0], "open"), (quiet, "open|filtered")]
+    ), "the order given, closed ports left out"
+
+
 def test_timeout_of_centuries_does_not_panic() -> None:
     # Instant + 1e19 s used to overflow: PanicException instead of a verdict. The longest
     # timeout accepted is the core's one bound; beyond it is a clear ValueError.

@@ -8,21 +8,6 @@ so ``except socket.error`` keeps working. The engines (echo server, multi-port l
 client, scanner, load generator, impairment proxy) run whole loops in Rust.
 """
 
-import socket as _stdlib_socket
-
-from udpeco import _udpeco
-from udpeco._datagram import CapturedDatagram
-from udpeco._socket import socket
-from udpeco._stats import (
-    BenchCounts,
-    BenchInterval,
-    BenchLatency,
-    BenchProgress,
-    BenchReport,
-    EchoStats,
-    ProxyDirectionStats,
-    ProxyStats,
-)
 from udpeco._udpeco import (
     IP_MULTICAST_LOOP,
     IP_MULTICAST_TTL,
@@ -61,58 +46,73 @@ from udpeco._udpeco import (
     select,
 )
 
-#: The stdlib's exception classes themselves, so ``except socket.error`` catches udpeco's.
-error = _stdlib_socket.error
-timeout = _stdlib_socket.timeout
-gaierror = _stdlib_socket.gaierror
-herror = _stdlib_socket.herror
+#: ``typing.TYPE_CHECKING`` without importing typing (10-20 ms): type checkers read this name
+#: as true.
+TYPE_CHECKING = False
 
-# The constants are the stdlib's own enum members (same values as udpeco._udpeco's ints), so
-# that ``udpeco.AF_INET`` prints and compares exactly like ``socket.AF_INET``.
-AF_INET = _stdlib_socket.AF_INET
-AF_INET6 = _stdlib_socket.AF_INET6
-SOCK_DGRAM = _stdlib_socket.SOCK_DGRAM
-SOCK_NONBLOCK = _stdlib_socket.SOCK_NONBLOCK
-SOCK_CLOEXEC = _stdlib_socket.SOCK_CLOEXEC
-# More constants a UDP script may use, also the stdlib's own.
-AF_UNSPEC = _stdlib_socket.AF_UNSPEC
-INADDR_ANY = _stdlib_socket.INADDR_ANY
-INADDR_BROADCAST = _stdlib_socket.INADDR_BROADCAST
-INADDR_LOOPBACK = _stdlib_socket.INADDR_LOOPBACK
+# The rest is imported on first use (PEP 562): the drop-in socket and the names taken from the
+# stdlib's socket module (udpeco._stdlib) cost about 30 ms, which a program that only runs an
+# engine, and every ``udpeco`` command, would otherwise pay at start-up. Type checkers see them
+# as plain imports.
+if TYPE_CHECKING:
+    from udpeco._datagram import CapturedDatagram
+    from udpeco._socket import socket
+    from udpeco._stats import (
+        BenchCounts,
+        BenchInterval,
+        BenchLatency,
+        BenchProgress,
+        BenchReport,
+        EchoStats,
+        ProxyDirectionStats,
+        ProxyStats,
+    )
+    from udpeco._stdlib import (
+        AF_INET,
+        AF_INET6,
+        AF_UNSPEC,
+        CMSG_LEN,
+        CMSG_SPACE,
+        INADDR_ANY,
+        INADDR_BROADCAST,
+        INADDR_LOOPBACK,
+        IP_PKTINFO,
+        IP_RECVERR,
+        IP_RECVTOS,
+        IP_RECVTTL,
+        IPV6_HOPLIMIT,
+        IPV6_PKTINFO,
+        IPV6_RECVERR,
+        IPV6_RECVHOPLIMIT,
+        IPV6_RECVPKTINFO,
+        IPV6_RECVTCLASS,
+        IPV6_TCLASS,
+        MSG_CTRUNC,
+        MSG_ERRQUEUE,
+        SCM_TIMESTAMP,
+        SCM_TIMESTAMPNS,
+        SO_TIMESTAMP,
+        SO_TIMESTAMPNS,
+        SOCK_CLOEXEC,
+        SOCK_DGRAM,
+        SOCK_NONBLOCK,
+        SOL_IP,
+        SOL_UDP,
+        UDP_GRO,
+        UDP_SEGMENT,
+        error,
+        gaierror,
+        getaddrinfo,
+        getdefaulttimeout,
+        gethostbyname,
+        gethostname,
+        herror,
+        setdefaulttimeout,
+        timeout,
+    )
 
-# sendmsg/recvmsg (ancillary data) and batch I/O constants: the stdlib's own objects where the
-# stdlib has them (MSG_* are its MsgFlag members), else the platform's values from the core.
-MSG_CTRUNC = _stdlib_socket.MSG_CTRUNC
-MSG_ERRQUEUE = _stdlib_socket.MSG_ERRQUEUE
-SOL_IP = _stdlib_socket.SOL_IP
-SOL_UDP = _stdlib_socket.SOL_UDP
-IP_RECVTOS = _stdlib_socket.IP_RECVTOS
-IPV6_PKTINFO = _stdlib_socket.IPV6_PKTINFO
-IPV6_RECVPKTINFO = _stdlib_socket.IPV6_RECVPKTINFO
-IPV6_TCLASS = _stdlib_socket.IPV6_TCLASS
-IPV6_RECVTCLASS = _stdlib_socket.IPV6_RECVTCLASS
-IPV6_HOPLIMIT = _stdlib_socket.IPV6_HOPLIMIT
-IPV6_RECVHOPLIMIT = _stdlib_socket.IPV6_RECVHOPLIMIT
-CMSG_LEN = _stdlib_socket.CMSG_LEN
-CMSG_SPACE = _stdlib_socket.CMSG_SPACE
-# Not in every Python's socket module (3.11 lacks them all): the stdlib's when it has them.
-IP_PKTINFO: int = getattr(_stdlib_socket, "IP_PKTINFO", _udpeco.IP_PKTINFO)
-IP_RECVTTL: int = getattr(_stdlib_socket, "IP_RECVTTL", _udpeco.IP_RECVTTL)
-IP_RECVERR: int = getattr(_stdlib_socket, "IP_RECVERR", _udpeco.IP_RECVERR)
-IPV6_RECVERR: int = getattr(_stdlib_socket, "IPV6_RECVERR", _udpeco.IPV6_RECVERR)
-SO_TIMESTAMP: int = getattr(_stdlib_socket, "SO_TIMESTAMP", _udpeco.SO_TIMESTAMP)
-SO_TIMESTAMPNS: int = getattr(_stdlib_socket, "SO_TIMESTAMPNS", _udpeco.SO_TIMESTAMPNS)
-SCM_TIMESTAMP: int = getattr(_stdlib_socket, "SCM_TIMESTAMP", _udpeco.SCM_TIMESTAMP)
-SCM_TIMESTAMPNS: int = getattr(_stdlib_socket, "SCM_TIMESTAMPNS", _udpeco.SCM_TIMESTAMPNS)
-UDP_SEGMENT: int = getattr(_stdlib_socket, "UDP_SEGMENT", _udpeco.UDP_SEGMENT)
-UDP_GRO: int = getattr(_stdlib_socket, "UDP_GRO", _udpeco.UDP_GRO)
-
-#: Same as ``socket.getdefaulttimeout``/``setdefaulttimeout``: udpeco sockets honour it.
-getdefaulttimeout = _stdlib_socket.getdefaulttimeout
-setdefaulttimeout = _stdlib_socket.setdefaulttimeout
-gethostname = _stdlib_socket.gethostname
-gethostbyname = _stdlib_socket.gethostbyname
-getaddrinfo = _stdlib_socket.getaddrinfo
+#: Where each lazily imported name lives.
+_LAZY_HOMES = ("udpeco._stdlib", "udpeco._socket", "udpeco._stats", "udpeco._datagram")
 
 __all__ = [
     "__version__",
@@ -202,3 +202,32 @@ __all__ = [
     "socket",
     "timeout",
 ]
+
+
+# Hidden from type checkers, which see the imports above instead (and still flag a misspelt
+# attribute, which a visible module __getattr__ would hide).
+if not TYPE_CHECKING:
+
+    def _load_lazy() -> None:
+        """Imports every lazily imported name into this module's namespace (once)."""
+        import importlib
+
+        for home in _LAZY_HOMES:
+            module = importlib.import_module(home)
+            for name in _LAZY_NAMES:
+                if name not in globals() and hasattr(module, name):
+                    globals()[name] = getattr(module, name)
+
+    def __getattr__(name: str) -> object:
+        if name in _LAZY_NAMES:
+            _load_lazy()
+            return globals()[name]
+        raise AttributeError(f"module 'udpeco' has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | _LAZY_NAMES)
+
+    #: The public names not imported yet: they come from _LAZY_HOMES on first use.
+    _LAZY_NAMES = frozenset(__all__) - set(globals())
+
+del TYPE_CHECKING

@@ -9,7 +9,9 @@ use pyo3::types::PyBytes;
 use super::convert::{self, CallbackError};
 use super::interrupt::detach_interruptible;
 use crate::scan::probes::parse_nmap_payloads;
-use crate::scan::{scan as run_scan, Options, PortResult, Progress, DEFAULT_CONCURRENCY};
+use crate::scan::{
+    scan as run_scan, Options, PortResult, Progress, State, DEFAULT_CONCURRENCY,
+};
 
 /// The verdict for one port: `port`, `state` (`"open"`, `"closed"`, `"open|filtered"`,
 /// `"filtered"`), `reply` (the bytes an open port sent, else None), `rtt` (seconds, open
@@ -109,14 +111,16 @@ impl From<PortResult> for ScanResult {
 /// for each open port as soon as it is known. `source` (`"ADDR[,ADDR...]"` or a list) probes
 /// from those local addresses, the ports shared out between them: a target limits its ICMP
 /// errors per source address, so N addresses decide closed ports about N times faster.
+/// `closed=False` leaves closed ports out of the list (nmap's "Not shown: N closed ports"):
+/// a scan of many ports then builds only the few results worth reading.
 #[pyfunction]
 #[pyo3(
     signature = (host, ports, timeout=0.5, probe=None, retries=1,
                  concurrency=DEFAULT_CONCURRENCY, rate=None, *, progress=None, found=None,
-                 nmap_payloads=None, source=None),
+                 nmap_payloads=None, source=None, closed=true),
     text_signature = "(host, ports, timeout=0.5, probe=None, retries=1, \
                       concurrency=4096, rate=None, *, progress=None, found=None, \
-                      nmap_payloads=None, source=None)"
+                      nmap_payloads=None, source=None, closed=True)"
 )]
 #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
 fn scan(
@@ -132,6 +136,7 @@ fn scan(
     found: Option<Py<PyAny>>,
     nmap_payloads: Option<std::path::PathBuf>,
     source: Option<&Bound<'_, PyAny>>,
+    closed: bool,
 ) -> PyResult<Vec<ScanResult>> {
     let host = convert::host(host)?;
     let ports = convert::ports(ports, false)?;
@@ -181,6 +186,7 @@ fn scan(
     Ok(failed
         .result(result)?
         .into_iter()
+        .filter(|r| closed || r.state != State::Closed)
         .map(ScanResult::from)
         .collect())
 }

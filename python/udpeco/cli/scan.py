@@ -10,7 +10,6 @@ long enough.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import time
 
@@ -146,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
                 pass
         except OSError as e:
             return fail(f"cannot read {args.nmap_payloads}: {e.strerror}", 2)
+    # Only --all, --json and -oX show closed ports one by one; otherwise they are counted, and
+    # a scan of 65535 ports builds (and walks) only the few results worth printing.
+    every = args.all or args.json or args.xml is not None
     try:
         bar = Bar()
         start_wall, start = time.time(), time.monotonic()
@@ -161,15 +163,24 @@ def run(args: argparse.Namespace) -> int:
                 found=found,
                 nmap_payloads=args.nmap_payloads,
                 source=args.source,
+                closed=every,
             )
         finally:
             bar.clear()
         elapsed = time.monotonic() - start
     except (ValueError, OverflowError) as e:
         return fail(str(e), 2)
-    except socket.gaierror as e:  # the engines' one message (docs/hosts.md)
-        return fail(str(e.strerror or e))
+    except OSError as e:
+        import socket  # already loaded: the engines raise its gaierror
+
+        if isinstance(e, socket.gaierror):  # the engines' one message (docs/hosts.md)
+            return fail(str(e.strerror or e))
+        raise
     counts = dict.fromkeys(STATES, 0)
+    scanned = len(results)
+    if not every:
+        scanned = len(_udpeco.parse_port_spec(args.ports, allow_zero=False))
+        counts["closed"] = scanned - len(results)
     for r in results:
         counts[r.state] += 1
         if quiet_stdout or r.port in shown or not (args.all or r.state == "open"):
@@ -177,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         print(json_line(r) if args.json else text_line(r, args.reason))
     summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
     took = duration_text(elapsed)
-    line = f"{len(results)} ports scanned on {args.host} in {took}: {summary or '-'}"
+    line = f"{scanned} ports scanned on {args.host} in {took}: {summary or '-'}"
     if args.xml is not None:
         xml = nmap_xml(
             args.host,
@@ -200,5 +211,5 @@ def run(args: argparse.Namespace) -> int:
     elif not quiet_stdout:
         print(line, file=sys.stderr)
     if args.json and not quiet_stdout:
-        print(summary_line(args.host, len(results), counts, elapsed))
+        print(summary_line(args.host, scanned, counts, elapsed))
     return 0
