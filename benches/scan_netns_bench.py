@@ -43,7 +43,7 @@ def udpeco_states(net: Net, ports: str, *extra: str) -> tuple[float, dict[int, s
     out = net.run_in(net.scanner, *cmd, check=True, timeout=7200).stdout
     elapsed = time.perf_counter() - start
     rows = [json.loads(line) for line in out.splitlines()]
-    return elapsed, {r["port"]: r["state"] for r in rows}
+    return elapsed, {r["port"]: r["state"] for r in rows if "summary" not in r}
 
 
 def nmap_states(net: Net, ports: str) -> tuple[float, dict[int, str]]:
