@@ -26,8 +26,24 @@ pytestmark = pytest.mark.skipif(not CAN_RUN, reason=REASON)
 
 FULL_RANGE = textwrap.dedent(
     """
-    import json, sys, time, udpeco
+    import json, socket, sys, time, udpeco
     want = {int(p) for p in sys.argv[2].split(",")}
+    # Spend the target's ICMP budget first (closed port 9): no engine hears an ICMP error in
+    # the first second, and the one whose share holds 61000 hears nothing at all before it.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect((sys.argv[1], 9))
+        s.settimeout(5)
+        refused = False  # an ICMP error came back: the target has taken the burst
+        for _ in range(12):
+            try:
+                s.send(b"spend")
+            except ConnectionRefusedError:
+                refused = True
+        if not refused:
+            try:
+                s.recv(1)
+            except ConnectionRefusedError:
+                pass
     start = time.monotonic()
     found, progress = {}, []
     class Enough(Exception):
@@ -66,9 +82,11 @@ def test_every_open_port_of_65535_is_reported_within_a_second() -> None:
     assert sorted(found) == echo, found
     for port, (at, state, service) in found.items():
         assert state == "open" and service == "echo", (port, state, service)
-        # The goal is 1 s (0.4-0.6 s measured for port 61000 when the cores are not saturated);
-        # the bound is generous for a loaded machine, and still thousands of times faster than
-        # the closed ports' pace (about one a second).
+        # The goal is 1 s (0.2-0.3 s measured for port 61000 when the cores are not saturated;
+        # 1.3-2.4 s when its engine waited a whole timeout before re-probing, not knowing the
+        # round trip the other engine had measured); the bound is generous for a loaded
+        # machine, and still thousands of times faster than the closed ports' pace (one a
+        # second).
         assert at < 2.0, f"port {port} reported {at:.2f} s after the start"
     # Progress kept coming (about every 50 ms) while the rest was decided at the ICMP pace.
     last_found = max(at for at, _, _ in found.values())

@@ -9,9 +9,7 @@ use pyo3::types::PyBytes;
 use super::convert::{self, CallbackError};
 use super::interrupt::detach_interruptible;
 use crate::scan::probes::parse_nmap_payloads;
-use crate::scan::{
-    scan as run_scan, Options, PortResult, Progress, State, DEFAULT_CONCURRENCY,
-};
+use crate::scan::{scan as run_scan, Options, PortResult, Progress, State, DEFAULT_CONCURRENCY};
 
 /// The verdict for one port: `port`, `state` (`"open"`, `"closed"`, `"open|filtered"`,
 /// `"filtered"`), `reply` (the bytes an open port sent, else None), `rtt` (seconds, open

@@ -16,6 +16,7 @@ mod judge;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use super::evidence::Evidence;
@@ -89,6 +90,11 @@ pub(super) struct Engine<'a> {
     flights: [VecDeque<(usize, u64)>; 2],
     /// The longest round trip seen so far (ICMP error or reply).
     rtt_max: Option<Duration>,
+    /// The longest round trip any engine of this scan has seen (ns, 0 for none yet), when
+    /// several probe the target at once: an engine that has heard nothing yet (the target's
+    /// first ICMP errors and the open ports' replies all went to the other) then re-probes
+    /// after a few of those round trips instead of a whole timeout.
+    shared_rtt: Option<&'a AtomicU64>,
     in_flight: usize,
     unresolved: usize,
     seq: u64,
@@ -135,16 +141,21 @@ impl<'a> Engine<'a> {
         Ok(Self::build(sock, own, target, ports, opts))
     }
 
-    /// Prepares a scan from an open probe socket.
+    /// Prepares a scan from an open probe socket, one of several engines that share the
+    /// target's round-trip time through `shared_rtt`.
     #[must_use]
     pub(super) fn with_socket(
         sock: ProbeSocket,
         target: IpAddr,
         ports: &[u16],
         opts: &'a Options,
+        shared_rtt: &'a AtomicU64,
     ) -> Self {
         let own = sock.local_port().unwrap_or(0);
-        Self::build(sock, own, target, ports, opts)
+        Self {
+            shared_rtt: Some(shared_rtt),
+            ..Self::build(sock, own, target, ports, opts)
+        }
     }
 
     fn build(
@@ -179,6 +190,7 @@ impl<'a> Engine<'a> {
             table,
             flights: [VecDeque::new(), VecDeque::new()],
             rtt_max: None,
+            shared_rtt: None,
             in_flight: 0,
             seq: 1,
             evidence: Evidence::default(),

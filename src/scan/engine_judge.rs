@@ -1,6 +1,7 @@
 //! The engine's pacing and judgement: when to probe again, how many silences a verdict
 //! needs, the pace behind a rate-limited target, the ICMP budget wait, and the waits.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::{
@@ -72,7 +73,13 @@ impl Engine<'_> {
     /// timeout. The last probe always waits the full timeout, and an answer to an earlier
     /// probe still counts whenever it comes, so this only makes silent ports quicker.
     pub(super) fn retry_after(&self) -> Duration {
+        let shared = self
+            .shared_rtt
+            .map(|r| r.load(Ordering::Relaxed))
+            .filter(|&ns| ns > 0)
+            .map(Duration::from_nanos);
         self.rtt_max
+            .max(shared)
             .map_or(self.opts.timeout, |r| (r * 4).max(MIN_RETRY))
             .min(self.opts.timeout)
     }
@@ -100,6 +107,12 @@ impl Engine<'_> {
         if let Some(t) = sent {
             let rtt = now.saturating_duration_since(t);
             self.rtt_max = Some(self.rtt_max.map_or(rtt, |m| m.max(rtt)));
+            if let Some(shared) = self.shared_rtt {
+                shared.fetch_max(
+                    u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX),
+                    Ordering::Relaxed,
+                );
+            }
         }
     }
 

@@ -10,7 +10,7 @@
 //! is seen on the calling thread) stops both.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::engine::Engine;
@@ -61,6 +61,7 @@ pub(super) fn scan(
     let done: Vec<AtomicUsize> = (0..=workers).map(|_| AtomicUsize::new(0)).collect();
     let pending: Mutex<Vec<PortResult>> = Mutex::new(Vec::new());
     let stop = AtomicBool::new(false);
+    let rtt = AtomicU64::new(0);
     let report = |who: usize, d: usize, open: &[PortResult]| -> bool {
         done[who].store(d, Ordering::Relaxed);
         let mut queued = pending
@@ -88,9 +89,9 @@ pub(super) fn scan(
             .zip(reporters.iter().skip(1))
             .map(|((sock, share), rep)| {
                 let cb: Progress<'_> = rep;
-                let stop = &stop;
+                let (stop, rtt) = (&stop, &rtt);
                 scope.spawn(move || {
-                    let r = run(sock, target, share, opts, cancel, cb);
+                    let r = run(sock, target, share, opts, cancel, cb, rtt);
                     if r.is_err() {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -100,7 +101,7 @@ pub(super) fn scan(
             .collect();
         // The first engine runs on the calling thread, where Ctrl+C is seen.
         let mut out = vec![match first {
-            Some(sock) => run(sock, target, &shares[0], opts, cancel, &reporters[0]),
+            Some(sock) => run(sock, target, &shares[0], opts, cancel, &reporters[0], &rtt),
             None => Ok(Vec::new()),
         }];
         if out[0].is_err() {
@@ -138,8 +139,9 @@ fn run(
     opts: &Options,
     cancel: &Cancel,
     progress: Progress<'_>,
+    rtt: &AtomicU64,
 ) -> Result<Vec<PortResult>> {
-    let mut engine = Engine::with_socket(sock, target, ports, opts);
+    let mut engine = Engine::with_socket(sock, target, ports, opts, rtt);
     engine.run(cancel, Some(progress))?;
     Ok(engine.table.slots.iter().map(PortResult::from).collect())
 }

@@ -227,7 +227,8 @@ fn the_scanners_own_port_is_probed_from_another_socket() {
     let closed = free_port("127.0.0.1:0");
     let opts = quick();
     let target = "127.0.0.1".parse().unwrap();
-    let mut engine = super::engine::Engine::with_socket(sock, target, &[closed, own], &opts);
+    let rtt = std::sync::atomic::AtomicU64::new(0);
+    let mut engine = super::engine::Engine::with_socket(sock, target, &[closed, own], &opts, &rtt);
     engine.run(&Cancel::new(), None).unwrap();
     let states: Vec<_> = engine
         .table
