@@ -82,12 +82,10 @@ def test_every_open_port_of_65535_is_reported_within_a_second() -> None:
     assert sorted(found) == echo, found
     for port, (at, state, service) in found.items():
         assert state == "open" and service == "echo", (port, state, service)
-        # The goal is 1 s (0.2-0.3 s measured for port 61000 when the cores are not saturated;
-        # 1.3-2.4 s when its engine waited a whole timeout before re-probing, not knowing the
-        # round trip the other engine had measured); the bound is generous for a loaded
-        # machine, and still thousands of times faster than the closed ports' pace (one a
-        # second).
-        assert at < 2.0, f"port {port} reported {at:.2f} s after the start"
+        # The issue's goal, 1 s: 0.2-0.3 s measured for port 61000 on idle cores, 0.4-0.55 s
+        # with both cores saturated by other processes, and 1.05-2.4 s when its engine waited a
+        # whole timeout before re-probing (not knowing the round trip the other had measured).
+        assert at < 1.0, f"port {port} reported {at:.2f} s after the start"
     # Progress kept coming (about every 50 ms) while the rest was decided at the ICMP pace.
     last_found = max(at for at, _, _ in found.values())
     later = [(t, done) for t, done, _ in report["progress"] if t > last_found]
