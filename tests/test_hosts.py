@@ -156,10 +156,11 @@ def _engine_message(host: str) -> str:
     raise AssertionError(f"{host!r} is accepted")
 
 
-def _serve(host: str) -> tuple[int, str, str]:
-    """``udpeco serve --bind HOST``: its exit code, the host of its banner (or ''), stderr."""
+def _banner(args: list[str], marker: str) -> tuple[int, str, str]:
+    """Starts the long-running ``udpeco ARGS``: its exit code, the host its banner shows after
+    ``marker`` (or '' when it failed to start), and stderr."""
     proc = subprocess.Popen(
-        udpeco_cmd("serve", "--bind", host, "--port", "0", "--quiet"),
+        udpeco_cmd(*args),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -167,11 +168,21 @@ def _serve(host: str) -> tuple[int, str, str]:
     assert proc.stderr is not None
     first = read_line(proc.stderr, timeout=30).decode(errors="replace")
     shown = ""
-    if "echoing on " in first:
-        shown = first.split("echoing on ", 1)[1].rsplit(":", 1)[0].strip("[]")
+    if marker in first:
+        shown = first.split(marker, 1)[1].split(" ", 1)[0].rsplit(":", 1)[0].strip("[]")
         proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=30)[1].decode(errors="replace")
     return proc.returncode, shown, first if not shown else rest
+
+
+def _serve(host: str) -> tuple[int, str, str]:
+    """``udpeco serve --bind HOST``: the host of its banner ``echoing on HOST:PORT``."""
+    return _banner(["serve", "--bind", host, "--port", "0", "--quiet"], "echoing on ")
+
+
+def _proxy(target: str) -> tuple[int, str, str]:
+    """``udpeco proxy 127.0.0.1:0 TARGET``: the target host of its banner ``... -> HOST:PORT``."""
+    return _banner(["proxy", "127.0.0.1:0", target], " -> ")
 
 
 def _run(args: list[str], stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
@@ -225,22 +236,3 @@ def test_every_command_agrees(servers: dict[str, int]) -> None:
             assert _error_message(run.stderr, name) == message, run
         assert code in (1, 2) and _error_message(serve_err, "serve") == message
         assert proxy_code in (1, 2) and _error_message(proxy_err, "proxy") == message
-
-
-def _proxy(target: str) -> tuple[int, str, str]:
-    """``udpeco proxy 127.0.0.1:0 TARGET``: its exit code, the target host of its banner (or
-    ''), and stderr."""
-    proc = subprocess.Popen(
-        udpeco_cmd("proxy", "127.0.0.1:0", target),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    first = read_line(proc.stderr, timeout=30).decode(errors="replace")
-    shown = ""
-    if " -> " in first:
-        shown = first.split(" -> ", 1)[1].split(" ", 1)[0].rsplit(":", 1)[0].strip("[]")
-        proc.send_signal(signal.SIGINT)
-    rest = proc.communicate(timeout=30)[1].decode(errors="replace")
-    return proc.returncode, shown, first if not shown else rest
