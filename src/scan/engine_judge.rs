@@ -104,15 +104,19 @@ impl Engine<'_> {
 
     /// Notes the round trip of an answer to the probe sent at `sent`.
     pub(super) fn note_rtt(&mut self, sent: Option<Instant>, now: Instant) {
-        if let Some(t) = sent {
-            let rtt = now.saturating_duration_since(t);
-            self.rtt_max = Some(self.rtt_max.map_or(rtt, |m| m.max(rtt)));
-            if let Some(shared) = self.shared_rtt {
-                shared.fetch_max(
-                    u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX),
-                    Ordering::Relaxed,
-                );
-            }
+        let Some(t) = sent else { return };
+        let rtt = now.saturating_duration_since(t);
+        if self.rtt_max.is_some_and(|m| m >= rtt) {
+            return;
+        }
+        self.rtt_max = Some(rtt);
+        // Only a new maximum reaches the other engines: the shared counter is written a few
+        // times per scan, not once per answer from both cores.
+        if let Some(shared) = self.shared_rtt {
+            shared.fetch_max(
+                u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
         }
     }
 
