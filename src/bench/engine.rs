@@ -136,7 +136,11 @@ impl<'a> Engine<'a> {
         let batch = cfg.batch;
         // Room for a reply larger than what we sent (still one datagram, truncated), or for
         // a whole train of replies with GRO.
-        let rx_len = if gro { 1 << 16 } else { cfg.size.max(2048) };
+        let rx_len = if gro {
+            gso::GRO_SLOT
+        } else {
+            cfg.size.max(2048)
+        };
         let mut rx = Batch::connected(batch, rx_len, 0, cfg.portable);
         if gro {
             rx = rx.with_control(64);

@@ -84,6 +84,14 @@ impl EchoServer {
         self.counters.snapshot()
     }
 
+    /// How many receives held a coalesced GRO train so far.
+    #[cfg(test)]
+    pub(super) fn gro_trains(&self) -> u64 {
+        self.counters
+            .trains
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Serves until the stop sentinel or the idle timeout (returning which), or until
     /// `cancel` stops it. The log is flushed and closed whenever the run ends; a later run
     /// appends to it.

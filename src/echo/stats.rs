@@ -45,6 +45,9 @@ pub(super) struct Counters {
     /// The guard's drops.
     pub guard: GuardCounters,
     seen: Mutex<HashSet<AddrKey>>,
+    /// Receives that held a coalesced GRO train (what the tests check the path with).
+    #[cfg(test)]
+    pub trains: AtomicU64,
 }
 
 impl Counters {

@@ -4,6 +4,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::guard::{GuardConfig, RateLimit};
 use super::*;
 use crate::cancel::{Cancel, TICK};
 use crate::error::Error;
@@ -300,4 +301,116 @@ fn a_sentinel_during_a_delay_lets_waiting_replies_leave_on_time_then_answers_it(
     let n = c.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b".");
     assert_eq!(handle.join().unwrap().unwrap(), End::Sentinel);
+}
+
+/// Sends `segments` (all of one size but maybe the last) from `c` to `port` as one GSO
+/// train, which a server with `UDP_GRO` on receives whole.
+#[cfg(target_os = "linux")]
+fn send_train(c: &UdpSocket, port: u16, segments: &[&[u8]]) {
+    let data: Vec<u8> = segments.concat();
+    let size = u16::try_from(segments[0].len()).unwrap();
+    let (raw, len) = crate::addr::to_raw(&to(port));
+    let sent = crate::sys::send_segments(
+        std::os::fd::AsRawFd::as_raw_fd(c),
+        &data,
+        size,
+        Some((&raw, len)),
+        0,
+    )
+    .unwrap();
+    assert_eq!(sent, data.len());
+}
+
+#[cfg(target_os = "linux")]
+fn recv_all(c: &UdpSocket, count: usize) -> Vec<Vec<u8>> {
+    let mut buf = vec![0u8; 70000];
+    (0..count)
+        .map(|_| {
+            let n = c.recv(&mut buf).unwrap();
+            buf[..n].to_vec()
+        })
+        .collect()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn gso_trains_are_split_truncated_counted_and_stopped_like_single_datagrams() {
+    let server = Arc::new(
+        EchoServer::bind(EchoConfig {
+            bufsize: 8,
+            guard: GuardConfig::off(),
+            ..config(vec![0])
+        })
+        .unwrap(),
+    );
+    let port = server.ports()[0];
+    let (_cancel, handle) = spawn(&server);
+    let c = client();
+    // The server is up once it answers.
+    assert_eq!(ask(&c, port, b"up"), b"up");
+    // 100 segments of 12 bytes and a last one of 5: more than one batch of 64, each
+    // datagram truncated to 8 bytes, answered in order.
+    let segs: Vec<Vec<u8>> = (0..100u8)
+        .map(|k| vec![k; 12])
+        .chain([vec![200; 5]])
+        .collect();
+    let refs: Vec<&[u8]> = segs.iter().map(Vec::as_slice).collect();
+    send_train(&c, port, &refs[..64]);
+    send_train(&c, port, &refs[64..]);
+    let got = recv_all(&c, segs.len());
+    for (k, (r, s)) in got.iter().zip(&segs).enumerate() {
+        assert_eq!(r.as_slice(), &s[..s.len().min(8)], "reply {k}");
+    }
+    assert!(server.gro_trains() >= 1, "the trains arrived whole");
+    // The stop text inside a train: what precedes it is answered, it and the rest are not.
+    send_train(&c, port, &[b"ab", b" .", b"cd"]);
+    assert_eq!(recv_all(&c, 1), vec![b"ab".to_vec()]);
+    assert_eq!(handle.join().unwrap().unwrap(), End::Sentinel);
+    c.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    assert!(c.recv(&mut buf).is_err(), "nothing after the stop text");
+    let s = server.stats();
+    // "up", 101 segments, "ab" and the stop text.
+    assert_eq!(
+        (s.datagrams, s.bytes, s.drops),
+        (1 + 101 + 2, 2 + 100 * 8 + 5 + 2 + 2, 0)
+    );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_per_source_limit_counts_each_datagram_of_a_train() {
+    let mut guard = GuardConfig::off();
+    guard.rate = Some(RateLimit {
+        per_sec: 1.0,
+        burst: 10.0,
+    });
+    let server = Arc::new(
+        EchoServer::bind(EchoConfig {
+            guard,
+            ..config(vec![0])
+        })
+        .unwrap(),
+    );
+    let port = server.ports()[0];
+    let (cancel, handle) = spawn(&server);
+    let c = client();
+    assert_eq!(ask(&c, port, b"up"), b"up");
+    let segs: Vec<Vec<u8>> = (0..40u8).map(|k| vec![k; 16]).collect();
+    let refs: Vec<&[u8]> = segs.iter().map(Vec::as_slice).collect();
+    send_train(&c, port, &refs);
+    // The burst of 10 less the "up": the first 9 of the train.
+    let got = recv_all(&c, 9);
+    assert_eq!(got, segs[..9].to_vec());
+    c.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert!(c.recv(&mut buf).is_err(), "the rest is dropped");
+    assert!(server.gro_trains() >= 1, "the train arrived whole");
+    cancel.stop();
+    assert!(matches!(handle.join().unwrap(), Err(Error::Interrupted)));
+    let s = server.stats();
+    assert_eq!(s.datagrams, 10);
+    assert_eq!(s.guarded.iter().sum::<u64>(), 31);
 }

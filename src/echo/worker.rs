@@ -29,7 +29,7 @@ use super::text::{push_log_line, push_message_line, silence_message, strip};
 use crate::addr::AddrKey;
 use crate::cancel::{Cancel, TICK};
 use crate::error::{Error, Result};
-use crate::mmsg::{send_to_raw, Batch, Recv};
+use crate::mmsg::{gso, send_to_raw, Batch, Recv};
 use crate::sys::kernel_drops;
 
 /// One worker: its sockets and its private buffers.
@@ -124,13 +124,22 @@ impl<'a> Worker<'a> {
         sock.set_read_timeout(Some(TICK))?;
         sock.set_write_timeout(Some(TICK))?;
         let fd = self.fds[0];
+        let mut gro = self.gro_batch(fd);
         loop {
             let mut urgent = false;
+            let received = match gro.as_mut() {
+                Some(rx) => rx.recv(fd, rx.capacity(), Recv::Wait),
+                None => self.batch.recv(fd, self.batch.capacity(), Recv::Wait),
+            };
             // One clock read per round: the time of the batch serves the periodic duties too.
-            let now = match self.batch.recv(fd, self.batch.capacity(), Recv::Wait) {
+            let now = match received {
                 Ok(n) if n > 0 => {
                     let now = Instant::now();
-                    if let Flow::Stop = self.handle(0, n, now, false) {
+                    let flow = match gro.as_mut() {
+                        Some(rx) => self.handle_gro(rx, n, now),
+                        None => self.handle(0, n, now, false),
+                    };
+                    if let Flow::Stop = flow {
                         return Ok(());
                     }
                     now
@@ -148,6 +157,58 @@ impl<'a> Worker<'a> {
                 return Ok(());
             }
         }
+    }
+
+    /// The receive batch for GRO on `fd`, when the worker answers with GSO and the kernel
+    /// lets `UDP_GRO` be turned on: a client that sends with GSO (such as `udpeco bench`)
+    /// then delivers each train of datagrams whole, one buffer the kernel need not split.
+    fn gro_batch(&self, fd: RawFd) -> Option<Batch> {
+        if self.gso.is_none() || !gso::enable_gro(fd) {
+            return None;
+        }
+        Some(Batch::new(self.batch.capacity(), gso::GRO_SLOT).with_control(8 * gso::CONTROL_WORDS))
+    }
+
+    /// Handles slots `0..n` of `rx`, a GRO receive batch: as they are when none holds a
+    /// coalesced train (each slot truncated to the server's `bufsize`), else split into
+    /// datagrams in `self.batch` and handled a batch at a time, with the same guard,
+    /// counts, output, stop text and replies as datagrams received one by one.
+    fn handle_gro(&mut self, rx: &mut Batch, n: usize, now: Instant) -> Flow {
+        if (0..n).all(|i| rx.gso_size(i).is_none()) {
+            let bufsize = self.shared.cfg.bufsize;
+            for i in 0..n {
+                rx.truncate(i, bufsize);
+            }
+            std::mem::swap(&mut self.batch, rx);
+            let flow = self.handle(0, n, now, false);
+            std::mem::swap(&mut self.batch, rx);
+            return flow;
+        }
+        #[cfg(test)]
+        self.shared
+            .counters
+            .trains
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cap = self.batch.capacity();
+        let mut j = 0;
+        for i in 0..n {
+            let (name, name_len) = rx.raw_addr(i);
+            for seg in rx.segments(i, true) {
+                // Truncated to `bufsize`, the length of `self.batch`'s slots.
+                self.batch.set_datagram(j, seg, name, name_len);
+                j += 1;
+                if j == cap {
+                    j = 0;
+                    if let Flow::Stop = self.handle(0, cap, now, false) {
+                        return Flow::Stop;
+                    }
+                }
+            }
+        }
+        if j == 0 {
+            return Flow::Go;
+        }
+        self.handle(0, j, now, false)
     }
 
     /// The epoll loop for several sockets, or for a delay.

@@ -15,6 +15,8 @@ pub(crate) use crate::sys::{enable_gro, gso_supported, send_segments, set_segmen
 
 /// Most datagrams one GSO send may carry (`UDP_MAX_SEGMENTS` of older kernels).
 pub(crate) const MAX_SEGMENTS: usize = 64;
+/// A receive slot for a coalesced (GRO) train: the largest UDP payload, rounded up.
+pub(crate) const GRO_SLOT: usize = 65_536;
 /// Most payload bytes one GSO send may carry (an IPv4 datagram's 65,535 minus headers,
 /// with margin for IPv6).
 pub(crate) const MAX_BYTES: usize = 65_000;

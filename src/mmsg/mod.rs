@@ -140,6 +140,37 @@ impl Batch {
         self.lens[i] = len;
     }
 
+    /// Puts `data` (truncated to `slot_len`) in slot `i` of a named batch, aimed at `name`
+    /// of `name_len` bytes: a datagram taken from another batch (a segment of a GRO train).
+    pub(crate) fn set_datagram(
+        &mut self,
+        i: usize,
+        data: &[u8],
+        name: &RawAddr,
+        name_len: libc::socklen_t,
+    ) {
+        self.set_data(i, data);
+        self.names[i] = *name;
+        self.name_lens[i] = name_len;
+    }
+
+    /// Shortens the datagram in slot `i` to at most `max` bytes (what a receive into a
+    /// `max`-byte buffer would have kept).
+    pub(crate) fn truncate(&mut self, i: usize, max: usize) {
+        self.lens[i] = self.lens[i].min(max);
+    }
+
+    /// The datagrams in slot `i`: the slot itself or, with `gro` and a coalesced GRO train
+    /// in it, its `gso_size` pieces (the last may be shorter). A zero-length datagram is one
+    /// empty piece.
+    pub(crate) fn segments(&self, i: usize, gro: bool) -> impl Iterator<Item = &[u8]> {
+        let data = self.data(i);
+        let size = if gro { self.gso_size(i) } else { None };
+        let size = size.filter(|s| *s > 0).unwrap_or(data.len()).max(1);
+        let empty = data.is_empty();
+        data.chunks(size).chain(empty.then_some(&[][..]))
+    }
+
     /// How many datagrams one call can receive or send.
     #[must_use]
     pub(crate) fn capacity(&self) -> usize {

@@ -26,11 +26,9 @@ use crate::sys;
 pub(crate) const MAX_BATCH: usize = 1024;
 /// The most datagrams one GSO send carries, and one GRO buffer holds (64 on every kernel
 /// that has them).
-pub(crate) const GSO_MAX_SEGMENTS: usize = 64;
+pub(crate) use crate::mmsg::gso::{GRO_SLOT, MAX_SEGMENTS as GSO_MAX_SEGMENTS};
 /// The largest UDP payload of one IPv4 packet: a GSO send may not exceed it in total.
 pub(crate) const GSO_MAX_BYTES: usize = 65_507;
-/// A receive slot for coalesced (GRO) buffers: the largest UDP payload, rounded up.
-pub(crate) const GRO_SLOT: usize = 65_536;
 
 pub(crate) use crate::sys::{gro_enabled, UDP_GRO, UDP_SEGMENT};
 
@@ -88,17 +86,6 @@ pub(crate) fn recv_batch(
         };
         batch.recv(fd, plan.slots, how)
     })
-}
-
-/// The datagrams in message `i` of `batch`: the message itself, or, for a coalesced GRO
-/// buffer, its `gso_size` pieces (the last may be shorter). A zero-length datagram is one
-/// empty piece.
-pub(crate) fn segments(batch: &Batch, i: usize, gro: bool) -> impl Iterator<Item = &[u8]> {
-    let data = batch.data(i);
-    let size = if gro { batch.gso_size(i) } else { None };
-    let size = size.filter(|s| *s > 0).unwrap_or(data.len()).max(1);
-    let empty = data.is_empty();
-    data.chunks(size).chain(empty.then_some(&[][..]))
 }
 
 /// One datagram for [`send_many`]: its bytes and destination (`None`: the connected peer).

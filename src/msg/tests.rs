@@ -149,7 +149,11 @@ fn many_round_trip(portable: bool, gso: bool, gro: bool) {
         for i in 0..n {
             assert_eq!(batch.addr(i), Some(a.local_addr().unwrap()));
             coalesced += usize::from(batch.gso_size(i).is_some());
-            got.extend(many::segments(&batch, i, plan.gro).map(|d| d[..d.len().min(64)].to_vec()));
+            got.extend(
+                batch
+                    .segments(i, plan.gro)
+                    .map(|d| d[..d.len().min(64)].to_vec()),
+            );
         }
     }
     let want: Vec<Vec<u8>> = payloads

@@ -376,7 +376,7 @@ fn sock_recv_many<'py>(
                 obj
             }
         };
-        for seg in many::segments(&batch, i, plan.gro) {
+        for seg in batch.segments(i, plan.gro) {
             let data = PyBytes::new(py, &seg[..seg.len().min(size)]);
             out.push(PyTuple::new(py, [data.into_any(), from.clone()])?);
         }
