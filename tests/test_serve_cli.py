@@ -267,3 +267,24 @@ def test_unwritable_log_and_unknown_host_are_one_line_and_exit_1(tmp_path) -> No
         )
         assert r.returncode == 1 and r.stderr.startswith(expected), r
         assert r.stderr.count("\n") == 1
+
+
+def test_a_gso_sender_gets_every_datagram_answered_printed_and_counted() -> None:
+    """A client that sends with UDP GSO (``send_many`` of equal-size datagrams) hands the
+    kernel one train; the server, which receives with GRO, must still treat each datagram on
+    its own: one reply, one printed line and one count each, in order, cut to ``--bufsize``."""
+    import udpeco
+
+    proc, port = start_serve("--bufsize", "12")
+    with udpeco.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+        c.settimeout(2.0)
+        assert ask(c, port, b"up") == b"up"
+        sent = [f"mensaje-{k:03d}-de-16".encode() for k in range(40)]
+        assert c.send_many([(d, (LOOP, port)) for d in sent]) == len(sent)
+        replies = [c.recvfrom(100)[0] for _ in sent]
+    assert replies == [d[:12] for d in sent]
+    code, out, err = finish(proc)
+    lines = out.splitlines()
+    assert [line.split("] - ", 1)[1] for line in lines] == ["up"] + [d[:12].decode() for d in sent]
+    assert code == 130
+    assert f"41 datagrams, {2 + 40 * 12} bytes, 1 clients, 0 drops" in err
