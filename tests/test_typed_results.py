@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import udpeco
-from echo_helpers import EchoThread, mypy_strict
+from echo_helpers import EchoThread, mypy_strict, wait_until
 
 
 def assert_shape(value: Any, hint: Any, where: str = "") -> None:
@@ -46,6 +46,9 @@ def test_proxy_stats_have_the_typed_keys() -> None:
     with EchoThread() as echo, udpeco.Proxy(("127.0.0.1", 0), ("127.0.0.1", echo.port)) as p:
         with udpeco.Client(*p.address, timeout=5) as c:
             assert c.request(b"x") == b"x"
+        # The proxy counts a reply once its send returned, which may be just after the
+        # client has it.
+        assert wait_until(lambda: p.stats()["down"]["forwarded"] == 1)
         stats = p.stats()
     assert stats["up"]["forwarded"] == stats["down"]["forwarded"] == 1
     assert_shape(stats, udpeco.ProxyStats, "stats")
