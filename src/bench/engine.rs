@@ -143,7 +143,7 @@ impl<'a> Engine<'a> {
         };
         let mut rx = Batch::connected(batch, rx_len, 0, cfg.portable);
         if gro {
-            rx = rx.with_control(64);
+            rx = rx.with_control(gso::GRO_CONTROL_LEN);
         }
         Engine {
             fd,

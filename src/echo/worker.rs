@@ -166,7 +166,7 @@ impl<'a> Worker<'a> {
         if self.gso.is_none() || !gso::enable_gro(fd) {
             return None;
         }
-        Some(Batch::new(self.batch.capacity(), gso::GRO_SLOT).with_control(8 * gso::CONTROL_WORDS))
+        Some(Batch::new(self.batch.capacity(), gso::GRO_SLOT).with_control(gso::GRO_CONTROL_LEN))
     }
 
     /// Handles slots `0..n` of `rx`, a GRO receive batch: as they are when none holds a

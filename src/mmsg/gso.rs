@@ -17,6 +17,8 @@ pub(crate) use crate::sys::{enable_gro, gso_supported, send_segments, set_segmen
 pub(crate) const MAX_SEGMENTS: usize = 64;
 /// A receive slot for a coalesced (GRO) train: the largest UDP payload, rounded up.
 pub(crate) const GRO_SLOT: usize = 65_536;
+/// Ancillary-data bytes per slot of a GRO receive batch (its `UDP_GRO` message, an int).
+pub(crate) const GRO_CONTROL_LEN: usize = CONTROL_WORDS * 8;
 /// Most payload bytes one GSO send may carry (an IPv4 datagram's 65,535 minus headers,
 /// with margin for IPv6).
 pub(crate) const MAX_BYTES: usize = 65_000;

@@ -141,7 +141,8 @@ fn many_round_trip(portable: bool, gso: bool, gro: bool) {
         200
     );
     let plan = many::recv_plan(1024, 64, gro);
-    let mut batch = Batch::named(plan.slots, plan.slot_len, portable).with_control(64);
+    let mut batch = Batch::named(plan.slots, plan.slot_len, portable)
+        .with_control(crate::mmsg::gso::GRO_CONTROL_LEN);
     let mut got: Vec<Vec<u8>> = Vec::new();
     let mut coalesced = 0;
     while got.len() < 200 {

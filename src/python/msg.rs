@@ -311,9 +311,8 @@ fn batch_for(plan: RecvPlan) -> Batch {
         Some((p, b)) if p == plan => b,
         _ => {
             let batch = Batch::named(plan.slots, plan.slot_len, false);
-            // Room for the UDP_GRO control message (an int) per slot.
             if plan.gro {
-                batch.with_control(32)
+                batch.with_control(crate::mmsg::gso::GRO_CONTROL_LEN)
             } else {
                 batch
             }
